@@ -1,0 +1,1 @@
+//! CenturyLink Cloud test account: API client and embedded emulator.

@@ -1,0 +1,723 @@
+//! Reading one KB article: front matter, then Markdown (or HTML) into the facts the checks
+//! and the runner need, each with its 1-based line in the original file.
+//!
+//! The Markdown goes through pulldown-cmark, a CommonMark parser, because the KB writes
+//! code blocks indented under numbered steps and line-based fence scanners miss those.
+//! The front matter is blanked (bytes replaced by spaces, newlines kept) before parsing so
+//! that every byte offset the parser reports is an offset into the original file.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::KbError;
+use crate::annotation::{self, Directive};
+use crate::front_matter::{self, FrontMatter};
+use crate::steps::{self, Step};
+
+/// Who an article is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// End users: step-by-step deployment guide, published.
+    Public,
+    /// The provider's support staff: design, production, support contacts.
+    Internal,
+}
+
+/// A heading.
+#[derive(Debug, Clone, Serialize)]
+pub struct Heading {
+    /// 1–6.
+    pub level: u8,
+    /// Plain text.
+    pub text: String,
+    /// The anchor a `#fragment` link uses (explicit `{#id}` or the GitHub-style slug).
+    pub anchor: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// An ordered list: the shape of "step by step".
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderedList {
+    /// 1-based line of the first item.
+    pub line: usize,
+    /// Nesting depth among lists (0 = top level).
+    pub depth: usize,
+    /// Index into [`Article::headings`] of the heading the list sits under.
+    pub section: Option<usize>,
+    /// The items.
+    pub items: Vec<ListItem>,
+}
+
+/// One item of an ordered list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    /// 1-based line of the item marker.
+    pub line: usize,
+    /// Byte range in the original text (marker to end of the item, nested content included).
+    #[serde(skip)]
+    pub range: Range<usize>,
+}
+
+/// A link or image target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// The destination as written.
+    pub dest: String,
+    /// An image (`![..](..)`, `<img src>`) rather than a link.
+    pub image: bool,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// A code block.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeBlock {
+    /// 1-based line of the opening fence (or of the first line of an indented block).
+    pub line: usize,
+    /// First word of the info string, lowercased; `None` for untagged or indented blocks.
+    pub lang: Option<String>,
+    /// Indented (4 spaces) rather than fenced.
+    pub indented: bool,
+    /// The block's text.
+    pub content: String,
+    /// 1-based line of the block's first content line.
+    pub content_line: usize,
+    /// Item number (1-based) of the innermost ordered-list item containing the block.
+    pub step_number: Option<usize>,
+    /// Annotations that apply to this block, with their lines.
+    pub directives: Vec<(usize, Directive)>,
+    /// Index of the command block this block is the expected output of.
+    pub output_of: Option<usize>,
+    /// Byte range in the original text.
+    #[serde(skip)]
+    pub range: Range<usize>,
+}
+
+/// A problem found while reading, reported as a failed check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// Check id, e.g. `kb.front-matter`.
+    pub check: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// One parsed article.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// Where it was read from (as given).
+    pub path: PathBuf,
+    /// The original text (lossy UTF-8).
+    pub text: String,
+    /// The front matter.
+    pub front: FrontMatter,
+    /// 1-based line of `{{{` (1 when absent).
+    pub front_line: usize,
+    /// Headings in order.
+    pub headings: Vec<Heading>,
+    /// Ordered lists in order of their first item.
+    pub ordered_lists: Vec<OrderedList>,
+    /// Links and images in order.
+    pub links: Vec<Link>,
+    /// Code blocks in order.
+    pub code_blocks: Vec<CodeBlock>,
+    /// Hidden setup scripts: (line, script).
+    pub setups: Vec<(usize, String)>,
+    /// `blueprint` annotations bound to an ordered list: (list index, line, name).
+    pub blueprint_names: Vec<(usize, usize, String)>,
+    /// Problems found while reading (front matter, annotations).
+    pub problems: Vec<Problem>,
+    /// The steps a reader follows, in order; see [`crate::steps`].
+    pub steps: Vec<Step>,
+    /// The text a reader sees: original with front matter and comments blanked.
+    pub(crate) visible: String,
+    line_starts: Vec<usize>,
+}
+
+static HTML_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?is)<h([1-6])\b([^>]*)>(.*?)</h[1-6]\s*>").expect("static regex")
+});
+static HTML_OL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?is)<ol\b[^>]*>(.*?)</ol\s*>").expect("static regex"));
+static HTML_LI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<li\b").expect("static regex"));
+static HTML_HREF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?is)<(a|img)\b[^>]*?\b(href|src)\s*=\s*(?:"([^"]*)"|'([^']*)')"#)
+        .expect("static regex")
+});
+static HTML_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("static regex")
+});
+static OUTPUT_INTRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(output|returns|you should see|prints|responds|response|result)[^.]*:?\s*$")
+        .expect("static regex")
+});
+
+/// Languages whose block is the expected output of the command block right before it.
+pub(crate) const OUTPUT_LANGS: &[&str] = &["text", "output", "plaintext", "txt", "log", "json"];
+
+impl Article {
+    /// Reads and parses the article at `path`. `Err` only when the file cannot be read.
+    pub fn read(path: impl AsRef<Path>) -> Result<Article, KbError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| KbError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(Article::parse(path, text))
+    }
+
+    /// Parses an article from its text. Never fails: what is wrong with the article is
+    /// recorded in [`Article::problems`] and reported by the checks.
+    pub fn parse(path: impl Into<PathBuf>, text: impl Into<String>) -> Article {
+        let path = path.into();
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let split = front_matter::split(&text);
+        let mut a = Article {
+            path,
+            front: split.front,
+            front_line: 1,
+            headings: Vec::new(),
+            ordered_lists: Vec::new(),
+            links: Vec::new(),
+            code_blocks: Vec::new(),
+            setups: Vec::new(),
+            blueprint_names: Vec::new(),
+            problems: Vec::new(),
+            steps: Vec::new(),
+            visible: String::new(),
+            line_starts,
+            text: String::new(),
+        };
+        // Blank the byte-order mark and the front matter, keeping newlines, so offsets
+        // into the body are offsets into the file.
+        let mut body = text.clone().into_bytes();
+        if text.starts_with('\u{feff}') {
+            body[..3].copy_from_slice(b"   ");
+        }
+        if let Some(r) = &split.range {
+            a.front_line = line_of(&a.line_starts, r.start);
+            blank(&mut body, r.clone());
+        }
+        a.text = text;
+        for (off, msg, hint) in split.problems {
+            a.problems.push(Problem {
+                check: "kb.front-matter",
+                line: a.line(off),
+                message: msg,
+                hint: hint.to_string(),
+            });
+        }
+        let body = String::from_utf8(body).expect("blanking keeps UTF-8 boundaries");
+        if a.front.content_is_html {
+            a.read_html(&body);
+        } else {
+            a.read_markdown(&body);
+        }
+        a.visible = blank_comments(&body);
+        a.steps = steps::extract(&a);
+        a
+    }
+
+    /// The 1-based line of a byte offset in [`Article::text`].
+    pub fn line(&self, offset: usize) -> usize {
+        line_of(&self.line_starts, offset)
+    }
+
+    /// Who the article is for: the front matter's `audience` (our extension) if given,
+    /// else `internal` when the file name says so, else public.
+    pub fn audience(&self) -> Audience {
+        match self.front.audience.as_deref() {
+            Some("internal") => return Audience::Internal,
+            Some("public") => return Audience::Public,
+            _ => {}
+        }
+        let stem = self
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if stem.contains("internal") {
+            Audience::Internal
+        } else {
+            Audience::Public
+        }
+    }
+
+    fn read_markdown(&mut self, body: &str) {
+        let opts = Options::ENABLE_TABLES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_TASKLISTS
+            | Options::ENABLE_HEADING_ATTRIBUTES;
+        // Open containers: for each list, Some(index into ordered_lists) if ordered.
+        let mut lists: Vec<Option<usize>> = Vec::new();
+        let mut item_stack: Vec<(Option<usize>, usize)> = Vec::new();
+        let mut heading: Option<(u8, usize, String, Option<String>)> = None;
+        let mut code: Option<CodeBlock> = None;
+        let mut pending: Vec<(usize, Directive)> = Vec::new();
+        let mut html_block: Option<(usize, String)> = None;
+        // Output pairing: the last command block, and whether only an introducing
+        // paragraph ("You should see:") stands between it and the next block.
+        let mut last_command: Option<usize> = None;
+        let mut paragraph: Option<(usize, String)> = None;
+
+        for (ev, range) in Parser::new_ext(body, opts).into_offset_iter() {
+            if let Some(h) = heading.as_mut() {
+                match &ev {
+                    Event::Text(t) | Event::Code(t) => h.2.push_str(t),
+                    Event::End(TagEnd::Heading(_)) => {}
+                    _ => {}
+                }
+            }
+            if let Some(p) = paragraph.as_mut()
+                && let Event::Text(t) | Event::Code(t) = &ev
+            {
+                p.1.push_str(t);
+            }
+            match ev {
+                Event::Start(Tag::Heading { level, id, .. }) => {
+                    heading = Some((
+                        heading_level(level),
+                        self.line(range.start),
+                        String::new(),
+                        id.map(|i| i.to_string()),
+                    ));
+                    last_command = None;
+                }
+                Event::End(TagEnd::Heading(_)) => {
+                    if let Some((level, line, text, id)) = heading.take() {
+                        let text = text.trim().to_string();
+                        let anchor = id.unwrap_or_else(|| slug(&text));
+                        self.headings.push(Heading {
+                            level,
+                            text,
+                            anchor,
+                            line,
+                        });
+                    }
+                }
+                Event::Start(Tag::List(start)) => {
+                    last_command = None;
+                    if start.is_some() {
+                        let depth = lists.len();
+                        self.ordered_lists.push(OrderedList {
+                            line: self.line(range.start),
+                            depth,
+                            section: self.headings.len().checked_sub(1),
+                            items: Vec::new(),
+                        });
+                        let idx = self.ordered_lists.len() - 1;
+                        lists.push(Some(idx));
+                        // A pending `blueprint` annotation names this list's flow.
+                        pending.retain(|(line, d)| match d {
+                            Directive::Blueprint { name } => {
+                                self.blueprint_names.push((idx, *line, name.clone()));
+                                false
+                            }
+                            _ => true,
+                        });
+                    } else {
+                        lists.push(None);
+                    }
+                }
+                Event::End(TagEnd::List(_)) => {
+                    lists.pop();
+                    last_command = None;
+                }
+                Event::Start(Tag::Item) => {
+                    last_command = None;
+                    let list = lists.last().copied().flatten();
+                    if let Some(l) = list {
+                        let line = self.line(range.start);
+                        self.ordered_lists[l].items.push(ListItem {
+                            line,
+                            range: range.clone(),
+                        });
+                        item_stack.push((Some(l), self.ordered_lists[l].items.len()));
+                    } else {
+                        item_stack.push((None, 0));
+                    }
+                }
+                Event::End(TagEnd::Item) => {
+                    item_stack.pop();
+                    last_command = None;
+                }
+                Event::Start(Tag::Paragraph) => {
+                    paragraph = Some((range.start, String::new()));
+                }
+                Event::End(TagEnd::Paragraph) => {
+                    if let Some((_, text)) = paragraph.take()
+                        && !OUTPUT_INTRO.is_match(text.trim())
+                    {
+                        last_command = None;
+                    }
+                }
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    let (lang, indented) = match &kind {
+                        CodeBlockKind::Fenced(info) => {
+                            let first = info
+                                .split(|c: char| c.is_whitespace() || c == '{' || c == ',')
+                                .next()
+                                .unwrap_or("")
+                                .trim_start_matches('.')
+                                .to_ascii_lowercase();
+                            ((!first.is_empty()).then_some(first), false)
+                        }
+                        CodeBlockKind::Indented => (None, true),
+                    };
+                    let line = self.line(range.start);
+                    let content_line = if indented { line } else { line + 1 };
+                    let step_number = item_stack
+                        .iter()
+                        .rev()
+                        .find(|(l, _)| l.is_some())
+                        .map(|&(_, n)| n);
+                    code = Some(CodeBlock {
+                        line,
+                        lang,
+                        indented,
+                        content: String::new(),
+                        content_line,
+                        step_number,
+                        directives: std::mem::take(&mut pending),
+                        output_of: None,
+                        range: range.clone(),
+                    });
+                }
+                Event::Text(t) if code.is_some() => {
+                    code.as_mut().expect("checked").content.push_str(&t);
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some(mut block) = code.take() {
+                        let lang = block.lang.as_deref().unwrap_or("");
+                        let idx = self.code_blocks.len();
+                        if let Some(prev) = last_command
+                            && OUTPUT_LANGS.contains(&lang)
+                        {
+                            block.output_of = Some(prev);
+                            last_command = None;
+                        } else {
+                            let runs_as = block
+                                .directives
+                                .iter()
+                                .find_map(|(_, d)| match d {
+                                    Directive::As { lang } => Some(lang.as_str()),
+                                    _ => None,
+                                })
+                                .unwrap_or(lang);
+                            last_command = steps::is_command_lang(runs_as).then_some(idx);
+                        }
+                        self.code_blocks.push(block);
+                    }
+                }
+                Event::Start(Tag::HtmlBlock) => {
+                    html_block = Some((range.start, String::new()));
+                }
+                Event::Html(t) => match html_block.as_mut() {
+                    Some((_, buf)) => buf.push_str(&t),
+                    None => self.html_fragment(range.start, &t, &mut pending),
+                },
+                Event::End(TagEnd::HtmlBlock) => {
+                    if let Some((start, buf)) = html_block.take() {
+                        self.html_fragment(start, &buf, &mut pending);
+                    }
+                }
+                Event::InlineHtml(t) => self.html_fragment(range.start, &t, &mut pending),
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    ..
+                }) => {
+                    let dest = if link_type == LinkType::Email {
+                        format!("mailto:{dest_url}")
+                    } else {
+                        dest_url.to_string()
+                    };
+                    self.links.push(Link {
+                        dest,
+                        image: false,
+                        line: self.line(range.start),
+                    });
+                }
+                Event::Start(Tag::Image { dest_url, .. }) => {
+                    self.links.push(Link {
+                        dest: dest_url.to_string(),
+                        image: true,
+                        line: self.line(range.start),
+                    });
+                }
+                Event::Start(Tag::Table(_) | Tag::BlockQuote(_)) => {
+                    last_command = None;
+                }
+                _ => {}
+            }
+        }
+        for (line, d) in pending {
+            self.problems.push(Problem {
+                check: "kb.annotation",
+                line,
+                message: format!("the annotation {d:?} is not followed by a code block it could apply to"),
+                hint: "place the annotation directly above the block it is for (inside the numbered step, indented like the block)".into(),
+            });
+        }
+    }
+
+    /// Links, images, anchors and annotations in a piece of raw HTML at `start`.
+    fn html_fragment(&mut self, start: usize, html: &str, pending: &mut Vec<(usize, Directive)>) {
+        // Event text may have container indentation stripped; count lines, not bytes.
+        let line_at = |a: &Article, rel: usize| a.line(start) + html[..rel].matches('\n').count();
+        for (rel, result) in annotation::scan(html) {
+            let line = line_at(self, rel);
+            match result {
+                Ok(Directive::Setup { script }) => self.setups.push((line, script)),
+                Ok(d) => pending.push((line, d)),
+                Err(message) => self.problems.push(Problem {
+                    check: "kb.annotation",
+                    line,
+                    message,
+                    hint: "see the annotation syntax: <!-- certify: DIRECTIVE [ARGS] -->".into(),
+                }),
+            }
+        }
+        if !html.contains('<') {
+            return;
+        }
+        for c in HTML_HREF.captures_iter(html) {
+            let dest = c.get(3).or(c.get(4)).map_or("", |m| m.as_str());
+            let rel = c.get(0).expect("group 0").start();
+            // A comment's content is not rendered.
+            if inside_comment(html, rel) {
+                continue;
+            }
+            self.links.push(Link {
+                dest: dest.to_string(),
+                image: c[1].eq_ignore_ascii_case("img"),
+                line: line_at(self, rel),
+            });
+        }
+    }
+
+    fn read_html(&mut self, body: &str) {
+        for c in HTML_HEADING.captures_iter(body) {
+            let start = c.get(0).expect("group 0").start();
+            let text = front_matter::strip_tags(&c[3]);
+            let anchor = HTML_ID
+                .captures(&c[2])
+                .and_then(|i| i.get(1).or(i.get(2)))
+                .map_or_else(|| slug(&text), |m| m.as_str().to_string());
+            self.headings.push(Heading {
+                level: c[1].parse().unwrap_or(1),
+                text,
+                anchor,
+                line: self.line(start),
+            });
+        }
+        for c in HTML_OL.captures_iter(body) {
+            let whole = c.get(0).expect("group 0");
+            let inner = c.get(1).expect("group 1");
+            let section = self
+                .headings
+                .iter()
+                .rposition(|h| self.line(whole.start()) >= h.line);
+            let items = HTML_LI
+                .find_iter(inner.as_str())
+                .map(|m| {
+                    let at = inner.start() + m.start();
+                    ListItem {
+                        line: self.line(at),
+                        range: at..inner.end(),
+                    }
+                })
+                .collect();
+            self.ordered_lists.push(OrderedList {
+                line: self.line(whole.start()),
+                depth: 0,
+                section,
+                items,
+            });
+        }
+        let mut pending = Vec::new();
+        self.html_fragment(0, body, &mut pending);
+        for (line, d) in pending {
+            self.problems.push(Problem {
+                check: "kb.annotation",
+                line,
+                message: format!("annotations are not supported in HTML articles ({d:?})"),
+                hint: "write the steps as Markdown code blocks (contentIsHTML: false)".into(),
+            });
+        }
+    }
+
+    /// Anchors a `#fragment` link into this article may target: headings, plus `id=` and
+    /// `name=` attributes in raw HTML.
+    pub fn anchors(&self) -> impl Iterator<Item = String> + '_ {
+        self.headings.iter().map(|h| h.anchor.clone()).chain(
+            HTML_ID
+                .captures_iter(&self.visible)
+                .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string())),
+        )
+    }
+
+    /// The heading a line falls under.
+    pub fn section_at(&self, line: usize) -> Option<&Heading> {
+        self.headings.iter().rev().find(|h| h.line <= line)
+    }
+}
+
+fn heading_level(l: HeadingLevel) -> u8 {
+    match l {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+pub(crate) fn line_of(starts: &[usize], offset: usize) -> usize {
+    starts.partition_point(|&s| s <= offset).max(1)
+}
+
+fn blank(bytes: &mut [u8], r: Range<usize>) {
+    for b in &mut bytes[r] {
+        if *b != b'\n' {
+            *b = b' ';
+        }
+    }
+}
+
+fn inside_comment(html: &str, at: usize) -> bool {
+    match html[..at].rfind("<!--") {
+        Some(open) => !html[open..at].contains("-->"),
+        None => false,
+    }
+}
+
+/// The body with every HTML comment blanked (annotations are not what a reader sees).
+fn blank_comments(body: &str) -> String {
+    if !body.contains("<!--") {
+        return body.to_string();
+    }
+    let mut bytes = body as &str;
+    let mut out = Vec::with_capacity(body.len());
+    while let Some(open) = bytes.find("<!--") {
+        out.extend_from_slice(&bytes.as_bytes()[..open]);
+        let end = bytes[open..]
+            .find("-->")
+            .map_or(bytes.len(), |e| open + e + 3);
+        let mut hidden = bytes.as_bytes()[open..end].to_vec();
+        let len = hidden.len();
+        blank(&mut hidden, 0..len);
+        out.extend_from_slice(&hidden);
+        bytes = &bytes[end..];
+    }
+    out.extend_from_slice(bytes.as_bytes());
+    String::from_utf8(out).expect("blanking keeps UTF-8 boundaries")
+}
+
+/// The GitHub-style anchor of a heading: lowercase, punctuation dropped, spaces to `-`.
+pub fn slug(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_code_blocks_and_lines_survive_bom_crlf_and_one_line_front_matter() {
+        let text = "\u{feff} {{{ \"title\": \"T\", \"date\": \"1-2-2015\", \"author\": \"A\" }}}\r\n\r\n### Steps\r\n1. Install.\r\n\r\n   ```bash\r\n   echo hi\r\n   ```\r\n\r\n2. Check.\r\n   ![shot](img/x.png)\r\n";
+        let a = Article::parse("a.md", text);
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        assert_eq!(a.headings[0].line, 3);
+        assert_eq!(a.headings[0].anchor, "steps");
+        assert_eq!(a.ordered_lists.len(), 1);
+        assert_eq!(a.ordered_lists[0].items.len(), 2);
+        assert_eq!(a.code_blocks.len(), 1);
+        let b = &a.code_blocks[0];
+        assert_eq!(
+            (b.line, b.lang.as_deref(), b.step_number),
+            (6, Some("bash"), Some(1))
+        );
+        assert_eq!(b.content.trim(), "echo hi");
+        assert_eq!(a.links[0].line, 11);
+        assert!(a.links[0].image);
+    }
+
+    #[test]
+    fn output_blocks_pair_with_the_command_before_them() {
+        let text = "{{{ \"title\": \"T\" }}}\n```bash\necho hi\n```\n\nYou should see:\n\n```text\nhi\n```\n\n```text\nunrelated\n```\n";
+        let a = Article::parse("a.md", text);
+        assert_eq!(a.code_blocks.len(), 3);
+        assert_eq!(a.code_blocks[1].output_of, Some(0));
+        assert_eq!(a.code_blocks[2].output_of, None);
+    }
+
+    #[test]
+    fn annotations_attach_and_problems_have_lines() {
+        let text = "{{{ \"title\": \"T\" }}}\n1. Step\n\n   <!-- certify: skip reason=\"browser\" -->\n   ```bash\n   open x\n   ```\n\n<!-- certify: frobnicate -->\n\n<!-- certify: setup\nexport A=1\n-->\n\n<!-- certify: exit 1 -->\n";
+        let a = Article::parse("a.md", text);
+        assert_eq!(
+            a.code_blocks[0].directives,
+            [(
+                4,
+                Directive::Skip {
+                    reason: "browser".into()
+                }
+            )]
+        );
+        assert_eq!(a.setups, [(11, "export A=1\n".to_string())]);
+        let lines: Vec<_> = a.problems.iter().map(|p| (p.check, p.line)).collect();
+        assert_eq!(lines, [("kb.annotation", 9), ("kb.annotation", 15)]);
+    }
+
+    #[test]
+    fn html_articles_give_headings_lists_and_links() {
+        let text = "{{{ \"title\": \"T\", \"contentIsHTML\": true }}}\n<h3 id=\"go\">Steps</h3>\n<ol>\n<li>One</li>\n<li>Two <img src=\"../i.png\"></li>\n</ol>\n";
+        let a = Article::parse("a.md", text);
+        assert_eq!(a.headings[0].anchor, "go");
+        assert_eq!(a.headings[0].line, 2);
+        assert_eq!(a.ordered_lists[0].items.len(), 2);
+        assert_eq!(a.links[0].line, 5);
+        assert!(a.links[0].image);
+    }
+
+    #[test]
+    fn audience_from_front_matter_or_name() {
+        assert_eq!(
+            Article::parse("x/internal.md", "").audience(),
+            Audience::Internal
+        );
+        assert_eq!(Article::parse("x/acme.md", "").audience(), Audience::Public);
+        assert_eq!(
+            Article::parse("x/acme.md", "{{{ \"audience\": \"Internal\" }}}").audience(),
+            Audience::Internal
+        );
+    }
+}

@@ -1,0 +1,1137 @@
+//! Running an article's steps against the run's deployment.
+//!
+//! Every step is bound first ([`Bindings`]); a step with an unbound placeholder fails at
+//! its line and is not run. Then the steps run in order:
+//!
+//! - shell steps and console commands run in a fresh `bash --noprofile --norc` each, in
+//!   one process group per step, with `set -eo pipefail`. State carries from step to step
+//!   the way scrut does it: on exit each step saves its exported environment, the shell
+//!   variables it set, its functions and its working directory to a state file that the
+//!   next step sources. Shell options (`set -x`), aliases and traps do not carry.
+//! - `http` steps go through an [`HttpClient`] (the built-in [`StdHttpClient`] speaks plain
+//!   HTTP/1.1; give the runner one that speaks TLS for `https`).
+//! - Blueprint Library steps ask a [`BlueprintLibrary`]: does the named blueprint exist, do
+//!   the parameters the article lists exist and accept its example values, was the
+//!   deployment submitted and did it succeed.
+//!
+//! Each step has a time limit (its `timeout` annotation, else [`RunOptions::step_timeout`])
+//! and the article has one ([`RunOptions::article_timeout`]); a step that runs out is
+//! killed with its whole process group, and steps left when the article's time is up fail
+//! without running. Output (stdout and stderr merged, as a reader sees it) is bounded by
+//! [`RunOptions::max_output_bytes`] and every secret value of the bindings is masked in
+//! output, messages and commands before anything leaves this module.
+//!
+//! # Isolation: what it gives and what not
+//!
+//! Commands run in a throwaway working directory (a fresh temporary directory, also
+//! `HOME`, removed afterwards) with a clean environment: only `PATH` (the host's), `HOME`,
+//! `LANG=C.UTF-8`, `TZ=UTC`, `TERM=dumb`, `TMPDIR`, the suite's explicit variables
+//! ([`RunOptions::env`]) and the non-secret bindings as `CERTIFY_<KEY>` variables
+//! (`{{server.WEB.internal_ip}}` → `CERTIFY_SERVER_WEB_INTERNAL_IP`). Standard input is
+//! `/dev/null`. So a step cannot see the host's credentials through the environment (no
+//! `CLC_*`, cloud keys, `SSH_AUTH_SOCK`) or through `~` (no `~/.ssh`, `~/.aws`, `~/.netrc`),
+//! cannot wait for input, and cannot outlive the article: every process group a step
+//! started is killed when the article's run ends.
+//!
+//! It is **not** a sandbox: the commands run as the harness's user, can read and write
+//! anything that user can through absolute paths, have the host's network (which is how
+//! they reach the deployment), and have no memory or CPU limits other than the time
+//! limits. Run untrusted articles in a container or VM when that matters.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::KbError;
+use crate::article::Article;
+use crate::checks::{CheckResult, CheckStatus, DocRules};
+use crate::matching;
+use crate::placeholder::Bindings;
+use crate::steps::{Step, StepKind};
+
+/// Limits and environment of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Default time limit of one step.
+    pub step_timeout: Duration,
+    /// Time limit of the whole article.
+    pub article_timeout: Duration,
+    /// Output kept per step (stdout and stderr merged).
+    pub max_output_bytes: usize,
+    /// The bash to run.
+    pub bash: PathBuf,
+    /// `PATH` for the commands; `None` keeps the host's.
+    pub path: Option<String>,
+    /// Extra environment variables, set explicitly by the suite.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            step_timeout: Duration::from_secs(60),
+            article_timeout: Duration::from_secs(15 * 60),
+            max_output_bytes: 64 * 1024,
+            bash: PathBuf::from("bash"),
+            path: None,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A blueprint as the library publishes it.
+#[derive(Debug, Clone, Default)]
+pub struct BlueprintFacts {
+    /// Its published name.
+    pub name: String,
+    /// Its deploy-form parameters.
+    pub parameters: Vec<ParamFacts>,
+}
+
+/// One deploy-form parameter.
+#[derive(Debug, Clone, Default)]
+pub struct ParamFacts {
+    /// Its label on the form.
+    pub name: String,
+    /// Must be filled in.
+    pub required: bool,
+    /// A value must match this regular expression (whole value).
+    pub regex: Option<String>,
+    /// A value must be one of these (option and multi-select parameters).
+    pub options: Vec<String>,
+}
+
+impl ParamFacts {
+    /// Whether `value` is acceptable for this parameter.
+    pub fn validate(&self, value: &str) -> Result<(), String> {
+        if self.required && value.trim().is_empty() {
+            return Err(format!("\"{}\" is required", self.name));
+        }
+        if !self.options.is_empty()
+            && !self
+                .options
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(value.trim()))
+        {
+            return Err(format!(
+                "\"{value}\" is not one of the options of \"{}\": {}",
+                self.name,
+                self.options.join(", ")
+            ));
+        }
+        if let Some(r) = &self.regex {
+            let re = regex::Regex::new(&format!("^(?:{r})$"))
+                .map_err(|e| format!("the parameter's regex {r:?} is invalid: {e}"))?;
+            if !re.is_match(value) {
+                return Err(format!(
+                    "\"{value}\" does not match the parameter's pattern {r}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What became of the run's deployment of a blueprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeploymentOutcome {
+    /// It was never deployed in this run.
+    NotDeployed,
+    /// Submitted, not finished.
+    Submitted {
+        /// The queue's request id.
+        request_id: String,
+    },
+    /// Finished successfully.
+    Succeeded {
+        /// The queue's request id.
+        request_id: String,
+        /// The servers it built.
+        servers: Vec<String>,
+    },
+    /// Finished with an error.
+    Failed {
+        /// The queue's request id.
+        request_id: String,
+        /// The queue's message.
+        message: String,
+    },
+}
+
+/// The Blueprint Library and the run's deployment, as the harness sees them through the
+/// API. Synchronous on purpose: the answers are facts the run already has.
+pub trait BlueprintLibrary {
+    /// The blueprint with exactly this name (case-insensitive), if published.
+    fn find(&self, name: &str) -> Option<BlueprintFacts>;
+    /// Blueprints whose name contains `keyword` (the library's keyword search).
+    fn search(&self, keyword: &str) -> Vec<BlueprintFacts> {
+        self.find(keyword).into_iter().collect()
+    }
+    /// What became of this run's deployment of the named blueprint.
+    fn deployment(&self, blueprint: &str) -> DeploymentOutcome;
+}
+
+/// An HTTP request from an `http` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body (may be empty).
+    pub body: String,
+}
+
+impl HttpRequest {
+    /// Parses `METHOD URL [HTTP/1.1]`, header lines, a blank line and the body.
+    pub fn parse(text: &str) -> Result<HttpRequest, String> {
+        let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+        let first = lines.next().ok_or("empty http block")?;
+        let mut parts = first.split_whitespace();
+        let (Some(method), Some(url)) = (parts.next(), parts.next()) else {
+            return Err(format!(
+                "the first line must be `METHOD URL`, not {first:?}"
+            ));
+        };
+        let mut headers = Vec::new();
+        let mut body = String::new();
+        let mut in_body = false;
+        for l in lines {
+            if in_body {
+                body.push_str(l);
+                body.push('\n');
+            } else if l.trim().is_empty() {
+                in_body = true;
+            } else {
+                let (k, v) = l
+                    .split_once(':')
+                    .ok_or_else(|| format!("not a header line: {l:?}"))?;
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        Ok(HttpRequest {
+            method: method.to_ascii_uppercase(),
+            url: url.to_string(),
+            headers,
+            body: body.trim_end().to_string(),
+        })
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body as text (lossy).
+    pub body: String,
+}
+
+/// Sends the requests of `http` steps.
+pub trait HttpClient {
+    /// Sends `req`, giving up after `timeout`. `Err` describes a transport failure.
+    fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String>;
+}
+
+/// A plain-HTTP/1.1 client on `std::net` (no TLS), enough for probing the deployment's
+/// servers on their internal addresses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdHttpClient;
+
+impl HttpClient for StdHttpClient {
+    fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+        let rest = req.url.strip_prefix("http://").ok_or_else(|| {
+            format!(
+                "{}: only http:// URLs are supported by the built-in client",
+                req.url
+            )
+        })?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let addr = if authority.contains(':') {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        let deadline = Instant::now() + timeout;
+        let sock = addr
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("cannot resolve {authority}"))?;
+        let mut s = TcpStream::connect_timeout(&sock, timeout)
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        s.set_read_timeout(Some(left)).ok();
+        s.set_write_timeout(Some(left)).ok();
+        let mut head = format!(
+            "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: certify-kb\r\n",
+            req.method
+        );
+        for (k, v) in &req.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
+            head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes())
+            .and_then(|_| s.write_all(req.body.as_bytes()))
+            .map_err(|e| format!("cannot send the request: {e}"))?;
+        let mut raw = Vec::new();
+        s.take(4 * 1024 * 1024)
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("no complete response within the time limit: {e}"))?;
+        let text = String::from_utf8_lossy(&raw);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| "the response has no HTTP status line".to_string())?;
+        let chunked = head
+            .lines()
+            .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+        Ok(HttpResponse {
+            status,
+            body: if chunked {
+                dechunk(body)
+            } else {
+                body.to_string()
+            },
+        })
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            out.push_str(&rest[..n.min(rest.len())]);
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// Wrong exit status.
+    Exit,
+    /// Output differs from what the article shows.
+    Output,
+    /// Ran out of time.
+    Timeout,
+    /// HTTP transport error or unexpected status.
+    Http,
+    /// Blueprint not found, parameter missing or invalid, deployment failed.
+    Blueprint,
+    /// A placeholder had no binding; the step was not run.
+    Unbound,
+}
+
+/// Outcome of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// Ran and did what the article says.
+    Passed,
+    /// Ran (or could not be run) and did not.
+    Failed {
+        /// Category, for triage.
+        kind: FailureKind,
+        /// What went wrong.
+        message: String,
+    },
+    /// Not run, with the stated reason.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// Cannot be executed by the harness.
+    NotExecutable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One step's result: a JUnit testcase.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// The article.
+    pub file: PathBuf,
+    /// 1-based line of the step.
+    pub line: usize,
+    /// The numbered step it belongs to.
+    pub step_number: Option<usize>,
+    /// One-line label (`$ curl …`, `find blueprint "…"`).
+    pub label: String,
+    /// The command as written in the article (placeholders unbound), secrets masked.
+    pub command: String,
+    /// Captured output (stdout and stderr merged, or the HTTP status and body), bounded,
+    /// secrets masked.
+    pub output: String,
+    /// Output was cut at [`RunOptions::max_output_bytes`].
+    pub output_truncated: bool,
+    /// The expected output, as written.
+    pub expected: Option<String>,
+    /// Exit status of a shell step.
+    pub exit_code: Option<i32>,
+    /// Outcome.
+    #[serde(flatten)]
+    pub status: StepStatus,
+    /// Wall time.
+    #[serde(with = "crate::duration_ms")]
+    pub duration: Duration,
+    /// A hidden setup step.
+    pub hidden: bool,
+}
+
+impl StepResult {
+    /// Ran (passed or failed after running). Unbound, skipped and not-executable steps did not.
+    pub fn executed(&self) -> bool {
+        match &self.status {
+            StepStatus::Passed => true,
+            StepStatus::Failed { kind, .. } => *kind != FailureKind::Unbound,
+            _ => false,
+        }
+    }
+}
+
+/// The run of one article.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleRun {
+    /// The article.
+    pub file: PathBuf,
+    /// One result per step, in order.
+    pub steps: Vec<StepResult>,
+    /// Visible steps executed.
+    pub executed: usize,
+    /// Visible steps.
+    pub total: usize,
+    /// The verdict on the article as a whole (`kb.steps.reproduce`).
+    pub verdict: CheckResult,
+    /// Wall time.
+    #[serde(with = "crate::duration_ms")]
+    pub duration: Duration,
+}
+
+impl ArticleRun {
+    /// Share of visible steps executed, 0.0–1.0 (0 when there are none).
+    pub fn executed_share(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.executed as f64 / self.total as f64
+        }
+    }
+
+    /// True when every step passed or was skipped with a reason, and the verdict passed.
+    pub fn passed(&self) -> bool {
+        self.verdict.ok()
+            && self
+                .steps
+                .iter()
+                .all(|s| !matches!(s.status, StepStatus::Failed { .. }))
+    }
+}
+
+/// What a run needs besides the article.
+pub struct RunContext<'a> {
+    /// Values for placeholders, and the secrets to mask.
+    pub bindings: &'a Bindings,
+    /// Limits and environment.
+    pub options: &'a RunOptions,
+    /// Suite rules (executed share).
+    pub rules: &'a DocRules,
+    /// The Blueprint Library; `None` skips Blueprint Library steps with a reason.
+    pub library: Option<&'a dyn BlueprintLibrary>,
+    /// The HTTP client for `http` steps.
+    pub http: &'a dyn HttpClient,
+}
+
+/// Runs every step of `article`. `Err` only when the harness cannot run steps at all
+/// (no temporary directory, no bash); a failing step is a result.
+pub fn run_article(article: &Article, ctx: &RunContext<'_>) -> Result<ArticleRun, KbError> {
+    let started = Instant::now();
+    let deadline = started + ctx.options.article_timeout;
+    let b = ctx.bindings;
+    let mut shell: Option<Shell> = None;
+    let mut found: HashMap<String, Option<BlueprintFacts>> = HashMap::new();
+    let mut results = Vec::with_capacity(article.steps.len());
+    // Bind everything before anything runs.
+    let bound: Vec<Result<Bound, String>> = article.steps.iter().map(|s| bind(s, b)).collect();
+    for (step, bound) in article.steps.iter().zip(bound) {
+        let mut r = StepResult {
+            file: article.path.clone(),
+            line: step.line,
+            step_number: step.step_number,
+            label: b.mask(&step.label()),
+            command: b.mask(&step.source()),
+            output: String::new(),
+            output_truncated: false,
+            expected: step.expected.as_ref().map(|e| b.mask(&e.text)),
+            exit_code: None,
+            status: StepStatus::Passed,
+            duration: Duration::ZERO,
+            hidden: step.hidden,
+        };
+        let t0 = Instant::now();
+        r.status = if let Some(reason) = &step.skip {
+            StepStatus::Skipped {
+                reason: reason.clone(),
+            }
+        } else if let StepKind::NotExecutable { reason } = &step.kind {
+            StepStatus::NotExecutable {
+                reason: reason.clone(),
+            }
+        } else {
+            match bound {
+                Err(missing) => StepStatus::Failed {
+                    kind: FailureKind::Unbound,
+                    message: format!("unbound placeholder {missing}: the step was not run"),
+                },
+                Ok(_) if Instant::now() >= deadline => StepStatus::Failed {
+                    kind: FailureKind::Timeout,
+                    message: format!(
+                        "not run: the article's time limit of {:?} was reached",
+                        ctx.options.article_timeout
+                    ),
+                },
+                Ok(bound) => {
+                    let limit = step
+                        .timeout
+                        .unwrap_or(ctx.options.step_timeout)
+                        .min(deadline.saturating_duration_since(Instant::now()));
+                    match &step.kind {
+                        StepKind::Shell { .. } | StepKind::Command { .. } => {
+                            if shell.is_none() {
+                                shell = Some(Shell::new(ctx)?);
+                            }
+                            let sh = shell.as_mut().expect("just created");
+                            run_shell(sh, step, &bound, limit, ctx, &mut r)?
+                        }
+                        StepKind::Http { expect_status, .. } => {
+                            run_http(&bound, *expect_status, limit, ctx, &mut r)
+                        }
+                        _ => run_blueprint(step, &bound, ctx, &mut found, &mut r),
+                    }
+                }
+            }
+        };
+        r.duration = t0.elapsed();
+        if let StepStatus::Failed { message, .. } = &mut r.status {
+            *message = b.mask(message);
+        }
+        results.push(r);
+    }
+    drop(shell);
+    let visible: Vec<&StepResult> = results.iter().filter(|s| !s.hidden).collect();
+    let total = visible.len();
+    let executed = visible.iter().filter(|s| s.executed()).count();
+    let failed = results
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::Failed { .. }))
+        .count();
+    let skipped = visible
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::Skipped { .. }))
+        .count();
+    let not_exec = visible
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::NotExecutable { .. }))
+        .count();
+    let share = if total == 0 {
+        0.0
+    } else {
+        executed as f64 / total as f64
+    };
+    let mut problems = Vec::new();
+    if total == 0 {
+        problems.push("no steps found".to_string());
+    } else if executed == 0 {
+        problems.push("no step could be run".to_string());
+    }
+    if failed > 0 {
+        problems.push(format!("{failed} failed"));
+    }
+    if total > 0 && share + 1e-9 < ctx.rules.min_executed_share {
+        problems.push(format!(
+            "executed share {:.0}% is below the required {:.0}%",
+            share * 100.0,
+            ctx.rules.min_executed_share * 100.0
+        ));
+    }
+    let message = format!(
+        "{executed} of {total} steps executed ({:.0}%): {} passed, {failed} failed, {skipped} skipped, {not_exec} not executable{}",
+        share * 100.0,
+        results
+            .iter()
+            .filter(|s| s.status == StepStatus::Passed)
+            .count(),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", problems.join("; "))
+        }
+    );
+    let verdict = CheckResult {
+        id: "kb.steps.reproduce".into(),
+        file: article.path.clone(),
+        line: results.first().map_or(article.front_line, |s| s.line),
+        status: if problems.is_empty() { CheckStatus::Passed } else { CheckStatus::Failed },
+        message,
+        hint: (!problems.is_empty()).then(|| {
+            "every step must reproduce: fix failing steps, tag code blocks bash/console/http, skip only with a stated reason".to_string()
+        }),
+    };
+    Ok(ArticleRun {
+        file: article.path.clone(),
+        steps: results,
+        executed,
+        total,
+        verdict,
+        duration: started.elapsed(),
+    })
+}
+
+/// A step's texts with placeholders filled in.
+struct Bound {
+    main: String,
+    expected: Option<String>,
+    value: Option<String>,
+}
+
+fn bind(step: &Step, b: &Bindings) -> Result<Bound, String> {
+    // (key, line) of every unbound placeholder, in order.
+    let mut missing: Vec<(String, usize)> = Vec::new();
+    let mut one = |t: &str, first_line: usize| match b.bind(t) {
+        Ok(v) => v,
+        Err(keys) => {
+            for p in crate::placeholder::find(t) {
+                if keys.contains(&p.key) && !missing.iter().any(|(k, _)| *k == p.key) {
+                    missing.push((p.key, first_line + t[..p.range.start].matches('\n').count()));
+                }
+            }
+            String::new()
+        }
+    };
+    let l = step.text_line;
+    let main = match &step.kind {
+        StepKind::Shell { script } => one(script, l),
+        StepKind::Command { command } => one(command, l),
+        StepKind::Http { request, .. } => one(request, l),
+        StepKind::FindBlueprint { name, .. } => one(name, l),
+        StepKind::BlueprintParameter { name, .. } => one(name, l),
+        StepKind::DeployBlueprint { blueprint } | StepKind::WatchQueue { blueprint } => {
+            one(blueprint, l)
+        }
+        StepKind::NotExecutable { .. } => String::new(),
+    };
+    let expected = step.expected.as_ref().map(|e| one(&e.text, e.line));
+    let value = match &step.kind {
+        StepKind::BlueprintParameter { value: Some(v), .. } => Some(one(v, l)),
+        _ => None,
+    };
+    if missing.is_empty() {
+        Ok(Bound {
+            main,
+            expected,
+            value,
+        })
+    } else {
+        Err(missing
+            .iter()
+            .map(|(k, line)| format!("{{{{{k}}}}} at line {line}"))
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+}
+
+/// The per-article shell state: a throwaway home/working directory, a private directory
+/// for the state file and step scripts, and the process groups to kill at the end.
+struct Shell {
+    work: tempfile::TempDir,
+    ctl: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    bash: PathBuf,
+    groups: Vec<i32>,
+    counter: usize,
+}
+
+/// Saves exported env, new shell variables, functions and cwd on exit; see module docs.
+const PRELUDE: &str = r#"__certify_base=" $(compgen -v | tr '\n' ' ') "
+if [ -f "$__CERTIFY_STATE" ]; then source "$__CERTIFY_STATE"; fi
+__certify_save() {
+  local __certify_rc=$?
+  set +e +o pipefail
+  {
+    export -p | grep -v '^declare -x __CERTIFY'
+    local __certify_v
+    for __certify_v in $(compgen -v); do
+      case "$__certify_base" in *" $__certify_v "*) continue ;; esac
+      case "$__certify_v" in __certify*|__CERTIFY*|BASH*|FUNCNAME|PIPESTATUS|GROUPS|RANDOM|SECONDS|LINENO|SRANDOM|EPOCH*|HISTCMD|COMP_*) continue ;; esac
+      declare -p "$__certify_v" 2>/dev/null
+    done
+    declare -f
+    printf 'cd -- %q 2>/dev/null\n' "$PWD"
+  } > "$__CERTIFY_STATE.new" 2>/dev/null && mv -f "$__CERTIFY_STATE.new" "$__CERTIFY_STATE"
+  exit $__certify_rc
+}
+trap __certify_save EXIT
+set -eo pipefail
+source "$__CERTIFY_STEP"
+"#;
+
+impl Shell {
+    fn new(ctx: &RunContext<'_>) -> Result<Shell, KbError> {
+        let work = tempfile::Builder::new()
+            .prefix("certify-kb-work-")
+            .tempdir()
+            .map_err(|source| KbError::TempDir { source })?;
+        let ctl = tempfile::Builder::new()
+            .prefix("certify-kb-ctl-")
+            .tempdir()
+            .map_err(|source| KbError::TempDir { source })?;
+        let home = work.path().display().to_string();
+        let path = ctx
+            .options
+            .path
+            .clone()
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        let mut env = vec![
+            ("PATH".to_string(), path),
+            ("HOME".to_string(), home.clone()),
+            ("TMPDIR".to_string(), home),
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+            ("TZ".to_string(), "UTC".to_string()),
+            ("TERM".to_string(), "dumb".to_string()),
+        ];
+        let secrets = ctx.bindings.secrets();
+        for (k, v) in ctx.bindings.iter() {
+            if k.starts_with("secret.") || secrets.iter().any(|s| s == v) {
+                continue;
+            }
+            let name: String = k
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            env.push((format!("CERTIFY_{name}"), v.to_string()));
+        }
+        env.extend(ctx.options.env.iter().cloned());
+        let prelude = ctl.path().join("prelude.sh");
+        std::fs::write(&prelude, PRELUDE).map_err(|source| KbError::TempDir { source })?;
+        env.push((
+            "__CERTIFY_STATE".into(),
+            ctl.path().join("state.sh").display().to_string(),
+        ));
+        Ok(Shell {
+            work,
+            ctl,
+            env,
+            bash: ctx.options.bash.clone(),
+            groups: Vec::new(),
+            counter: 0,
+        })
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        // Background processes a step left behind die with the article.
+        for &g in &self.groups {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory involved.
+            unsafe {
+                libc::kill(-g, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Capture {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+fn run_shell(
+    sh: &mut Shell,
+    step: &Step,
+    bound: &Bound,
+    limit: Duration,
+    ctx: &RunContext<'_>,
+    r: &mut StepResult,
+) -> Result<StepStatus, KbError> {
+    sh.counter += 1;
+    let script = sh.ctl.path().join(format!("step-{}.sh", sh.counter));
+    std::fs::write(&script, &bound.main).map_err(|source| KbError::TempDir { source })?;
+    let (reader, writer) = std::io::pipe().map_err(|source| KbError::Spawn {
+        program: sh.bash.clone(),
+        source,
+    })?;
+    let writer2 = writer.try_clone().map_err(|source| KbError::Spawn {
+        program: sh.bash.clone(),
+        source,
+    })?;
+    let child = {
+        let mut cmd = Command::new(&sh.bash);
+        cmd.arg("--noprofile")
+            .arg("--norc")
+            .arg(sh.ctl.path().join("prelude.sh"))
+            .current_dir(sh.work.path())
+            .env_clear()
+            .envs(sh.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("__CERTIFY_STEP", &script)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(writer2)
+            .process_group(0);
+        // The command owns the write ends; dropping it with this scope lets the reader see EOF.
+        cmd.spawn().map_err(|source| KbError::Spawn {
+            program: sh.bash.clone(),
+            source,
+        })?
+    };
+    let pid = child.id() as i32;
+    sh.groups.push(pid);
+    let cap = Arc::new(Mutex::new(Capture::default()));
+    let keep = ctx.options.max_output_bytes + 4096;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    {
+        let cap = Arc::clone(&cap);
+        let mut reader = reader;
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut c = cap.lock().expect("capture lock");
+                let room = keep.saturating_sub(c.bytes.len());
+                c.bytes.extend_from_slice(&buf[..n.min(room)]);
+                if n > room {
+                    c.truncated = true;
+                }
+            }
+            let _ = done_tx.send(());
+        });
+    }
+    let (wait_tx, wait_rx) = mpsc::channel();
+    let mut child = child;
+    std::thread::spawn(move || {
+        let _ = wait_tx.send(child.wait());
+    });
+    let mut timed_out = false;
+    let status = match wait_rx.recv_timeout(limit) {
+        Ok(s) => s,
+        Err(_) => {
+            timed_out = true;
+            // SAFETY: signals the step's process group; no memory involved.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+            wait_rx
+                .recv()
+                .unwrap_or_else(|_| Err(std::io::Error::other("waiter thread vanished")))
+        }
+    }
+    .map_err(|source| KbError::Spawn {
+        program: sh.bash.clone(),
+        source,
+    })?;
+    // A background job may hold the pipe open; don't wait on it for long.
+    let _ = done_rx.recv_timeout(Duration::from_millis(if timed_out { 50 } else { 300 }));
+    let (output, truncated) = {
+        let c = cap.lock().expect("capture lock");
+        let masked = ctx.bindings.mask(&String::from_utf8_lossy(&c.bytes));
+        let max = ctx.options.max_output_bytes;
+        if masked.len() > max {
+            let mut cut = max;
+            while !masked.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            (masked[..cut].to_string(), true)
+        } else {
+            (masked, c.truncated)
+        }
+    };
+    r.output = output;
+    r.output_truncated = truncated;
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s));
+    r.exit_code = code;
+    if timed_out {
+        return Ok(StepStatus::Failed {
+            kind: FailureKind::Timeout,
+            message: format!("killed after the step's time limit of {limit:?}"),
+        });
+    }
+    if code != Some(step.expect_exit) {
+        let tail: Vec<&str> = r.output.lines().rev().take(5).collect();
+        return Ok(StepStatus::Failed {
+            kind: FailureKind::Exit,
+            message: format!(
+                "exited with {} (expected {}){}",
+                code.map_or("a signal".to_string(), |c| c.to_string()),
+                step.expect_exit,
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                    )
+                }
+            ),
+        });
+    }
+    if let Some(exp) = &bound.expected {
+        if truncated {
+            return Ok(StepStatus::Failed {
+                kind: FailureKind::Output,
+                message: "output exceeded the limit and cannot be compared".into(),
+            });
+        }
+        if let Err(why) = matching::matches(exp, &r.output) {
+            let line = step.expected.as_ref().map_or(step.line, |e| e.line);
+            return Ok(StepStatus::Failed {
+                kind: FailureKind::Output,
+                message: format!(
+                    "output differs from the article (expected output at line {line}): {why}"
+                ),
+            });
+        }
+    }
+    Ok(StepStatus::Passed)
+}
+
+fn run_http(
+    bound: &Bound,
+    expect: Option<u16>,
+    limit: Duration,
+    ctx: &RunContext<'_>,
+    r: &mut StepResult,
+) -> StepStatus {
+    let req = match HttpRequest::parse(&bound.main) {
+        Ok(q) => q,
+        Err(e) => {
+            return StepStatus::Failed {
+                kind: FailureKind::Http,
+                message: format!("not an HTTP request: {e}"),
+            };
+        }
+    };
+    let resp = match ctx.http.send(&req, limit) {
+        Ok(resp) => resp,
+        Err(e) => {
+            return StepStatus::Failed {
+                kind: FailureKind::Http,
+                message: e,
+            };
+        }
+    };
+    let mut out = format!("HTTP {}\n{}", resp.status, resp.body);
+    if out.len() > ctx.options.max_output_bytes {
+        let mut cut = ctx.options.max_output_bytes;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        r.output_truncated = true;
+    }
+    r.output = ctx.bindings.mask(&out);
+    let ok_status = match expect {
+        Some(s) => resp.status == s,
+        None => (200..300).contains(&resp.status),
+    };
+    if !ok_status {
+        return StepStatus::Failed {
+            kind: FailureKind::Http,
+            message: format!(
+                "{} {} answered {} (expected {})",
+                req.method,
+                req.url,
+                resp.status,
+                expect.map_or("2xx".to_string(), |s| s.to_string())
+            ),
+        };
+    }
+    if let Some(exp) = &bound.expected
+        && let Err(why) = matching::matches(exp, &resp.body)
+    {
+        return StepStatus::Failed {
+            kind: FailureKind::Output,
+            message: format!("response body differs from the article: {why}"),
+        };
+    }
+    StepStatus::Passed
+}
+
+fn run_blueprint(
+    step: &Step,
+    bound: &Bound,
+    ctx: &RunContext<'_>,
+    found: &mut HashMap<String, Option<BlueprintFacts>>,
+    r: &mut StepResult,
+) -> StepStatus {
+    let Some(lib) = ctx.library else {
+        return StepStatus::Skipped {
+            reason: "no deployment in this run: Blueprint Library steps are reproduced inside `certify run`".into(),
+        };
+    };
+    let fail = |message: String| StepStatus::Failed {
+        kind: FailureKind::Blueprint,
+        message,
+    };
+    let mut lookup = |name: &str, search: bool| -> Option<BlueprintFacts> {
+        found
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                if search {
+                    lib.search(name).into_iter().next()
+                } else {
+                    lib.find(name)
+                }
+            })
+            .clone()
+    };
+    match &step.kind {
+        StepKind::FindBlueprint { search, .. } => match lookup(&bound.main, *search) {
+            Some(bp) => {
+                r.output = format!(
+                    "{}\nparameters: {}",
+                    bp.name,
+                    bp.parameters
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                StepStatus::Passed
+            }
+            None if *search => fail(format!(
+                "a Blueprint Library search for \"{}\" finds nothing",
+                bound.main
+            )),
+            None => fail(format!(
+                "the Blueprint Library has no blueprint named \"{}\"",
+                bound.main
+            )),
+        },
+        StepKind::BlueprintParameter { blueprint, .. } => {
+            let Some(bp) = found.get(blueprint.as_str()).cloned().flatten() else {
+                return fail(format!(
+                    "the blueprint \"{blueprint}\" was not found, so its parameters cannot be checked"
+                ));
+            };
+            let want = bound.main.to_lowercase();
+            let Some(p) = bp.parameters.iter().find(|p| p.name.to_lowercase() == want) else {
+                return fail(format!(
+                    "\"{}\" has no parameter \"{}\" (it has: {})",
+                    bp.name,
+                    bound.main,
+                    bp.parameters
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            match &bound.value {
+                Some(v) => match p.validate(v) {
+                    Ok(()) => {
+                        r.output = format!("{} = {v}: valid", p.name);
+                        StepStatus::Passed
+                    }
+                    Err(e) => fail(e),
+                },
+                None => {
+                    r.output = format!("{} exists", p.name);
+                    StepStatus::Passed
+                }
+            }
+        }
+        StepKind::DeployBlueprint { blueprint } | StepKind::WatchQueue { blueprint } => {
+            let name = found
+                .get(blueprint.as_str())
+                .cloned()
+                .flatten()
+                .map_or_else(|| bound.main.clone(), |bp| bp.name);
+            let outcome = lib.deployment(&name);
+            let deploy = matches!(step.kind, StepKind::DeployBlueprint { .. });
+            match outcome {
+                DeploymentOutcome::NotDeployed => {
+                    fail(format!("\"{name}\" was not deployed in this run"))
+                }
+                DeploymentOutcome::Submitted { request_id } if deploy => {
+                    r.output = format!("request {request_id} submitted");
+                    StepStatus::Passed
+                }
+                DeploymentOutcome::Submitted { request_id } => fail(format!(
+                    "request {request_id} for \"{name}\" has not completed"
+                )),
+                DeploymentOutcome::Succeeded {
+                    request_id,
+                    servers,
+                } => {
+                    r.output = format!(
+                        "request {request_id}: succeeded; servers: {}",
+                        servers.join(", ")
+                    );
+                    StepStatus::Passed
+                }
+                DeploymentOutcome::Failed { request_id, .. } if deploy => {
+                    r.output = format!("request {request_id} submitted");
+                    StepStatus::Passed
+                }
+                DeploymentOutcome::Failed {
+                    request_id,
+                    message,
+                } => fail(format!(
+                    "request {request_id} for \"{name}\" failed: {message}"
+                )),
+            }
+        }
+        _ => StepStatus::NotExecutable {
+            reason: "not a Blueprint Library step".into(),
+        },
+    }
+}
+
+/// Convenience for tests and callers: the bash in `PATH` exists.
+pub fn bash_available(bash: &Path) -> bool {
+    Command::new(bash)
+        .arg("-c")
+        .arg("true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,131 @@
+//! The command line: clap types only. What the commands do is in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Certify technology partners' products for the Marketplace: run their
+/// WebAssembly validation plugins in a sandbox and write JUnit reports.
+///
+/// Exit codes: 0 every check passed; 1 some check failed or could not run;
+/// 2 the harness itself could not do its job.
+#[derive(Debug, Parser)]
+#[command(name = "certify", version, max_term_width = 100)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Show the harness's progress on stderr (-vv for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/certify/compiled or ~/.cache/certify/compiled].
+    #[arg(long, global = true, env = "CERTIFY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile plugins every time instead of using the cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and run validation plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `certify plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a plugin's metadata, checks, imports and sha256.
+    Inspect(InspectArgs),
+    /// Run a plugin's checks in the sandbox and write the report.
+    Run(RunArgs),
+}
+
+/// `certify plugin inspect`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The plugin's .wasm component.
+    pub wasm: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `certify plugin run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plugin's .wasm component.
+    pub wasm: PathBuf,
+    /// Run only this check (repeatable); all checks by default.
+    #[arg(long = "check", value_name = "ID")]
+    pub checks: Vec<String>,
+    /// Let plugins reach this address over HTTP: host or host:port (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    pub allow_hosts: Vec<String>,
+    /// A parameter for the plugin (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub params: Vec<(String, String)>,
+    /// A fact about the candidate the plugin can read (repeatable).
+    #[arg(long = "fact", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub facts: Vec<(String, String)>,
+    /// Refuse the plugin unless its sha256 is this.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Write the JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON summary here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// How many checks run at once [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on every check.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Wall-clock limit per check, in seconds (a check may ask for less).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Memory limit per check, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    pub memory: usize,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn pairs_need_a_name() {
+        assert_eq!(parse_pair("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert!(parse_pair("=x").is_err());
+        assert!(parse_pair("novalue").is_err());
+    }
+}

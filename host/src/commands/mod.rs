@@ -1,0 +1,52 @@
+//! One module per verb. Each turns parsed arguments into work, prints what
+//! the user asked for, and returns an [`Outcome`](crate::Outcome).
+
+pub mod plugin;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use certify_runtime::{Limits, Runtime, RuntimeConfig};
+
+use crate::cli::{Cli, Command, GlobalArgs, LimitArgs, PluginCommand};
+use crate::{Error, Outcome};
+
+/// Run the command the user asked for.
+pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
+    match cli.command {
+        Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&cli.global, args).await,
+        Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, args).await,
+    }
+}
+
+/// The plugin runtime for this process, with the cache and limits the user chose.
+pub fn runtime(global: &GlobalArgs, limits: Option<&LimitArgs>) -> Result<Arc<Runtime>, Error> {
+    let mut config = RuntimeConfig {
+        limits: Limits::default(),
+        cache_dir: if global.no_cache {
+            None
+        } else {
+            Some(global.cache_dir.clone().unwrap_or_else(default_cache_dir))
+        },
+    };
+    if let Some(l) = limits {
+        if l.timeout == 0 || l.memory == 0 {
+            return Err(Error::Usage(
+                "--timeout and --memory must be greater than zero".into(),
+            ));
+        }
+        config.limits.check_timeout = Duration::from_secs(l.timeout);
+        config.limits.memory = l.memory << 20;
+    }
+    Runtime::new(config).map_err(Error::Other)
+}
+
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("certify").join("compiled")
+}

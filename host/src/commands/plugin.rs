@@ -1,0 +1,211 @@
+//! `certify plugin inspect` and `certify plugin run`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use certify_runtime::{Grants, HttpPolicy, sha256_hex};
+
+use crate::cli::{GlobalArgs, InspectArgs, RunArgs};
+use crate::report::plugin::PluginFacts;
+use crate::report::terminal::Terminal;
+use crate::report::{self, json, junit};
+use crate::{Error, Outcome, runner};
+
+fn read_wasm(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Io(format!("reading the plugin {}", path.display()), e))
+}
+
+/// Show a plugin's metadata, checks, imports and sha256.
+pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, Error> {
+    let wasm = read_wasm(&args.wasm)?;
+    let runtime = super::runtime(global, None)?;
+    let plugin = runtime
+        .load(wasm, None)
+        .await
+        .map_err(|e| Error::Usage(format!("{}: {e}", args.wasm.display())))?;
+    let info = plugin.info();
+    if args.json {
+        let doc = serde_json::json!({
+            "file": args.wasm.display().to_string(),
+            "sha256": plugin.sha256(),
+            "size": plugin.size(),
+            "name": info.name,
+            "version": info.version,
+            "sdk": info.sdk,
+            "contract": info.contract,
+            "imports": plugin.imports(),
+            "checks": info.checks,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+        );
+        return Ok(Outcome::Passed);
+    }
+    println!("plugin:   {} {}", info.name, info.version);
+    println!(
+        "file:     {} ({} bytes)",
+        args.wasm.display(),
+        plugin.size()
+    );
+    println!("sha256:   {}", plugin.sha256());
+    println!("built:    {} (contract {})", info.sdk, info.contract);
+    println!("imports:");
+    for import in plugin.imports() {
+        println!("  {import}");
+    }
+    println!("checks:");
+    for c in &info.checks {
+        let mut extras = Vec::new();
+        if c.readiness {
+            extras.push("readiness".to_string());
+        }
+        if let Some(t) = c.timeout {
+            extras.push(format!("timeout {}ms", t.as_millis()));
+        }
+        let extras = if extras.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", extras.join(", "))
+        };
+        println!(
+            "  {:<28} {:<24} {}{extras}",
+            c.id,
+            c.criterion.as_str(),
+            c.title
+        );
+    }
+    Ok(Outcome::Passed)
+}
+
+/// Run a plugin's checks and write the report.
+pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
+    let wasm = read_wasm(&args.wasm)?;
+    let mut http = HttpPolicy::deny_all();
+    for host in &args.allow_hosts {
+        http = http
+            .allow(host)
+            .map_err(|e| Error::Usage(format!("--allow-host: {e}")))?;
+    }
+    let grants = Arc::new(
+        Grants {
+            parameters: args.params.clone(),
+            facts: args.facts.clone(),
+            http,
+            deployment: None,
+            cloud: None,
+        }
+        .normalized(),
+    );
+    let concurrency = args
+        .concurrency
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let runtime = super::runtime(global, Some(&args.limits))?;
+
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clock = Instant::now();
+    let mut terminal = Terminal::stdout();
+    let file = args.wasm.display().to_string();
+    let sha256 = sha256_hex(&wasm);
+    let (facts, runs) = match runtime.load(wasm, args.sha256.as_deref()).await {
+        Ok(plugin) => {
+            let info = plugin.info().clone();
+            terminal.note(&format!(
+                "{} {} (sha256 {}, {})",
+                info.name,
+                info.version,
+                plugin.sha256(),
+                if plugin.from_cache() {
+                    "from cache"
+                } else {
+                    "compiled"
+                }
+            ));
+            let plugin = Arc::new(plugin);
+            let runs = runner::run_checks(&plugin, &args.checks, grants, concurrency, |e| {
+                terminal.event(&e)
+            })
+            .await;
+            let facts = PluginFacts {
+                name: info.name,
+                version: Some(info.version),
+                sdk: Some(info.sdk),
+                contract: Some(info.contract),
+                sha256,
+                file,
+            };
+            (facts, runs)
+        }
+        Err(e) => {
+            // A plugin that cannot be loaded is a result, not a harness
+            // failure: every requested check (or one `plugin.load` case)
+            // becomes an error in the report.
+            let message = e.to_string();
+            let ids = if args.checks.is_empty() {
+                vec!["plugin.load".to_string()]
+            } else {
+                args.checks.clone()
+            };
+            let runs: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    let run = runner::load_failure(id, &message);
+                    let check = certify_runtime::CheckInfo {
+                        id: id.clone(),
+                        title: "The plugin loads".to_string(),
+                        criterion: certify_runtime::Criterion::PerformsAsAdvertised,
+                        description: String::new(),
+                        remediation: None,
+                        timeout: None,
+                        readiness: false,
+                    };
+                    terminal.event(&runner::Event::CheckFinished {
+                        check: &check,
+                        run: &run,
+                    });
+                    (check, run)
+                })
+                .collect();
+            let name = args
+                .wasm
+                .file_stem()
+                .map_or("plugin".into(), |s| s.to_string_lossy().into_owned());
+            let facts = PluginFacts {
+                name,
+                version: None,
+                sdk: None,
+                contract: None,
+                sha256,
+                file,
+            };
+            (facts, runs)
+        }
+    };
+
+    let report_dir = args.junit.as_deref().or(args.json.as_deref()).map(|p| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    });
+    let report = report::plugin::report(
+        &facts,
+        runs,
+        started_at,
+        clock.elapsed(),
+        report_dir.as_deref(),
+    )?;
+    if let Some(path) = &args.junit {
+        report::write_file(path, junit::render(&report)?.as_bytes())?;
+    }
+    if let Some(path) = &args.json {
+        report::write_file(path, json::render(&report)?.as_bytes())?;
+    }
+    terminal.summary(&report);
+    Ok(if report.all_passed() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}

@@ -1,0 +1,34 @@
+//! Reports: the model every reporter reads, and the writers.
+//!
+//! - [`model`]: suites of cases with verdicts, provenance properties and attachments.
+//! - [`junit`]: the JUnit XML mapping (the only place that knows JUnit).
+//! - [`json`]: the JSON summary, the same facts for machines.
+//! - [`terminal`]: live lines while checks run, and the closing summary.
+//! - [`plugin`]: turning a plugin run into a report.
+
+pub mod json;
+pub mod junit;
+pub mod model;
+pub mod plugin;
+pub mod terminal;
+
+pub use model::{Attachment, Case, Counts, Report, Suite, Verdict};
+
+use std::io::Write as _;
+use std::path::Path;
+
+use crate::Error;
+
+/// Write a file atomically: a reader sees the old file or the whole new one.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let what = || format!("writing {}", path.display());
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io(what(), e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::Io(what(), e))?;
+    tmp.write_all(bytes).map_err(|e| Error::Io(what(), e))?;
+    tmp.persist(path).map_err(|e| Error::Io(what(), e.error))?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The example plugin in `plugins/http-probe` against a real local service.
+
+use certify_fixtures::HTTP_PROBE;
+
+use crate::support::{Server, cases, certify, closed_port, read_json, run};
+
+#[test]
+fn a_healthy_service_at_the_advertised_version_passes() {
+    let server = Server::start();
+    let out = run(certify()
+        .args(["plugin", "run", HTTP_PROBE, "--allow-host"])
+        .arg(server.address())
+        .arg("--param")
+        .arg(format!("base_url={}", server.url("")))
+        .args(["--param", "expected_version=1.4.2"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("3 checks: 3 passed"), "{out:?}");
+}
+
+#[test]
+fn a_wrong_version_fails_and_a_down_service_fails_health() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let out = run(certify()
+        .args(["plugin", "run", HTTP_PROBE, "--allow-host"])
+        .arg(server.address())
+        .arg("--param")
+        .arg(format!("base_url={}", server.url("")))
+        .args(["--param", "expected_version=2.0.0", "--json"])
+        .arg(&json));
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = read_json(&json);
+    let version = &cases(&report)
+        .into_iter()
+        .find(|(id, _)| id == "service.version")
+        .unwrap()
+        .1;
+    assert_eq!(version["verdict"], "failed");
+    assert!(version["message"].as_str().unwrap().contains("\"1.4.2\""));
+
+    let port = closed_port();
+    let down = run(certify()
+        .args([
+            "plugin",
+            "run",
+            HTTP_PROBE,
+            "--check",
+            "service.health",
+            "--allow-host",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--param")
+        .arg(format!("base_url=http://127.0.0.1:{port}")));
+    assert_eq!(down.code, 1, "{down:?}");
+    assert!(down.stdout.contains("FAIL  service.health"), "{down:?}");
+    assert!(down.stdout.contains("is not reachable"), "{down:?}");
+}
+
+#[test]
+fn without_the_grant_the_service_is_out_of_reach() {
+    let server = Server::start();
+    let out = run(certify()
+        .args([
+            "plugin",
+            "run",
+            HTTP_PROBE,
+            "--check",
+            "service.health",
+            "--param",
+        ])
+        .arg(format!("base_url={}", server.url(""))));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("[check-error]: http: denied"),
+        "{out:?}"
+    );
+}

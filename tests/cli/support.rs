@@ -1,0 +1,136 @@
+//! Helpers: run the `certify` binary, read its reports, serve HTTP locally.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// A `certify` command with a cache shared by the tests (so each plugin is
+/// compiled once per test run) and no inherited logging settings.
+pub fn certify() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_certify"));
+    cmd.env("CERTIFY_CACHE_DIR", cache_dir())
+        .env_remove("CERTIFY_LOG")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+}
+
+/// What a finished command said.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("running certify");
+    Run {
+        code: status.code().expect("certify exited normally"),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every case of a JSON report, as (id, case).
+pub fn cases(report: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap().clone())
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c))
+        .collect()
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for the plugins to check:
+/// `/health` → 200 `ok`, `/version` → 200 `1.4.2`, `/hang` → never answers,
+/// anything else → 404.
+pub struct Server {
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        Server { port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn serve(mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_string();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && line.trim() != "" {
+            line.clear();
+        }
+        let (status, body) = match path.as_str() {
+            "/health" => ("200 OK", "ok"),
+            "/version" => ("200 OK", "1.4.2"),
+            "/hang" => {
+                std::thread::sleep(Duration::from_secs(3600));
+                return;
+            }
+            _ => ("404 Not Found", "not found"),
+        };
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\ncontent-type: text/plain\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
