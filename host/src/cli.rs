@@ -26,10 +26,10 @@ pub struct GlobalArgs {
     /// Show the harness's progress on stderr (-vv for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/certify/compiled or ~/.cache/certify/compiled].
+    /// The harness's cache: compiled plugins and plugin builds [default: $XDG_CACHE_HOME/certify or ~/.cache/certify].
     #[arg(long, global = true, env = "CERTIFY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Compile plugins every time instead of using the cache.
+    /// Compile plugins every time instead of using the compiled-plugin cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
 }
@@ -54,7 +54,7 @@ pub enum PluginCommand {
 /// `certify plugin inspect`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The plugin's .wasm component.
+    /// The plugin: a .wasm component, or a Cargo project to build for wasm32-wasip2.
     pub wasm: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -64,7 +64,7 @@ pub struct InspectArgs {
 /// `certify plugin run`
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The plugin's .wasm component.
+    /// The plugin: a .wasm component, or a Cargo project to build for wasm32-wasip2.
     pub wasm: PathBuf,
     /// Run only this check (repeatable); all checks by default.
     #[arg(long = "check", value_name = "ID")]

@@ -1,5 +1,6 @@
 //! The ecosystem certification harness.
 //!
+//! - [`build`]: building a plugin's Cargo project for `wasm32-wasip2`.
 //! - [`cli`]: the command line (clap types only).
 //! - [`commands`]: one module per verb; each turns arguments into work and an [`Outcome`].
 //! - [`runner`]: runs a plugin's checks on the runtime, with bounded
@@ -9,6 +10,7 @@
 //!
 //! The plugin sandbox itself is the `certify-runtime` crate.
 
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -76,3 +76,32 @@ fn without_the_grant_the_service_is_out_of_reach() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_plugin_project_is_built_from_source() {
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/http-probe");
+    let out = run(certify()
+        .arg("plugin")
+        .arg("inspect")
+        .arg(&project)
+        .arg("--json"));
+    assert_eq!(out.code, 0, "{out:?}");
+    let info: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(info["name"], "http-probe");
+    let ids: Vec<&str> = info["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["service.health", "service.version", "service.latency"]
+    );
+    assert!(
+        info["file"]
+            .as_str()
+            .unwrap()
+            .contains("plugins/http-probe")
+    );
+}

@@ -182,7 +182,7 @@ fn precompiled_artifacts_are_refused() {
     // Warm the cache, then hand one of its compiled artifacts back in.
     let out = run(certify().args(["plugin", "run", TRIVIAL, "--check", "trivial.0000"]));
     assert_eq!(out.code, 0, "{out:?}");
-    let artifact = std::fs::read_dir(crate::support::cache_dir())
+    let artifact = std::fs::read_dir(crate::support::cache_dir().join("compiled"))
         .unwrap()
         .flatten()
         .map(|e| e.path())

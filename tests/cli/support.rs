@@ -17,7 +17,7 @@ pub fn certify() -> Command {
 }
 
 pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("certify-cache")
 }
 
 /// What a finished command said.

@@ -27,7 +27,7 @@ pub fn runtime(global: &GlobalArgs, limits: Option<&LimitArgs>) -> Result<Arc<Ru
         cache_dir: if global.no_cache {
             None
         } else {
-            Some(global.cache_dir.clone().unwrap_or_else(default_cache_dir))
+            Some(cache_root(global).join("compiled"))
         },
     };
     if let Some(l) = limits {
@@ -42,11 +42,14 @@ pub fn runtime(global: &GlobalArgs, limits: Option<&LimitArgs>) -> Result<Arc<Ru
     Runtime::new(config).map_err(Error::Other)
 }
 
-fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("certify").join("compiled")
+/// The harness's cache directory.
+pub fn cache_root(global: &GlobalArgs) -> PathBuf {
+    global.cache_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("certify")
+    })
 }

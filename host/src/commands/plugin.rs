@@ -6,19 +6,22 @@ use std::time::Instant;
 
 use certify_runtime::{Grants, HttpPolicy, sha256_hex};
 
+use crate::build::PluginSource;
 use crate::cli::{GlobalArgs, InspectArgs, RunArgs};
 use crate::report::plugin::PluginFacts;
 use crate::report::terminal::Terminal;
 use crate::report::{self, json, junit};
 use crate::{Error, Outcome, runner};
 
-fn read_wasm(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io(format!("reading the plugin {}", path.display()), e))
+/// Read the plugin's `.wasm`, building it first when `path` is a Cargo project.
+fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<Vec<u8>, Error> {
+    let wasm = PluginSource::detect(path).wasm(&super::cache_root(global))?;
+    std::fs::read(&wasm).map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e))
 }
 
 /// Show a plugin's metadata, checks, imports and sha256.
 pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, Error> {
-    let wasm = read_wasm(&args.wasm)?;
+    let wasm = read_wasm(global, &args.wasm)?;
     let runtime = super::runtime(global, None)?;
     let plugin = runtime
         .load(wasm, None)
@@ -81,7 +84,7 @@ pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, 
 
 /// Run a plugin's checks and write the report.
 pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
-    let wasm = read_wasm(&args.wasm)?;
+    let wasm = read_wasm(global, &args.wasm)?;
     let mut http = HttpPolicy::deny_all();
     for host in &args.allow_hosts {
         http = http
@@ -98,9 +101,11 @@ pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
         }
         .normalized(),
     );
+    // Instances come from a fixed pool; one slot stays free for loading.
     let concurrency = args
         .concurrency
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, certify_runtime::MAX_INSTANCES as usize - 1);
     let runtime = super::runtime(global, Some(&args.limits))?;
 
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);

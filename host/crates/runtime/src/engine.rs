@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::Plugin as PluginWorld;
 use crate::cache::ArtifactCache;
@@ -18,6 +18,11 @@ use crate::sandbox::State;
 /// check yields to the scheduler once per tick so that long checks share the
 /// worker threads with the others.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// How many plugin instances can be alive at once in this process. Instances
+/// come from a pre-reserved pool (memories, tables, fiber stacks), which makes
+/// a fresh instance per check cost microseconds instead of a round of mmaps.
+pub const MAX_INSTANCES: u32 = 100;
 
 /// Limits applied to every check (and to `describe` at load time).
 #[derive(Debug, Clone)]
@@ -88,6 +93,16 @@ impl Runtime {
             .wasm_component_model(true)
             .max_wasm_stack(512 << 10)
             .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(20));
+        let mut pool = PoolingAllocationConfig::default();
+        // A std Rust component is one program module plus a few adapter
+        // shims: room for several core instances and tables per component.
+        pool.total_component_instances(MAX_INSTANCES)
+            .total_core_instances(MAX_INSTANCES * 10)
+            .total_memories(MAX_INSTANCES * 2)
+            .total_tables(MAX_INSTANCES * 10)
+            .total_stacks(MAX_INSTANCES)
+            .max_memory_size(config.limits.memory);
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wasm)?;
 
         let mut linker = Linker::<State>::new(&engine);
