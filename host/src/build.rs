@@ -97,7 +97,7 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
                     .map(PathBuf::from)
             })
         })
-        .last();
+        .next_back();
     wasm.ok_or_else(|| {
         Error::Usage(format!(
             "{} built, but produced no .wasm component; set `crate-type = [\"cdylib\"]` in its [lib] section",

@@ -40,6 +40,71 @@ pub enum Command {
     /// Inspect and run validation plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check Knowledge Base articles.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+    /// Run the embedded emulator of a CenturyLink Cloud test account.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+/// `certify emulator ...`
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve an emulated test account (API v2 and the v1 Blueprint API) until Ctrl-C;
+    /// prints its URL and credentials at start.
+    Serve(EmulatorServeArgs),
+}
+
+/// How the emulator runs packages.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Execution {
+    /// Validate, time and record packages in the build log; nothing runs.
+    Simulated,
+    /// Run Linux script packages as local processes, each server on its own
+    /// loopback address (not a security boundary: they run as your user).
+    Local,
+}
+
+/// `certify emulator serve`
+#[derive(Debug, Args)]
+pub struct EmulatorServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: std::net::SocketAddr,
+    /// Keep the account's state (servers, charges, clock) in this directory across restarts.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// How much faster the account clock runs than real time.
+    #[arg(long, value_name = "N", default_value_t = 60.0)]
+    pub clock_scale: f64,
+    /// Inject faults, reproducibly from a seed, e.g. `seed=7,5xx=0.2,latency=10ms..200ms,drop=0.05,fail-package=NAME`.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// How packages are executed.
+    #[arg(long, value_enum, default_value_t = Execution::Simulated)]
+    pub execution: Execution,
+}
+
+/// `certify docs ...`
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Run the structure and content checks on articles, without deploying.
+    Check(DocsCheckArgs),
+}
+
+/// `certify docs check`
+#[derive(Debug, Args)]
+pub struct DocsCheckArgs {
+    /// Articles, or directories searched for *.md articles (README.md excluded).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Write the JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON summary here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// `certify plugin ...`

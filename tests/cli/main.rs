@@ -1,6 +1,7 @@
 //! The integration tests: they drive the real `certify` binary, with plugins
 //! built from source by `certify-fixtures`.
 
+mod docs;
 mod example;
 mod report;
 mod sandbox;

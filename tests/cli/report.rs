@@ -2,56 +2,9 @@
 //! same in the usual consumers, a JSON summary with the same facts, evidence
 //! beside them, and exit codes as documented.
 
-use std::path::Path;
-use std::process::Command;
-
 use certify_fixtures::{HTTP_PROBE, MISBEHAVING};
 
-use crate::support::{Server, cases, certify, read_json, run};
-
-/// Validate against `shared/reference/junit-10.xsd` with xmllint. The one
-/// tolerated difference: quick-junit always writes `skipped` on
-/// `<testsuites>`, which that schema does not list.
-fn validate_junit(xml: &str) {
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/junit-10.xsd");
-    assert!(
-        xsd.exists(),
-        "{} is missing; the repository expects shared/ beside it",
-        xsd.display()
-    );
-    let open_end = xml
-        .find("<testsuites")
-        .map(|i| i + xml[i..].find('>').unwrap())
-        .unwrap();
-    let root = &xml[..open_end];
-    let stripped_root = regex_lite_strip_skipped(root);
-    let candidate = format!("{stripped_root}{}", &xml[open_end..]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("junit.xml");
-    std::fs::write(&file, candidate).unwrap();
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(&file)
-        .output()
-        .expect("xmllint is needed for the JUnit schema tests (apt-get install libxml2-utils)");
-    assert!(
-        out.status.success(),
-        "the JUnit report does not validate:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn regex_lite_strip_skipped(root: &str) -> String {
-    match root.find(" skipped=\"") {
-        Some(start) => {
-            let end = start + 10 + root[start + 10..].find('"').unwrap() + 1;
-            format!("{}{}", &root[..start], &root[end..])
-        }
-        None => root.to_string(),
-    }
-}
+use crate::support::{Server, cases, certify, read_json, run, validate_junit};
 
 #[test]
 fn junit_validates_and_says_what_json_says() {

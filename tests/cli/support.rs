@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
 use std::time::Duration;
 
 /// A `certify` command with a cache shared by the tests (so each plugin is
@@ -133,4 +134,48 @@ fn serve(mut stream: TcpStream) {
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// Validate against `shared/reference/junit-10.xsd` with xmllint. The one
+/// tolerated difference: quick-junit always writes `skipped` on
+/// `<testsuites>`, which that schema does not list.
+pub fn validate_junit(xml: &str) {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/junit-10.xsd");
+    assert!(
+        xsd.exists(),
+        "{} is missing; the repository expects shared/ beside it",
+        xsd.display()
+    );
+    let open_end = xml
+        .find("<testsuites")
+        .map(|i| i + xml[i..].find('>').unwrap())
+        .unwrap();
+    let root = &xml[..open_end];
+    let stripped_root = regex_lite_strip_skipped(root);
+    let candidate = format!("{stripped_root}{}", &xml[open_end..]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, candidate).unwrap();
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint is needed for the JUnit schema tests (apt-get install libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "the JUnit report does not validate:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn regex_lite_strip_skipped(root: &str) -> String {
+    match root.find(" skipped=\"") {
+        Some(start) => {
+            let end = start + 10 + root[start + 10..].find('"').unwrap() + 1;
+            format!("{}{}", &root[..start], &root[end..])
+        }
+        None => root.to_string(),
+    }
 }

@@ -1,6 +1,8 @@
 //! One module per verb. Each turns parsed arguments into work, prints what
 //! the user asked for, and returns an [`Outcome`](crate::Outcome).
 
+pub mod docs;
+pub mod emulator;
 pub mod plugin;
 
 use std::path::PathBuf;
@@ -9,7 +11,9 @@ use std::time::Duration;
 
 use certify_runtime::{Limits, Runtime, RuntimeConfig};
 
-use crate::cli::{Cli, Command, GlobalArgs, LimitArgs, PluginCommand};
+use crate::cli::{
+    Cli, Command, DocsCommand, EmulatorCommand, GlobalArgs, LimitArgs, PluginCommand,
+};
 use crate::{Error, Outcome};
 
 /// Run the command the user asked for.
@@ -17,6 +21,8 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&cli.global, args).await,
         Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, args).await,
+        Command::Docs(DocsCommand::Check(args)) => docs::check(args).await,
+        Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
     }
 }
 

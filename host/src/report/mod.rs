@@ -5,7 +5,9 @@
 //! - [`json`]: the JSON summary, the same facts for machines.
 //! - [`terminal`]: live lines while checks run, and the closing summary.
 //! - [`plugin`]: turning a plugin run into a report.
+//! - [`docs`]: turning documentation checks into a report.
 
+pub mod docs;
 pub mod json;
 pub mod junit;
 pub mod model;

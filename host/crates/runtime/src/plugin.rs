@@ -185,13 +185,13 @@ impl Runtime {
     ) -> Result<Plugin, LoadError> {
         let started = Instant::now();
         let sha256 = sha256_hex(&wasm);
-        if let Some(expected) = expected_sha256 {
-            if !expected.eq_ignore_ascii_case(&sha256) {
-                return Err(LoadError::DigestMismatch {
-                    expected: expected.to_ascii_lowercase(),
-                    actual: sha256,
-                });
-            }
+        if let Some(expected) = expected_sha256
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(LoadError::DigestMismatch {
+                expected: expected.to_ascii_lowercase(),
+                actual: sha256,
+            });
         }
         if wasmtime::Engine::detect_precompiled(&wasm).is_some() {
             return Err(LoadError::Precompiled);

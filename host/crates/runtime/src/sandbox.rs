@@ -423,7 +423,7 @@ fn panic_message(stdio: &[u8]) -> Option<String> {
 }
 
 pub(crate) fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
@@ -431,7 +431,7 @@ pub(crate) fn human(d: Duration) -> String {
 }
 
 pub(crate) fn bytes(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
     } else if n >= 1 << 20 {
         format!("{:.1} MiB", n as f64 / (1 << 20) as f64)

@@ -1,0 +1,297 @@
+//! Local package execution: Linux script packages really run, as processes on this host.
+//!
+//! In [`ExecutionMode::Local`](super::ExecutionMode::Local) every emulated server gets
+//! its own loopback address (`127.x.y.z`, which Linux routes to `lo` without any setup) as
+//! its internal IP, and its own sandbox directory `<data>/sandboxes/<server-id>/`. A package
+//! run unzips the package into `<sandbox>/packages/<uuid>-<request>/` and runs its
+//! `Execution/Command` there through `/bin/sh`, with:
+//!
+//! - `${Variable}` in the command replaced by parameter values; when the command has no
+//!   `${...}`, the package's own parameters are passed as arguments in manifest order;
+//! - a cleared environment holding only `PATH`, `HOME` (the sandbox), `TMPDIR`, `LANG`,
+//!   the system parameters `T3.Identity.User`, `T3.Identity.Account`, `T3.Server.Name`,
+//!   `T3.Server.IPAddress`, `T3.Server.Password`, `T3.Datacenter`, and every package
+//!   parameter — each under its own name and again in shell-friendly form
+//!   (`T3_SERVER_IPADDRESS`);
+//! - its own process group, which is killed when the package overruns the Blueprint
+//!   Engine's 5-minute limit (in account time), when the server is deleted, and when the
+//!   emulator shuts down. A script that leaves a daemon behind (`nohup ... &`) keeps it
+//!   running in that group until then, so a deployed product can be reached on
+//!   `<server address>:<port>`.
+//!
+//! # What Local isolates, and what it does not
+//!
+//! It separates servers by *convention*, not by force. Isolated: the working directory,
+//! `HOME` and `TMPDIR` of each server; the environment (nothing leaks in from the
+//! emulator's); the address each server is told to listen on, so two servers can both
+//! listen on port 8080; and process lifetime (a whole process group is killed with its
+//! server). **Not** isolated: processes run as the emulator's own user, see the whole file
+//! system and can write wherever that user can; they can bind any address, including
+//! another server's; they reach the network, the internet included; there are no CPU,
+//! memory or disk limits; a process that calls `setsid` escapes its group and survives
+//! the server; and processes do not survive an emulator restart (the server then looks
+//! freshly rebooted with nothing started). Run only packages you would run in your own
+//! shell; use containers or VMs when you need a real boundary.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::state::SpawnRequest;
+
+/// Runs package processes and remembers their process groups per server.
+#[derive(Debug)]
+pub(crate) struct Supervisor {
+    data_dir: PathBuf,
+    groups: Mutex<HashMap<String, Vec<i32>>>,
+}
+
+/// What a finished run reports back: the outcome and the output lines for the build log.
+pub(crate) type Completion = Box<dyn FnOnce(Result<(), String>, Vec<String>) + Send>;
+
+impl Supervisor {
+    pub fn new(data_dir: &Path) -> Self {
+        Supervisor {
+            data_dir: data_dir.to_path_buf(),
+            groups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The sandbox directory of a server.
+    pub fn sandbox(&self, server_id: &str) -> PathBuf {
+        self.data_dir.join("sandboxes").join(server_id)
+    }
+
+    /// Starts a package run; `done` is called when it exits or overruns `limit_real`.
+    pub fn spawn(
+        self: &std::sync::Arc<Self>,
+        req: SpawnRequest,
+        limit_real: Duration,
+        done: Completion,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let (result, lines) = match this.run(&req, limit_real).await {
+                Ok(r) => r,
+                Err(e) => (Err(e), Vec::new()),
+            };
+            done(result, lines);
+        });
+    }
+
+    async fn run(
+        &self,
+        req: &SpawnRequest,
+        limit_real: Duration,
+    ) -> Result<(Result<(), String>, Vec<String>), String> {
+        let sandbox = self.sandbox(&req.server_id);
+        let dir = sandbox.join("packages").join(format!(
+            "{}-{}-{}",
+            req.manifest.uuid.to_ascii_lowercase(),
+            req.op,
+            req.step
+        ));
+        let tmp = sandbox.join("tmp");
+        for d in [&dir, &tmp] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+        }
+        let zip = std::fs::read(self.data_dir.join("packages").join(&req.package_file))
+            .map_err(|e| format!("cannot read package file: {e}"))?;
+        crate::catalog::unzip_into(&zip, &dir).map_err(|e| e.to_string())?;
+
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        values.insert("T3.Identity.User".into(), req.username.clone());
+        values.insert("T3.Identity.Account".into(), req.alias.clone());
+        values.insert("T3.Server.Name".into(), req.server_name.clone());
+        values.insert("T3.Server.IPAddress".into(), req.address.clone());
+        values.insert("T3.Server.Password".into(), req.password.clone());
+        values.insert("T3.Datacenter".into(), req.dc.clone());
+        for (k, v) in &req.params {
+            values.insert(k.clone(), v.clone());
+        }
+        let (script, args) = command_line(&req.manifest, &values, &dir);
+
+        let log_path = dir.join("output.log");
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| format!("cannot create log: {e}"))?;
+        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = tokio::process::Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(&script)
+            .arg("sh")
+            .args(&args)
+            .current_dir(&dir)
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+            )
+            .env("HOME", &sandbox)
+            .env("TMPDIR", &tmp)
+            .env("LANG", "C.UTF-8")
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0)
+            .kill_on_drop(false);
+        for (k, v) in &values {
+            cmd.env(k, v);
+            cmd.env(shell_name(k), v);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the package: {e}"))?;
+        if let Some(pid) = child.id() {
+            self.groups
+                .lock()
+                .expect("poisoned")
+                .entry(req.server_id.clone())
+                .or_default()
+                .push(pid as i32);
+        }
+        let result = match tokio::time::timeout(limit_real, child.wait()).await {
+            Ok(Ok(status)) if status.success() => Ok(()),
+            Ok(Ok(status)) => Err(format!(
+                "package {} failed: exit code {}",
+                req.manifest.name,
+                status
+                    .code()
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "signal".into())
+            )),
+            Ok(Err(e)) => Err(format!(
+                "package {} could not be waited on: {e}",
+                req.manifest.name
+            )),
+            Err(_) => {
+                if let Some(pid) = child.id() {
+                    kill_group(pid as i32);
+                }
+                Err(format!(
+                    "package {} exceeded the maximum package execution time of 5 minutes",
+                    req.manifest.name
+                ))
+            }
+        };
+        let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<String> = output.lines().map(str::to_string).collect();
+        let tail = lines[lines.len().saturating_sub(200)..].to_vec();
+        Ok((result, tail))
+    }
+
+    /// Kills every process group of a server and removes its sandbox.
+    pub fn kill_server(&self, server_id: &str) {
+        let groups = self.groups.lock().expect("poisoned").remove(server_id);
+        for pgid in groups.unwrap_or_default() {
+            kill_group(pgid);
+        }
+        let _ = std::fs::remove_dir_all(self.sandbox(server_id));
+    }
+
+    /// Kills every process group (emulator shutdown).
+    pub fn kill_all(&self) {
+        let all: Vec<i32> = self
+            .groups
+            .lock()
+            .expect("poisoned")
+            .drain()
+            .flat_map(|(_, g)| g)
+            .collect();
+        for pgid in all {
+            kill_group(pgid);
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+fn kill_group(pgid: i32) {
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) with a negative pid signals a process group we created with
+    // process_group(0); it has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+/// `T3.Server.IPAddress` → `T3_SERVER_IPADDRESS`.
+fn shell_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The shell script and positional arguments for a package's command.
+fn command_line(
+    manifest: &crate::catalog::Manifest,
+    values: &BTreeMap<String, String>,
+    dir: &Path,
+) -> (String, Vec<String>) {
+    let mut command = manifest.execution.command.trim().to_string();
+    // "install.sh" means the file shipped in the package, as the engine runs it.
+    if let Some(first) = command.split_whitespace().next()
+        && !first.contains('/')
+        && dir.join(first).is_file()
+    {
+        command = format!("./{command}");
+    }
+    if command.contains("${") {
+        let re = regex::Regex::new(r"\$\{([A-Za-z0-9_.]+)\}").expect("valid regex");
+        let script = re
+            .replace_all(&command, |c: &regex::Captures<'_>| {
+                shell_quote(values.get(&c[1]).map(String::as_str).unwrap_or(""))
+            })
+            .into_owned();
+        (script, Vec::new())
+    } else {
+        let args = manifest
+            .parameters
+            .iter()
+            .filter(|p| !p.is_system())
+            .map(|p| values.get(&p.variable).cloned().unwrap_or_default())
+            .collect();
+        (format!("{command} \"$@\""), args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Manifest;
+
+    #[test]
+    fn substitutes_variables_or_passes_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("install.sh"), "").unwrap();
+        let mut m = Manifest::parse(crate::catalog::tests::MANIFEST).unwrap();
+        let mut values = BTreeMap::new();
+        values.insert("WEB_PORT".to_string(), "8080".to_string());
+        values.insert("OWNER".to_string(), "bob's".to_string());
+        let (script, args) = command_line(&m, &values, dir.path());
+        assert_eq!(script, "./install.sh \"$@\"");
+        assert_eq!(args, vec!["8080", "", "bob's"]);
+        m.execution.command = "install.sh --port ${WEB_PORT} --owner ${OWNER}".into();
+        let (script, args) = command_line(&m, &values, dir.path());
+        assert_eq!(script, r"./install.sh --port '8080' --owner 'bob'\''s'");
+        assert!(args.is_empty());
+        assert_eq!(shell_name("T3.Server.IPAddress"), "T3_SERVER_IPADDRESS");
+    }
+}

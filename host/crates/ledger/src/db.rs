@@ -1,0 +1,233 @@
+//! The one SQLite file that holds the ledger and the journal: opening it, its schema, and
+//! the settings that make it safe to share between processes and to survive a crash.
+//!
+//! WAL mode lets `certify budget` read while a run writes; `synchronous = FULL` makes a
+//! committed reservation survive a power cut, not just a killed process; every change runs
+//! in a `BEGIN IMMEDIATE` transaction so that the writer lock is taken *before* anything is
+//! read, and a check-then-insert cannot interleave with another process's.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// How long a writer waits for another process's transaction before giving up. Runs hold
+/// the lock for milliseconds; minutes of waiting would mean something is wedged.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE reservations (
+    id           INTEGER PRIMARY KEY,
+    account      TEXT    NOT NULL,
+    month        TEXT    NOT NULL,               -- YYYY-MM, UTC
+    run_id       TEXT    NOT NULL,
+    description  TEXT    NOT NULL,
+    estimate     INTEGER NOT NULL CHECK (estimate >= 0),  -- micro-dollars
+    credit       INTEGER NOT NULL,               -- the credit it was checked against
+    month_to_date INTEGER NOT NULL,              -- month-to-date it was checked against
+    reserved     INTEGER NOT NULL,               -- other open reservations at the time
+    status       TEXT    NOT NULL CHECK (status IN ('open', 'settled', 'released', 'refused')),
+    actual       INTEGER,                        -- micro-dollars, once settled or released
+    requested_at TEXT    NOT NULL,               -- RFC 3339 UTC
+    closed_at    TEXT
+);
+CREATE INDEX reservations_by_account_month ON reservations (account, month, status);
+CREATE INDEX reservations_by_run ON reservations (run_id);
+
+CREATE TABLE runs (
+    run_id       TEXT    PRIMARY KEY,
+    account      TEXT    NOT NULL,
+    pid          INTEGER NOT NULL,
+    process_start INTEGER,                       -- /proc/<pid>/stat starttime, against pid reuse
+    hostname     TEXT    NOT NULL,
+    boot_id      TEXT    NOT NULL,               -- '' where the OS has none
+    started_at   TEXT    NOT NULL,
+    finished_at  TEXT,
+    teardown_verified INTEGER                    -- NULL until finished
+);
+CREATE INDEX runs_by_account ON runs (account, started_at);
+
+CREATE TABLE journal (
+    id           INTEGER PRIMARY KEY,
+    run_id       TEXT    NOT NULL REFERENCES runs (run_id),
+    kind         TEXT    NOT NULL,
+    name         TEXT    NOT NULL,
+    details      TEXT    NOT NULL,               -- JSON
+    state        TEXT    NOT NULL CHECK (state IN ('intended', 'created', 'deleted', 'failed')),
+    remote_id    TEXT,
+    error        TEXT,                           -- the last failure, kept after a retry succeeds
+    intended_at  TEXT    NOT NULL,
+    updated_at   TEXT    NOT NULL
+);
+CREATE INDEX journal_by_run ON journal (run_id, state);
+"#;
+
+/// Why the state database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The directory could not be created.
+    #[error(
+        "could not create the state directory {path}: {source}; make it writable or point \
+         CERTIFY_STATE_DB at a file in a writable directory"
+    )]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite could not open or set up the file.
+    #[error(
+        "could not open the state database {path}: {source}; check that it is a certify \
+         state file on a local disk (WAL mode needs one) and that no other tool holds it"
+    )]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer certify.
+    #[error(
+        "the state database {path} has schema version {found}, newer than this certify \
+         understands ({SCHEMA_VERSION}); upgrade certify, or use another file with \
+         CERTIFY_STATE_DB"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+    },
+    /// A statement failed on an open database.
+    #[error(
+        "the state database failed: {0}; if another certify holds it for more than 30 s, \
+         look for a hung process; if it reports corruption, move the file aside and run \
+         `certify cleanup --stale` against the account"
+    )]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Opens (creating if needed) the state database at `path` and brings its schema up to
+/// date.
+pub(crate) fn open(path: &Path) -> Result<Connection, DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let open_err = |source| DbError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Switching to WAL needs a moment of exclusive access; the busy timeout covers a
+    // concurrent opener, and the mode then sticks to the file.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode is {mode}, not wal"
+        ))));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(open_err)?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DbError> {
+    // Inside the writer lock, so two processes opening a new file at once create the
+    // tables exactly once.
+    let tx = immediate(conn)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(DbError::TooNew {
+            path: path.to_owned(),
+            found: version,
+        });
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_V1)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Starts a transaction that holds the writer lock from its first statement.
+pub(crate) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, rusqlite::Error> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// The stored form of an instant: RFC 3339 in UTC with milliseconds, which sorts as text.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Reads back a stored instant.
+pub(crate) fn parse_timestamp(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+/// Reads back an optional stored instant.
+pub(crate) fn parse_opt_timestamp(text: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    text.as_deref().map(parse_timestamp).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_in_wal_mode_with_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/state.db");
+        let conn = open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        drop(conn);
+        // Reopening an up-to-date file changes nothing.
+        open(&path).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_file_from_a_newer_certify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = open(&path).unwrap_err();
+        assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("upgrade certify"));
+    }
+
+    #[test]
+    fn timestamps_round_trip_and_sort_as_text() {
+        let a = "2026-01-31T23:59:59.998Z".parse::<DateTime<Utc>>().unwrap();
+        let b = "2026-02-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(parse_timestamp(&timestamp(a)).unwrap(), a);
+        assert!(timestamp(a) < timestamp(b));
+    }
+}

@@ -1,0 +1,88 @@
+//! `certify docs check`: the structure and content checks of Knowledge Base
+//! articles, without deploying anything.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use certify_kb::{Article, CheckStatus, DocRules};
+
+use crate::cli::DocsCheckArgs;
+use crate::report::{self, json, junit};
+use crate::{Error, Outcome};
+
+/// Check articles (files or directories of them) and print one line per failure.
+pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clock = Instant::now();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in &args.paths {
+        files.extend(certify_kb::find_articles(path).map_err(|e| Error::Other(e.into()))?);
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "no articles (*.md) found in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let articles = files
+        .iter()
+        .map(Article::read)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Other(e.into()))?;
+    let docs = certify_kb::check_docs(&articles, None, &DocRules::default());
+    let base = std::env::current_dir().unwrap_or_default();
+    for article in &docs.articles {
+        let failed = article.failures().count();
+        println!(
+            "{} {} ({:?}, {} checks, {failed} failed)",
+            if failed == 0 { "PASS " } else { "FAIL " },
+            report::docs::relative(&article.file, &base),
+            article.audience,
+            article.checks.len()
+        );
+        for c in article.failures() {
+            println!(
+                "  {}:{}: {} {}",
+                report::docs::relative(&c.file, &base),
+                c.line,
+                c.id,
+                c.message
+            );
+            if let Some(hint) = &c.hint {
+                println!("    what to do: {hint}");
+            }
+        }
+    }
+    for c in docs
+        .set_checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Failed)
+    {
+        println!("FAIL  {}: {}", c.id, c.message);
+    }
+    let report = report::docs::report(&docs, &base, started_at, clock.elapsed());
+    if let Some(path) = &args.junit {
+        report::write_file(path, junit::render(&report)?.as_bytes())?;
+    }
+    if let Some(path) = &args.json {
+        report::write_file(path, json::render(&report)?.as_bytes())?;
+    }
+    let c = report.counts();
+    println!(
+        "\n{} articles, {} checks: {} passed, {} failed, {} skipped",
+        docs.articles.len(),
+        c.tests,
+        c.passed,
+        c.failures,
+        c.skipped
+    );
+    Ok(if report.all_passed() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
