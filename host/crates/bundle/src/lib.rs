@@ -1,0 +1,238 @@
+//! Candidate bundles: what a candidate hands in for certification, loaded and validated.
+//!
+//! A bundle is a directory described by `candidate.toml` (format 1, documented with an
+//! annotated example in `FORMAT.md`):
+//!
+//! ```text
+//! acme-status-page/
+//! ├── candidate.toml          company, product, tier, program start, support contacts,
+//! │                           and where everything else is
+//! ├── blueprint.json          the blueprint, in the bpformation JSON shape
+//! ├── packages/
+//! │   └── install-acme-status/   a package: package.manifest + install.sh (or a .zip)
+//! ├── kb/public/….md          the public KB article (end users, step by step)
+//! ├── kb/internal/….md        the internal KB article (the provider's support staff)
+//! └── plugin/                 the validation plugin: a Cargo project, or a .wasm
+//! ```
+//!
+//! [`Bundle::load`] reads all of it and checks it before anything is deployed: the TOML
+//! schema, the blueprint's JSON and structure, each package's manifest and script, and
+//! the cross-references between them — every package the blueprint runs is in the
+//! bundle (or built into every account), every required package parameter without a
+//! default gets a value from the blueprint or the deployment parameters, values satisfy
+//! their parameter's type and regex, referenced files exist inside the bundle. It
+//! collects **every** problem, each with file:line:column and what to do, and fails
+//! with [`LoadError::Invalid`] when any is an error:
+//!
+//! ```no_run
+//! match certify_bundle::Bundle::load("plugins/sample-candidate") {
+//!     Ok(bundle) => {
+//!         for w in &bundle.warnings {
+//!             eprintln!("{w}");
+//!         }
+//!         println!("{} by {}", bundle.candidate.product, bundle.candidate.company);
+//!         for input in &bundle.inputs {
+//!             println!("{}  {}", input.sha256, input.path);
+//!         }
+//!     }
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! ```
+//!
+//! The loaded [`Bundle`] is typed data for the harness: the candidate and its tier's
+//! credit, support contacts, the [`Blueprint`] (servers with size, template and tasks;
+//! package tasks resolved to the bundle's [`Package`]s), the KB article paths, the
+//! [`PluginSource`], the deployment parameters (secrets marked, and withheld by `Debug`
+//! and `Serialize`), and every input file with its SHA-256 in a stable order, which
+//! reports record so reviewers can verify what was certified.
+
+#![warn(missing_docs)]
+
+mod blueprint;
+mod candidate;
+mod json_pos;
+mod load;
+mod package;
+mod problem;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use blueprint::{
+    BUILTIN_PACKAGES, Blueprint, BlueprintServer, LINUX_UPDATE, PackageRef, PackageTask, ServerTask,
+};
+pub use candidate::{
+    Candidate, Contact, Deploy, DeployParameter, FORMAT, ParameterValue, PluginSource, PluginSpec,
+    ResolvedParameter, Secret, SecretError, SecretSource, Support, Tier, well_formed_email,
+    well_formed_phone,
+};
+pub use package::{
+    Execution, ExecutionMode, Package, PackageForm, PackageParameter, ParameterType, Prompt,
+    SYSTEM_PARAMETERS,
+};
+pub use problem::{Problem, Severity};
+
+/// The file that describes a bundle.
+pub const CANDIDATE_TOML: &str = "candidate.toml";
+
+/// A loaded, valid candidate bundle.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bundle {
+    /// The bundle directory, as given to [`Bundle::load`].
+    pub root: PathBuf,
+    /// The candidate and its product.
+    pub candidate: Candidate,
+    /// The Member's support contacts.
+    pub support: Support,
+    /// The blueprint.
+    pub blueprint: Blueprint,
+    /// The packages, in `candidate.toml` order.
+    pub packages: Vec<Package>,
+    /// The KB articles.
+    pub kb: KbArticles,
+    /// The validation plugin.
+    pub plugin: PluginSpec,
+    /// The deployment parameters.
+    pub deploy: Deploy,
+    /// Every input file with its digest, in a stable order: `candidate.toml`, the
+    /// blueprint, each package's files (packages in `candidate.toml` order, files
+    /// sorted), the public article, the internal article, the plugin's files (sorted;
+    /// a Cargo project's `target/` and hidden files excluded).
+    pub inputs: Vec<InputFile>,
+    /// Problems that do not stop certification (best practices not followed, likely typos).
+    pub warnings: Vec<Problem>,
+}
+
+/// Paths of the two KB articles the program requires, absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KbArticles {
+    /// The public, step-by-step article for end users.
+    pub public: PathBuf,
+    /// The internal article for the provider's support staff.
+    pub internal: PathBuf,
+}
+
+/// One input file of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    /// Path relative to the bundle root, `/`-separated (a zip package is one file).
+    pub path: String,
+    /// What part of the bundle it belongs to.
+    pub role: InputRole,
+    /// Lower-case hex SHA-256 of its bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The part of a bundle an input file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputRole {
+    /// `candidate.toml`.
+    Candidate,
+    /// The blueprint JSON.
+    Blueprint,
+    /// A file of a package (or a package zip).
+    Package,
+    /// The public KB article.
+    KbPublic,
+    /// The internal KB article.
+    KbInternal,
+    /// A file of the plugin (or the `.wasm`).
+    Plugin,
+}
+
+/// Why a bundle could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bundle directory does not exist or is not a directory.
+    #[error("{} is not a directory; give the candidate bundle's directory (the one holding candidate.toml)", path.display())]
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// There is no `candidate.toml` in the directory.
+    #[error("{} has no candidate.toml; a candidate bundle is a directory described by candidate.toml (see host/crates/bundle/FORMAT.md)", path.display())]
+    NoCandidateToml {
+        /// The bundle directory.
+        path: PathBuf,
+    },
+    /// A file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bundle has errors; `problems` holds every error and warning found.
+    #[error("{}", summary(root, problems))]
+    Invalid {
+        /// The bundle directory.
+        root: PathBuf,
+        /// Every problem found, errors and warnings, in the order found.
+        problems: Vec<Problem>,
+    },
+}
+
+impl LoadError {
+    /// The problems of an invalid bundle (empty for the other errors).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            LoadError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+fn summary(root: &Path, problems: &[Problem]) -> String {
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let mut s = format!(
+        "the candidate bundle {} has {errors} error{}",
+        root.display(),
+        if errors == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        s.push('\n');
+        s.push_str(&p.to_string());
+    }
+    s
+}
+
+impl Bundle {
+    /// Loads and validates the bundle in `root` (the directory holding `candidate.toml`).
+    pub fn load(root: impl AsRef<Path>) -> Result<Bundle, LoadError> {
+        load::load(root.as_ref())
+    }
+
+    /// The bundle's package a package task runs, if it is one of the bundle's.
+    pub fn package_of(&self, task: &PackageTask) -> Option<&Package> {
+        match task.package {
+            PackageRef::Bundle(i) => self.packages.get(i),
+            _ => None,
+        }
+    }
+
+    /// One digest for the whole bundle: the SHA-256 of its `sha256sum`-style listing
+    /// (`<sha256>  <path>\n` per input, in [`Bundle::inputs`] order).
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        for i in &self.inputs {
+            h.update(format!("{}  {}\n", i.sha256, i.path).as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Values public articles must not contain: the escalation contacts.
+    pub fn internal_only(&self) -> Vec<String> {
+        let e = &self.support.escalation;
+        e.email.iter().chain(&e.phone).cloned().collect()
+    }
+}

@@ -1,0 +1,681 @@
+//! Loading a bundle: each file on its own, then the cross-references between them.
+//!
+//! Order: `candidate.toml` (a syntax error there ends loading: nothing else can be found
+//! without it), the referenced paths, the packages, the blueprint and its references to
+//! the packages, the deployment parameters against the packages' declarations, the KB
+//! articles and the plugin, and finally the input digests.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::blueprint::{self, BUILTIN_PACKAGES, PackageRef, ServerTask};
+use crate::candidate::{
+    self, Deploy, DeployParameter, ParameterValue, PathRef, PluginSource, PluginSpec,
+};
+use crate::json_pos::{JsonPositions, segment};
+use crate::package::{self, Package, ParameterType};
+use crate::problem::{Diagnostics, Severity, Source};
+use crate::{Bundle, CANDIDATE_TOML, InputFile, InputRole, KbArticles, LoadError};
+
+pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
+    if !root.is_dir() {
+        return Err(LoadError::NotADirectory {
+            path: root.to_path_buf(),
+        });
+    }
+    let toml_path = root.join(CANDIDATE_TOML);
+    if !toml_path.is_file() {
+        return Err(LoadError::NoCandidateToml {
+            path: root.to_path_buf(),
+        });
+    }
+    let text = std::fs::read_to_string(&toml_path).map_err(|source| LoadError::Read {
+        path: toml_path.clone(),
+        source,
+    })?;
+    let toml_src = Source::new(toml_path, text);
+    let mut diag = Diagnostics::default();
+    let invalid = |diag: Diagnostics| LoadError::Invalid {
+        root: root.to_path_buf(),
+        problems: diag.into_sorted(),
+    };
+    let Some(parsed) = candidate::parse(&toml_src, &mut diag) else {
+        return Err(invalid(diag));
+    };
+    let mut l = Loader {
+        root,
+        canonical_root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
+        toml: &toml_src,
+        diag,
+    };
+
+    // Packages.
+    let mut packages: Vec<(Package, Range<usize>)> = Vec::new();
+    for p in &parsed.packages {
+        let Some(path) = l.bundle_path(p, "package", Kind::Any) else {
+            continue;
+        };
+        if path.is_file() && !p.text.to_ascii_lowercase().ends_with(".zip") {
+            l.diag.error(
+                l.toml,
+                p.span.start,
+                format!("package {} is a file but not a .zip", p.text),
+                "give a package directory, or a zip of it named *.zip",
+            );
+            continue;
+        }
+        if let Some(pkg) = package::load(&path, &normalise(&p.text), &mut l.diag) {
+            packages.push((pkg, p.span.clone()));
+        }
+    }
+    for i in 0..packages.len() {
+        for j in 0..i {
+            let (a, b) = (&packages[j].0, &packages[i].0);
+            let (line, _) = l.toml.position(packages[j].1.start);
+            if a.has_uuid(&b.uuid) {
+                l.diag.error(
+                    l.toml,
+                    packages[i].1.start,
+                    format!(
+                        "package {} has the same UUID as the package on line {line} ({})",
+                        b.relative_path, b.uuid
+                    ),
+                    "give each package its own UUID (a new one when its parameter list changes)",
+                );
+            } else if a.name.eq_ignore_ascii_case(&b.name) {
+                l.diag.error(
+                    l.toml,
+                    packages[i].1.start,
+                    format!("package {} has the same name as the package on line {line} ({:?})", b.relative_path, b.name),
+                    "give each package its own Metadata/Name: articles and the Blueprint Library refer to packages by name",
+                );
+            }
+        }
+    }
+
+    // Blueprint.
+    let mut blueprint = None;
+    if let Some(b) = &parsed.blueprint
+        && let Some(path) = l.bundle_path(b, "blueprint", Kind::File)
+    {
+        match std::fs::read_to_string(&path) {
+            Err(e) => l.diag.error(
+                l.toml,
+                b.span.start,
+                format!("cannot read the blueprint {}: {e}", b.text),
+                "give a readable UTF-8 JSON file",
+            ),
+            Ok(text) => {
+                let src = Source::new(path.clone(), text);
+                if let Some((mut bp, pos)) = blueprint::parse(&src, path, &mut l.diag) {
+                    l.cross_check(&mut bp, &src, &pos, &packages, &parsed.deploy);
+                    blueprint = Some(bp);
+                }
+            }
+        }
+    }
+
+    // KB articles.
+    let kb_public = parsed.kb_public.as_ref().and_then(|p| l.article(p));
+    let kb_internal = parsed.kb_internal.as_ref().and_then(|p| l.article(p));
+    if let (Some(a), Some(b), Some(r)) = (&kb_public, &kb_internal, &parsed.kb_internal)
+        && a == b
+    {
+        l.diag.error(
+            l.toml,
+            r.span.start,
+            "the public and the internal article are the same file",
+            "the program requires two articles: a public guide for end users and an internal one for support staff",
+        );
+    }
+
+    // Plugin.
+    let plugin = parsed.plugin.as_ref().and_then(|p| l.plugin(p));
+
+    let Loader { mut diag, .. } = l;
+    if diag.has_errors() {
+        return Err(invalid(diag));
+    }
+    let (
+        Some(candidate),
+        Some(support),
+        Some(blueprint),
+        Some(kb_public),
+        Some(kb_internal),
+        Some(plugin_source),
+    ) = (
+        parsed.candidate,
+        parsed.support,
+        blueprint,
+        kb_public,
+        kb_internal,
+        plugin,
+    )
+    else {
+        // Every `None` above reported an error; this is a guard, not a path.
+        diag.push(
+            Severity::Error,
+            &toml_src.file,
+            0,
+            0,
+            "the bundle is incomplete",
+            "see FORMAT.md for the required tables",
+        );
+        return Err(invalid(diag));
+    };
+    let packages: Vec<Package> = packages.into_iter().map(|(p, _)| p).collect();
+    let kb = KbArticles {
+        public: kb_public,
+        internal: kb_internal,
+    };
+    let inputs = match inputs(root, &blueprint.path, &packages, &kb, &plugin_source) {
+        Ok(i) => i,
+        Err((path, source)) => return Err(LoadError::Read { path, source }),
+    };
+    Ok(Bundle {
+        root: root.to_path_buf(),
+        candidate,
+        support,
+        blueprint,
+        packages,
+        kb,
+        plugin: PluginSpec {
+            source: plugin_source,
+            parameters: parsed.plugin_parameters,
+        },
+        deploy: Deploy {
+            data_center: parsed.data_center,
+            parameters: parsed.deploy.into_iter().map(|(p, _)| p).collect(),
+        },
+        inputs,
+        warnings: diag.into_sorted(),
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Any,
+}
+
+struct Loader<'a> {
+    root: &'a Path,
+    canonical_root: PathBuf,
+    toml: &'a Source,
+    diag: Diagnostics,
+}
+
+/// `a/./b/../c` → `a/c`; `None` when the path climbs out of its base.
+fn lexical(rel: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+fn normalise(rel: &str) -> String {
+    lexical(Path::new(rel)).map_or_else(
+        || rel.to_string(),
+        |p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        },
+    )
+}
+
+impl Loader<'_> {
+    /// Resolves a path written in `candidate.toml`: relative, inside the bundle (also
+    /// after following symbolic links), existing, of the expected kind.
+    fn bundle_path(&mut self, p: &PathRef, what: &str, kind: Kind) -> Option<PathBuf> {
+        let at = p.span.start;
+        let rel = Path::new(&p.text);
+        if rel.is_absolute() {
+            self.diag.error(
+                self.toml,
+                at,
+                format!("the {what} path {:?} is absolute", p.text),
+                "write paths relative to the bundle directory: the bundle must be self-contained",
+            );
+            return None;
+        }
+        let Some(clean) = lexical(rel) else {
+            self.diag.error(
+                self.toml,
+                at,
+                format!("the {what} path {:?} escapes the bundle", p.text),
+                "keep every file inside the bundle directory and refer to it without `..` leaving it",
+            );
+            return None;
+        };
+        let path = self.root.join(&clean);
+        if !path.exists() {
+            self.diag.error(
+                self.toml,
+                at,
+                format!("the {what} {:?} does not exist", p.text),
+                format!(
+                    "add it to the bundle or fix the path (relative to {})",
+                    self.root.display()
+                ),
+            );
+            return None;
+        }
+        if let Ok(real) = path.canonicalize()
+            && !real.starts_with(&self.canonical_root)
+        {
+            self.diag.error(
+                self.toml,
+                at,
+                format!(
+                    "the {what} {:?} leads outside the bundle through a symbolic link",
+                    p.text
+                ),
+                "copy the file into the bundle instead of linking to it",
+            );
+            return None;
+        }
+        match kind {
+            Kind::File if !path.is_file() => {
+                self.diag.error(
+                    self.toml,
+                    at,
+                    format!("the {what} {:?} is not a file", p.text),
+                    "give the path of a file",
+                );
+                None
+            }
+            _ => Some(path),
+        }
+    }
+
+    fn article(&mut self, p: &PathRef) -> Option<PathBuf> {
+        let path = self.bundle_path(p, "KB article", Kind::File)?;
+        if !p.text.to_ascii_lowercase().ends_with(".md") {
+            self.diag.warning(
+                self.toml,
+                p.span.start,
+                format!("the KB article {:?} is not a .md file", p.text),
+                "KB articles are Markdown files with {{{ … }}} front matter",
+            );
+        }
+        if let Err(e) = std::fs::read_to_string(&path) {
+            self.diag.error(
+                self.toml,
+                p.span.start,
+                format!("cannot read the KB article {:?}: {e}", p.text),
+                "KB articles are UTF-8 Markdown",
+            );
+            return None;
+        }
+        Some(path)
+    }
+
+    fn plugin(&mut self, p: &PathRef) -> Option<PluginSource> {
+        let path = self.bundle_path(p, "plugin", Kind::Any)?;
+        if path.is_file() {
+            if path.extension().is_some_and(|e| e == "wasm") {
+                return Some(PluginSource::Wasm { path });
+            }
+            self.diag.error(
+                self.toml,
+                p.span.start,
+                format!("the plugin {:?} is neither a .wasm component nor a Cargo project directory", p.text),
+                "give a .wasm file built for wasm32-wasip2, or the directory holding the plugin's Cargo.toml",
+            );
+            return None;
+        }
+        let manifest = path.join("Cargo.toml");
+        let text = match std::fs::read_to_string(&manifest) {
+            Ok(t) => t,
+            Err(_) => {
+                self.diag.error(
+                    self.toml,
+                    p.span.start,
+                    format!("the plugin directory {:?} has no Cargo.toml", p.text),
+                    "give the directory of the plugin's Cargo project (crate-type cdylib, depending on certify-sdk), or a .wasm file",
+                );
+                return None;
+            }
+        };
+        let src = Source::new(manifest, text);
+        let package = match toml::from_str::<toml::Table>(&src.text) {
+            Ok(t) => t
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
+            Err(e) => {
+                self.diag.error(
+                    &src,
+                    e.span().map_or(0, |s| s.start),
+                    format!("the plugin's Cargo.toml is not valid TOML: {}", e.message()),
+                    "fix the TOML syntax",
+                );
+                return None;
+            }
+        };
+        match package {
+            Some(package) => Some(PluginSource::Cargo { dir: path, package }),
+            None => {
+                self.diag.error(
+                    &src,
+                    0,
+                    "the plugin's Cargo.toml has no [package] name",
+                    "a plugin is a Cargo package with crate-type = [\"cdylib\"]; add [package] name = \"plugin-<product>\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// The blueprint against the packages and the deployment parameters.
+    fn cross_check(
+        &mut self,
+        bp: &mut blueprint::Blueprint,
+        src: &Source,
+        pos: &JsonPositions,
+        packages: &[(Package, Range<usize>)],
+        deploy: &[(DeployParameter, Range<usize>)],
+    ) {
+        let mut used = vec![false; packages.len()];
+        let deploy_names: Vec<&str> = deploy.iter().map(|(p, _)| p.name.as_str()).collect();
+        for server in &mut bp.servers {
+            for task in &mut server.tasks {
+                let ServerTask::Package(task) = task else {
+                    continue;
+                };
+                let at = pos.of(&format!("{}/uuid", task.pointer));
+                if let Some(i) = packages.iter().position(|(p, _)| p.has_uuid(&task.uuid)) {
+                    task.package = PackageRef::Bundle(i);
+                    used[i] = true;
+                } else if BUILTIN_PACKAGES
+                    .iter()
+                    .any(|(u, _)| u.eq_ignore_ascii_case(&task.uuid))
+                {
+                    task.package = PackageRef::Builtin;
+                    continue;
+                } else {
+                    let by_name = packages.iter().find(|(p, _)| {
+                        !task.name.is_empty() && p.name.eq_ignore_ascii_case(&task.name)
+                    });
+                    match by_name {
+                        Some((p, _)) => self.diag.error(
+                            src,
+                            at,
+                            format!(
+                                "package task {:?} has uuid {}, but the bundle's package of that name has {}",
+                                task.name, task.uuid, p.uuid
+                            ),
+                            format!("use \"uuid\": \"{}\" (the Metadata/UUID in {}/package.manifest)", p.uuid, p.relative_path),
+                        ),
+                        None => self.diag.error(
+                            src,
+                            at,
+                            format!(
+                                "package task {:?} refers to package {}, which is not in the bundle",
+                                task.name, task.uuid
+                            ),
+                            "add the package's directory (or zip) to `packages` in candidate.toml, or fix the uuid",
+                        ),
+                    }
+                    continue;
+                }
+                let PackageRef::Bundle(i) = task.package else {
+                    continue;
+                };
+                let pkg = &packages[i].0;
+                if !task.name.is_empty() && !task.name.eq_ignore_ascii_case(&pkg.name) {
+                    self.diag.warning(
+                        src,
+                        pos.of(&format!("{}/name", task.pointer)),
+                        format!(
+                            "the task calls package {} {:?}, its manifest calls it {:?}",
+                            pkg.uuid, task.name, pkg.name
+                        ),
+                        "use the manifest's name, so the blueprint and the KB articles agree",
+                    );
+                }
+                for (k, v) in &task.properties {
+                    let at = pos.of(&format!("{}/properties/{}", task.pointer, segment(k)));
+                    match pkg.parameter(k) {
+                        None => self.diag.error(
+                            src,
+                            at,
+                            format!("package {:?} has no parameter {k}", pkg.name),
+                            format!("its parameters are: {}", variables(pkg)),
+                        ),
+                        Some(p) => {
+                            if let Err(why) = p.check_value(v) {
+                                self.diag
+                                    .error(src, at, format!("{k}: {why}"), param_hint(p));
+                            }
+                        }
+                    }
+                }
+                for p in pkg.parameters.iter().filter(|p| p.needs_value()) {
+                    let given = task.properties.contains_key(&p.variable)
+                        || bp.execute.contains_key(&p.variable)
+                        || deploy_names.contains(&p.variable.as_str());
+                    if !given {
+                        let section = if p.kind == ParameterType::Password {
+                            "[deploy.secrets]"
+                        } else {
+                            "[deploy.parameters]"
+                        };
+                        self.diag.error(
+                            src,
+                            at,
+                            format!(
+                                "package {:?} needs a value for {} ({:?}): it is required and has no default",
+                                pkg.name, p.variable, p.name
+                            ),
+                            format!(
+                                "add `\"{}\" = …` under {section} in candidate.toml, or \"{}\" to this task's \"properties\"",
+                                p.variable, p.variable
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for (i, (p, span)) in packages.iter().enumerate() {
+            if !used[i] {
+                self.diag.warning(
+                    self.toml,
+                    span.start,
+                    format!("package {:?} is not used by the blueprint", p.name),
+                    "add a package task with its uuid to a server of blueprint.json, or remove it from `packages`",
+                );
+            }
+        }
+        // Values in `execute` and the deployment parameters against their declarations.
+        let declared = |name: &str| {
+            packages
+                .iter()
+                .filter_map(move |(pkg, _)| pkg.parameter(name))
+                .collect::<Vec<_>>()
+        };
+        for (k, v) in &bp.execute {
+            for p in declared(k) {
+                if let Err(why) = p.check_value(v) {
+                    self.diag.error(
+                        src,
+                        pos.of(&format!("/execute/{}", segment(k))),
+                        format!("{k}: {why}"),
+                        param_hint(p),
+                    );
+                }
+            }
+        }
+        for (d, span) in deploy {
+            let decls = declared(&d.name);
+            if decls.is_empty() && !d.name.starts_with("T3.") {
+                let all: BTreeMap<&str, ()> = packages
+                    .iter()
+                    .flat_map(|(p, _)| p.parameters.iter())
+                    .filter(|p| !p.is_system())
+                    .map(|p| (p.variable.as_str(), ()))
+                    .collect();
+                self.diag.warning(
+                    self.toml,
+                    span.start,
+                    format!("no package of the bundle declares the parameter {}", d.name),
+                    format!(
+                        "check the spelling; the packages declare: {}",
+                        all.keys().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            for p in decls {
+                match &d.value {
+                    ParameterValue::Plain(v) => {
+                        if let Err(why) = p.check_value(v) {
+                            self.diag.error(
+                                self.toml,
+                                span.start,
+                                format!("{}: {why}", d.name),
+                                param_hint(p),
+                            );
+                        }
+                        if p.kind == ParameterType::Password {
+                            self.diag.warning(
+                                self.toml,
+                                span.start,
+                                format!(
+                                    "{} is a Password parameter but is not marked secret",
+                                    d.name
+                                ),
+                                "move it to [deploy.secrets] so it never appears in reports",
+                            );
+                        }
+                    }
+                    ParameterValue::Secret(candidate::SecretSource::Literal(s)) => {
+                        if let Err(why) = p.check_value(s.expose()) {
+                            // The value itself stays out of the message.
+                            let why = why.replace(s.expose(), "<secret>");
+                            self.diag.error(
+                                self.toml,
+                                span.start,
+                                format!("{}: {why}", d.name),
+                                param_hint(p),
+                            );
+                        }
+                    }
+                    ParameterValue::Secret(_) => {}
+                }
+            }
+        }
+    }
+}
+
+fn variables(pkg: &Package) -> String {
+    pkg.parameters
+        .iter()
+        .filter(|p| !p.is_system())
+        .map(|p| p.variable.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn param_hint(p: &package::PackageParameter) -> String {
+    let mut h = format!("{} is {:?}", p.variable, p.kind);
+    if let Some(r) = &p.regex {
+        h.push_str(&format!(" matching {r}"));
+    }
+    if !p.options.is_empty() {
+        let values: Vec<&str> = p.options.iter().map(|(_, v)| v.as_str()).collect();
+        h.push_str(&format!(", one of {}", values.join(", ")));
+    }
+    if !p.hint.is_empty() {
+        h.push_str(&format!(" ({})", p.hint));
+    }
+    h
+}
+
+/// Every input file with its digest, in the documented order.
+fn inputs(
+    root: &Path,
+    blueprint: &Path,
+    packages: &[Package],
+    kb: &KbArticles,
+    plugin: &PluginSource,
+) -> Result<Vec<InputFile>, (PathBuf, std::io::Error)> {
+    let mut out: Vec<InputFile> = Vec::new();
+    let mut add = |path: PathBuf, role: InputRole| -> Result<(), (PathBuf, std::io::Error)> {
+        let rel = path
+            .strip_prefix(root)
+            .map(|r| {
+                r.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_else(|_| path.display().to_string());
+        if out.iter().any(|i| i.path == rel) {
+            return Ok(());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| (path.clone(), e))?;
+        out.push(InputFile {
+            path: rel,
+            role,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            size: bytes.len() as u64,
+        });
+        Ok(())
+    };
+    add(root.join(CANDIDATE_TOML), InputRole::Candidate)?;
+    add(blueprint.to_path_buf(), InputRole::Blueprint)?;
+    for p in packages {
+        match p.form {
+            package::PackageForm::Zip => add(p.path.clone(), InputRole::Package)?,
+            package::PackageForm::Directory => {
+                for f in &p.files {
+                    add(p.path.join(f), InputRole::Package)?;
+                }
+            }
+        }
+    }
+    add(kb.public.clone(), InputRole::KbPublic)?;
+    add(kb.internal.clone(), InputRole::KbInternal)?;
+    match plugin {
+        PluginSource::Wasm { path } => add(path.clone(), InputRole::Plugin)?,
+        PluginSource::Cargo { dir, .. } => {
+            for f in package::list_dir(dir) {
+                // Build output and editor/VCS files are not the plugin's source.
+                if f.starts_with("target/") || f.split('/').any(|c| c.starts_with('.')) {
+                    continue;
+                }
+                add(dir.join(f), InputRole::Plugin)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_paths() {
+        assert_eq!(lexical(Path::new("a/./b/../c")), Some(PathBuf::from("a/c")));
+        assert_eq!(lexical(Path::new("a/../../etc/passwd")), None);
+        assert_eq!(lexical(Path::new("/etc/passwd")), None);
+        assert_eq!(normalise("./packages//x/"), "packages/x");
+    }
+}
