@@ -37,6 +37,13 @@ pub struct GlobalArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Certify a candidate bundle: deploy its blueprint to the test account
+    /// under the monthly credit, run its plugin's checks and its articles'
+    /// steps, tear everything down, and write the report.
+    ///
+    /// Exit codes: 0 certified; 1 not certified; 2 the harness could not run;
+    /// 3 teardown incomplete (something may be left on the account).
+    Run(RunArgs),
     /// Inspect and run validation plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -107,13 +114,43 @@ pub struct DocsCheckArgs {
     pub json: Option<PathBuf>,
 }
 
+/// `certify run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The candidate bundle: a directory with candidate.toml.
+    pub bundle: PathBuf,
+    /// The test account's API endpoint; the embedded emulator when absent.
+    /// Credentials come from CLC_USERNAME and CLC_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The account alias (with --endpoint; the login's alias by default).
+    #[arg(long, value_name = "ALIAS")]
+    pub account: Option<String>,
+    /// Where the report goes.
+    #[arg(long, value_name = "DIR", default_value = "certify-report")]
+    pub out: PathBuf,
+    /// The harness's state database (credit ledger and run journal)
+    /// [default: $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How much faster than real time the embedded emulator's account clock runs.
+    #[arg(long, value_name = "N", default_value_t = 60.0)]
+    pub clock_scale: f64,
+    /// The run's time limit in minutes: the credit is reserved for it, rounded up to billed hours.
+    #[arg(long, value_name = "MIN", default_value_t = 60)]
+    pub time_limit_minutes: u64,
+    /// The time-to-value limit in minutes of account time (the Blueprint Engine's 20 by default).
+    #[arg(long = "ttv-limit-minutes", value_name = "MIN", default_value_t = 20)]
+    pub ttv_limit_minutes: u64,
+}
+
 /// `certify plugin ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// Show a plugin's metadata, checks, imports and sha256.
     Inspect(InspectArgs),
     /// Run a plugin's checks in the sandbox and write the report.
-    Run(RunArgs),
+    Run(PluginRunArgs),
 }
 
 /// `certify plugin inspect`
@@ -128,7 +165,7 @@ pub struct InspectArgs {
 
 /// `certify plugin run`
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct PluginRunArgs {
     /// The plugin: a .wasm component, or a Cargo project to build for wasm32-wasip2.
     pub wasm: PathBuf,
     /// Run only this check (repeatable); all checks by default.

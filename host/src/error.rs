@@ -10,10 +10,12 @@ use std::process::ExitCode;
 /// How a command that did its job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Everything checked passed (skips allowed).
+    /// Everything checked passed (skips allowed); for a run: certified.
     Passed,
     /// Some check failed or could not run; the report says which.
     Failed,
+    /// A run could not verify that everything it created was deleted.
+    TeardownIncomplete,
 }
 
 /// The harness could not do its job. Messages say what to do.
@@ -38,6 +40,8 @@ pub mod codes {
     pub const FAILED: u8 = 1;
     /// The harness could not do its job.
     pub const HARNESS_ERROR: u8 = 2;
+    /// A run's teardown is incomplete: something may be left on the account.
+    pub const TEARDOWN_INCOMPLETE: u8 = 3;
 }
 
 /// Map a command's result to the process exit code, printing the error once.
@@ -45,6 +49,7 @@ pub fn exit(result: Result<Outcome, Error>) -> ExitCode {
     match result {
         Ok(Outcome::Passed) => ExitCode::from(codes::PASSED),
         Ok(Outcome::Failed) => ExitCode::from(codes::FAILED),
+        Ok(Outcome::TeardownIncomplete) => ExitCode::from(codes::TEARDOWN_INCOMPLETE),
         Err(e) => {
             let mut message = format!("error: {e}");
             let mut source = std::error::Error::source(&e);

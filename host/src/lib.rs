@@ -3,6 +3,7 @@
 //! - [`build`]: building a plugin's Cargo project for `wasm32-wasip2`.
 //! - [`cli`]: the command line (clap types only).
 //! - [`commands`]: one module per verb; each turns arguments into work and an [`Outcome`].
+//! - [`run`]: `certify run`, a whole certification: deploy, check, tear down, report.
 //! - [`runner`]: runs a plugin's checks on the runtime, with bounded
 //!   concurrency, and emits [`runner::Event`]s; it never prints.
 //! - [`report`]: the report model and its writers (terminal, JUnit, JSON).
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod report;
+pub mod run;
 pub mod runner;
 
 pub use error::{Error, Outcome};

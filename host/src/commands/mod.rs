@@ -19,6 +19,7 @@ use crate::{Error, Outcome};
 /// Run the command the user asked for.
 pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
+        Command::Run(args) => crate::run::execute(&cli.global, args).await,
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&cli.global, args).await,
         Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, args).await,
         Command::Docs(DocsCommand::Check(args)) => docs::check(args).await,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use certify_runtime::{Grants, HttpPolicy, sha256_hex};
 
 use crate::build::PluginSource;
-use crate::cli::{GlobalArgs, InspectArgs, RunArgs};
+use crate::cli::{GlobalArgs, InspectArgs, PluginRunArgs};
 use crate::report::plugin::PluginFacts;
 use crate::report::terminal::Terminal;
 use crate::report::{self, json, junit};
@@ -83,7 +83,7 @@ pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, 
 }
 
 /// Run a plugin's checks and write the report.
-pub async fn run(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
+pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Error> {
     let wasm = read_wasm(global, &args.wasm)?;
     let mut http = HttpPolicy::deny_all();
     for host in &args.allow_hosts {

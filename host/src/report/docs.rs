@@ -41,6 +41,7 @@ pub fn report(docs: &DocsReport, base: &Path, started_at: String, duration: Dura
         duration,
         properties: vec![("harness.version".into(), crate::VERSION.into())],
         suites,
+        certification: None,
     }
 }
 

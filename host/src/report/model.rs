@@ -19,6 +19,9 @@ pub struct Report {
     pub properties: Vec<(String, String)>,
     /// The suites, in a stable order.
     pub suites: Vec<Suite>,
+    /// The certification decision and the facts it rests on (full runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification: Option<serde_json::Value>,
 }
 
 /// A group of cases, for example the checks of one certification criterion.

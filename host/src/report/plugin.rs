@@ -83,6 +83,7 @@ pub fn report(
         duration,
         properties: plugin.properties(),
         suites,
+        certification: None,
     })
 }
 

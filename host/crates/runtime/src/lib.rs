@@ -25,7 +25,9 @@ mod plugin;
 mod sandbox;
 
 pub use cache::ArtifactCache;
-pub use capabilities::{CloudActions, CloudError, DeploymentView, Grants, HttpPolicy, PowerAction};
+pub use capabilities::{
+    CloudActions, CloudError, DeploymentView, Grants, HttpPolicy, PowerAction, ServerView,
+};
 pub use engine::{Limits, MAX_INSTANCES, Runtime, RuntimeConfig};
 pub use outcome::{CheckRun, ErrorKind, Evidence, Measurement, Status};
 pub use plugin::{CheckInfo, Criterion, LoadError, Plugin, PluginInfo, sha256_hex};

@@ -1,0 +1,112 @@
+//! The monthly credit around a run: price the blueprint before anything is
+//! created, reserve the estimate against what is left of this month's
+//! credit (refused with the numbers otherwise), and settle the reservation
+//! to the account's actual charge after teardown.
+
+use std::time::Duration;
+
+use certify_bundle::Bundle;
+use certify_clc::Client;
+use certify_ledger::pricing::{PriceList, ServerSize, StorageType, billed_hours};
+use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
+
+use crate::Error;
+
+/// What the run will cost at most.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    /// The total.
+    pub total: Money,
+    /// Billed hours reserved per server.
+    pub hours: u32,
+    /// One line per priced item.
+    pub lines: Vec<String>,
+}
+
+/// Price the blueprint's servers and public IPs for the run's time limit,
+/// rounded up to billed hours, from the account's templates (storage) and the price list.
+pub async fn estimate(
+    client: &Client,
+    data_center: &str,
+    bundle: &Bundle,
+    prices: &PriceList,
+    time_limit: Duration,
+) -> Result<Estimate, Error> {
+    let hours = billed_hours(time_limit);
+    let templates = client
+        .deployment_capabilities(data_center)
+        .await
+        .map(|c| c.templates)
+        .unwrap_or_default();
+    let mut total = Money::ZERO;
+    let mut lines = Vec::new();
+    for server in &bundle.blueprint.servers {
+        let template_gb = templates
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(&server.template))
+            .map_or(17, |t| t.storage_size_gb);
+        let mut size = ServerSize::new(
+            server.cpu,
+            server.memory_gb,
+            template_gb + server.additional_storage_gb(),
+            StorageType::Standard,
+            server.template.clone(),
+        );
+        size.public_ips = u32::from(server.public_ip_ports().is_some());
+        let cost = prices.estimate_server(&size, hours);
+        lines.push(format!(
+            "server {}: {} vCPU, {} GB memory, {} GB storage, {}{} for {hours} h = {cost}",
+            server.name,
+            size.cpu,
+            size.memory_gb,
+            size.storage_gb,
+            server.template,
+            if size.public_ips > 0 {
+                ", 1 public IP"
+            } else {
+                ""
+            },
+        ));
+        total += cost;
+    }
+    Ok(Estimate {
+        total,
+        hours,
+        lines,
+    })
+}
+
+/// The account's own month-to-date figure (the ledger's may be lower when
+/// something else spends on the account).
+pub async fn account_month_to_date(client: &Client) -> Money {
+    match client.account_summary().await {
+        Ok(summary) => Money::from_dollars_f64(summary.month_to_date_total).unwrap_or(Money::ZERO),
+        Err(e) => {
+            tracing::warn!("could not read the account's month-to-date billing: {e}");
+            Money::ZERO
+        }
+    }
+}
+
+/// Reserve the estimate, or be refused with the numbers.
+pub fn reserve(
+    ledger: &mut Ledger,
+    account: &str,
+    run_id: &str,
+    estimate: &Estimate,
+    credit: Money,
+    account_month_to_date: Money,
+    description: &str,
+) -> Result<Result<Reservation, Refusal>, Error> {
+    ledger
+        .reserve(&ReservationRequest {
+            account,
+            month: Month::current(),
+            run_id,
+            description,
+            estimate: estimate.total,
+            credit,
+            account_month_to_date,
+        })
+        .map_err(|e| Error::Other(anyhow::Error::new(e).context("reserving the run's credit")))
+}

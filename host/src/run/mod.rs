@@ -1,0 +1,816 @@
+//! `certify run`: certify a candidate bundle end to end.
+//!
+//! 1. Load and validate the bundle; build and load its plugin; check its
+//!    articles' structure. Nothing is spent yet.
+//! 2. Connect to the test account (the embedded emulator unless an endpoint
+//!    is given), start the run in the journal, and reap what earlier runs on
+//!    the account left behind.
+//! 3. Price the blueprint and reserve the estimate against the month's
+//!    credit; a refusal ends the run here, with the numbers.
+//! 4. Publish and deploy into the run's own group, collect the servers,
+//!    measure time-to-value with the plugin's readiness check, run every
+//!    plugin check and the articles' steps against that one deployment.
+//! 5. Tear down — always: after success, failure, Ctrl-C, SIGTERM, a panic,
+//!    or the watchdog seeing the accrued cost reach the reservation — and
+//!    verify nothing is left; settle the reservation to the actual charge.
+//! 6. Write the report; the exit code says certified (0), not certified
+//!    (1), harness error (2) or teardown incomplete (3).
+
+mod account;
+mod budget;
+mod cloud;
+pub mod deploy;
+mod docs;
+mod report;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use certify_bundle::{Bundle, ResolvedParameter};
+use certify_clc::model::Server;
+use certify_kb::{DeploymentOutcome, DocRules, DocsReport};
+use certify_ledger::{Journal, Ledger, Money, Refusal, Reservation};
+use certify_runtime::{
+    CheckInfo, CheckRun, DeploymentView, Grants, HttpPolicy, Plugin, ServerView,
+};
+
+use crate::cli::{GlobalArgs, RunArgs};
+use crate::{Error, Outcome};
+
+pub use account::{Account, Target};
+use deploy::SharedJournal;
+
+/// `1m30s`, `250ms`: for messages.
+pub fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else if secs >= 1 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A new run id: the UTC time and a random suffix.
+pub fn new_run_id() -> String {
+    let mut bytes = [0u8; 3];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read as _;
+        let _ = f.read_exact(&mut bytes);
+    }
+    format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%d%H%M%S"),
+        hex::encode(bytes)
+    )
+}
+
+/// The harness's state directory and database (ledger and journal).
+pub fn state_db(explicit: Option<&PathBuf>) -> Result<PathBuf, Error> {
+    if let Some(p) = explicit {
+        return Ok(p.clone());
+    }
+    certify_ledger::default_path().ok_or_else(|| {
+        Error::Usage("no place for the harness's state: set CERTIFY_STATE_DB or HOME".into())
+    })
+}
+
+/// Everything the run learned, shared with the task doing the work so that an
+/// interrupted run still reports what it got to.
+#[derive(Default)]
+pub struct Progress {
+    /// Publishing: the blueprint id and packages, or why it failed.
+    pub published: Option<Result<deploy::Published, String>>,
+    /// The run's group.
+    pub group_id: Option<String>,
+    /// The deployment.
+    pub deployed: Option<deploy::Deployed>,
+    /// The servers, with their blueprint role.
+    pub servers: Vec<(String, Server)>,
+    /// Per package task: (package name, server role, verdict message or None if passed).
+    pub packages: Vec<(String, String, Result<(), String>)>,
+    /// Build logs by server name.
+    pub build_logs: Vec<(String, String)>,
+    /// Time-to-value in account time, when the readiness check passed.
+    pub time_to_value: Option<Duration>,
+    /// Readiness attempts made.
+    pub readiness_attempts: u32,
+    /// Why time-to-value could not be measured.
+    pub readiness_failure: Option<String>,
+    /// Plugin checks and their runs.
+    pub checks: Vec<(CheckInfo, CheckRun)>,
+    /// The articles' step runs.
+    pub steps: Vec<(PathBuf, Result<certify_kb::ArticleRun, String>)>,
+    /// Accrued cost of the run's group, last read.
+    pub accrued: Option<Money>,
+}
+
+/// How the run ended besides its checks.
+pub struct Ending {
+    /// Interrupted by a signal or the watchdog, with the reason.
+    pub interrupted: Option<String>,
+    /// The harness failed (a panic or an error inside the run).
+    pub harness_error: Option<String>,
+}
+
+/// What the report is built from.
+pub struct Facts<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) bundle: &'a Bundle,
+    pub(crate) account: &'a str,
+    pub(crate) endpoint: &'a str,
+    pub(crate) data_center: &'a str,
+    pub(crate) clock_scale: f64,
+    pub(crate) started_at: String,
+    pub(crate) duration: Duration,
+    pub(crate) plugin: Result<&'a Plugin, String>,
+    pub(crate) plugin_file: String,
+    pub(crate) docs: Result<&'a DocsReport, String>,
+    pub(crate) estimate: Option<&'a budget::Estimate>,
+    pub(crate) reservation: Option<Result<&'a Reservation, &'a Refusal>>,
+    pub(crate) settled: Option<Money>,
+    pub(crate) credit: Money,
+    pub(crate) month_to_date: Money,
+    pub(crate) ttv_limit: Duration,
+    pub(crate) reaped: &'a [String],
+    pub(crate) teardown: Option<&'a deploy::Teardown>,
+    pub(crate) progress: &'a Progress,
+    pub(crate) ending: &'a Ending,
+}
+
+/// Run `certify run`.
+pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clock = Instant::now();
+    let say = |line: &str| println!("{line}");
+
+    // 1. Everything that costs nothing, before anything is created.
+    let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
+    for w in &bundle.warnings {
+        eprintln!("warning: {w}");
+    }
+    say(&format!(
+        "certifying {} by {} ({} tier)",
+        bundle.candidate.product, bundle.candidate.company, bundle.candidate.tier
+    ));
+    let runtime = crate::commands::runtime(global, None)?;
+    let cache_root = crate::commands::cache_root(global);
+    let plugin_source = match &bundle.plugin.source {
+        certify_bundle::PluginSource::Wasm { path } => {
+            crate::build::PluginSource::Wasm(path.clone())
+        }
+        certify_bundle::PluginSource::Cargo { dir, .. } => {
+            crate::build::PluginSource::Project(dir.clone())
+        }
+    };
+    say("building and loading the plugin");
+    let plugin_file;
+    let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
+        Ok(wasm) => {
+            plugin_file = wasm.display().to_string();
+            match std::fs::read(&wasm) {
+                Ok(bytes) => runtime
+                    .load(bytes, None)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("reading {}: {e}", wasm.display())),
+            }
+        }
+        Err(e) => {
+            plugin_file = String::new();
+            Err(e.to_string())
+        }
+    };
+    let rules = DocRules::default();
+    let docs = docs::check(&bundle, &rules).map_err(|e| e.to_string());
+
+    // 2. The account, the journal, the ledger.
+    let db = state_db(args.state.as_ref())?;
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Io(format!("creating {}", dir.display()), e))?;
+    }
+    let ledger = Ledger::open(&db)
+        .map_err(|e| Error::Other(anyhow::Error::new(e).context("opening the credit ledger")))?;
+    let ledger = Arc::new(Mutex::new(ledger));
+    let journal: SharedJournal =
+        Arc::new(Mutex::new(Journal::open(&db).map_err(|e| {
+            Error::Other(anyhow::Error::new(e).context("opening the run journal"))
+        })?));
+    let account = Account::connect(Target {
+        endpoint: args.endpoint.as_deref(),
+        account: args.account.as_deref(),
+        data_center: bundle.deploy.data_center.as_deref(),
+        state_dir: db.parent().unwrap_or(std::path::Path::new(".")),
+        clock_scale: args.clock_scale,
+    })
+    .await?;
+    let run_id = new_run_id();
+    say(&format!(
+        "run {run_id} on account {} ({})",
+        account.alias, account.endpoint
+    ));
+    let _run_lock = journal
+        .lock()
+        .expect("journal lock")
+        .start_run(
+            &run_id,
+            &account.alias,
+            std::process::id(),
+            chrono::Utc::now(),
+        )
+        .map_err(|e| {
+            Error::Other(anyhow::Error::new(e).context("starting the run in the journal"))
+        })?;
+    let reaped = reap_stale(&account, &journal, &ledger).await;
+    for r in &reaped {
+        say(&format!("reaped: {r}"));
+    }
+
+    // 3. The credit.
+    let credit = Money::from_dollars(i64::from(bundle.candidate.tier.monthly_credit_usd()));
+    let time_limit = Duration::from_secs(args.time_limit_minutes * 60);
+    let ttv_limit = Duration::from_secs(args.ttv_limit_minutes * 60);
+    let estimate = budget::estimate(
+        &account.client,
+        &account.data_center,
+        &bundle,
+        &certify_ledger::pricing::PriceList::default(),
+        time_limit,
+    )
+    .await?;
+    let month_to_date = budget::account_month_to_date(&account.client).await;
+    let reservation = budget::reserve(
+        &mut ledger.lock().expect("ledger lock"),
+        &account.alias,
+        &run_id,
+        &estimate,
+        credit,
+        month_to_date,
+        &format!(
+            "deploying {} ({} servers for {} billed hours)",
+            bundle.blueprint.name,
+            bundle.blueprint.servers.len(),
+            estimate.hours
+        ),
+    )?;
+    match &reservation {
+        Ok(r) => say(&format!(
+            "reserved {} of the {} monthly credit",
+            r.estimate, credit
+        )),
+        Err(refusal) => say(&refusal.to_string()),
+    }
+
+    // 4. Deploy, check, and 5. tear down.
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let parameters = bundle
+        .deploy
+        .resolve(|v| std::env::var(v).ok())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let mut ending = Ending {
+        interrupted: None,
+        harness_error: None,
+    };
+    let mut teardown = None;
+    let mut settled = None;
+    if let Ok(reservation) = &reservation {
+        let work = Work {
+            client: account.client.clone(),
+            journal: journal.clone(),
+            ledger: ledger.clone(),
+            run_id: run_id.clone(),
+            alias: account.alias.clone(),
+            data_center: account.data_center.clone(),
+            clock_scale: account.clock_scale,
+            bundle: bundle.clone(),
+            parameters: parameters.clone(),
+            plugin: plugin.as_ref().ok().cloned(),
+            articles: docs.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
+            rules: rules.clone(),
+            credit,
+            hours: estimate.hours,
+            ttv_limit,
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: progress.clone(),
+        };
+        let mut task = tokio::spawn(work.run());
+        let watchdog = watchdog(
+            account.client.clone(),
+            progress.clone(),
+            reservation.estimate,
+        );
+        tokio::pin!(watchdog);
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
+        tokio::select! {
+            joined = &mut task => match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => ending.harness_error = Some(format!("{e}")),
+                Err(e) if e.is_panic() => ending.harness_error = Some(format!("the harness panicked: {}", panic_message(e.into_panic()))),
+                Err(e) => ending.harness_error = Some(e.to_string()),
+            },
+            _ = tokio::signal::ctrl_c() => {
+                task.abort();
+                ending.interrupted = Some("interrupted by Ctrl-C (SIGINT)".into());
+            }
+            _ = sigterm.recv() => {
+                task.abort();
+                ending.interrupted = Some("terminated (SIGTERM)".into());
+            }
+            reason = &mut watchdog => {
+                task.abort();
+                ending.interrupted = Some(reason);
+            }
+        }
+        if let Some(why) = &ending.interrupted {
+            say(&format!("{why}: tearing down"));
+        }
+        say("tearing down");
+        // The accrued charge, read before the servers go.
+        let accrued = accrued_cost(&account.client, &progress).await;
+        let t = deploy::teardown(&account.client, &journal, &run_id).await;
+        for line in &t.log {
+            tracing::info!("teardown: {line}");
+        }
+        // When the account's billing cannot be read, the estimate stands: the safe side.
+        let actual = accrued.unwrap_or(reservation.estimate);
+        match ledger
+            .lock()
+            .expect("ledger lock")
+            .settle(reservation.id, actual)
+        {
+            Ok(_) => settled = Some(actual),
+            Err(e) => tracing::warn!("settling the reservation failed: {e}"),
+        }
+        teardown = Some(t);
+    }
+    let verified =
+        teardown.as_ref().is_none_or(|t| t.verified) && !deploy::has_leftovers(&journal, &run_id);
+    let _ = journal
+        .lock()
+        .expect("journal lock")
+        .finish_run(&run_id, verified);
+
+    // 6. The report.
+    let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
+    let facts = Facts {
+        run_id: &run_id,
+        bundle: &bundle,
+        account: &account.alias,
+        endpoint: &account.endpoint,
+        data_center: &account.data_center,
+        clock_scale: account.clock_scale,
+        started_at,
+        duration: clock.elapsed(),
+        plugin: plugin.as_deref().map_err(|e| e.clone()),
+        plugin_file,
+        docs: docs.as_ref().map(|(_, r)| r).map_err(|e| e.clone()),
+        estimate: Some(&estimate),
+        reservation: Some(reservation.as_ref()),
+        settled,
+        credit,
+        month_to_date,
+        ttv_limit,
+        reaped: &reaped,
+        teardown: teardown.as_ref(),
+        progress: &progress,
+        ending: &ending,
+    };
+    let written = report::write(&facts, &args.out)?;
+    account.close().await;
+    say(&written.summary);
+    say(&format!("report: {}", args.out.display()));
+    Ok(if teardown.as_ref().is_some_and(|t| !t.verified) {
+        Outcome::TeardownIncomplete
+    } else if ending.harness_error.is_some() {
+        return Err(Error::Other(anyhow::anyhow!(
+            "{} (teardown completed and verified; the report is in {})",
+            ending.harness_error.clone().unwrap_or_default(),
+            args.out.display()
+        )));
+    } else if written.certified {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Reap what earlier, dead runs on this account left: delete it, settle
+/// their reservations at their estimate (the safe side), close them.
+async fn reap_stale(
+    account: &Account,
+    journal: &SharedJournal,
+    ledger: &Arc<Mutex<Ledger>>,
+) -> Vec<String> {
+    let stale = match journal
+        .lock()
+        .expect("journal lock")
+        .stale_runs(&account.alias)
+    {
+        Ok(s) => s,
+        Err(e) => return vec![format!("could not look for stale runs: {e}")],
+    };
+    let mut out = Vec::new();
+    for run in stale {
+        let t = deploy::teardown(&account.client, journal, &run.run.run_id).await;
+        let open = ledger
+            .lock()
+            .expect("ledger lock")
+            .open_reservations_for_run(&run.run.run_id)
+            .unwrap_or_default();
+        for r in open {
+            let _ = ledger.lock().expect("ledger lock").settle(r.id, r.estimate);
+        }
+        let _ = journal
+            .lock()
+            .expect("journal lock")
+            .finish_run(&run.run.run_id, t.verified);
+        out.push(format!(
+            "run {} (started {}) left {} item(s); {}",
+            run.run.run_id,
+            run.run.started_at.format("%Y-%m-%d %H:%M UTC"),
+            run.leftovers.len(),
+            if t.verified {
+                "all deleted and verified gone"
+            } else {
+                "some could not be deleted"
+            }
+        ));
+        drop(run.lock);
+    }
+    out
+}
+
+/// The run group's accrued charge this month, from the account's billing.
+async fn accrued_cost(
+    client: &certify_clc::Client,
+    progress: &Arc<Mutex<Progress>>,
+) -> Option<Money> {
+    let group = progress.lock().expect("progress lock").group_id.clone()?;
+    let billing = client.group_billing(&group).await.ok()?;
+    let total: f64 = billing
+        .groups
+        .values()
+        .flat_map(|g| g.servers.values())
+        .map(|s| s.month_to_date)
+        .sum();
+    let money = Money::from_dollars_f64(total).ok()?;
+    progress.lock().expect("progress lock").accrued = Some(money);
+    Some(money)
+}
+
+/// Resolves when the run's accrued cost reaches its reservation.
+async fn watchdog(
+    client: certify_clc::Client,
+    progress: Arc<Mutex<Progress>>,
+    reserved: Money,
+) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(accrued) = accrued_cost(&client, &progress).await
+            && accrued >= reserved
+        {
+            return format!("the run's accrued cost {accrued} reached its reservation {reserved}");
+        }
+    }
+}
+
+/// The part of the run that creates things on the account. It runs as its own
+/// task so that a signal, the watchdog or a panic can stop it while the
+/// teardown, which works from the journal, still runs.
+struct Work {
+    client: certify_clc::Client,
+    journal: SharedJournal,
+    ledger: Arc<Mutex<Ledger>>,
+    run_id: String,
+    alias: String,
+    data_center: String,
+    clock_scale: f64,
+    bundle: Bundle,
+    parameters: Vec<ResolvedParameter>,
+    plugin: Option<Arc<Plugin>>,
+    articles: Vec<certify_kb::Article>,
+    rules: DocRules,
+    credit: Money,
+    hours: u32,
+    ttv_limit: Duration,
+    concurrency: usize,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl Work {
+    async fn run(self) -> Result<(), Error> {
+        let p = |f: &dyn Fn(&mut Progress)| f(&mut self.progress.lock().expect("progress lock"));
+        println!("publishing the packages and the blueprint");
+        let published = deploy::publish(&self.client, &self.bundle).await;
+        p(&|pr| pr.published = Some(published.clone()));
+        let Ok(published) = published else {
+            return Ok(());
+        };
+
+        let (group_id, _) =
+            deploy::create_group(&self.client, &self.journal, &self.run_id, &self.data_center)
+                .await?;
+        p(&|pr| pr.group_id = Some(group_id.clone()));
+        println!("deploying {}", self.bundle.blueprint.name);
+        let build_password = format!("Cb7-{}", new_run_id().replace('-', ""));
+        let real_ttv_limit = self.ttv_limit.div_f64(self.clock_scale.max(1.0));
+        let deployed = deploy::deploy(
+            &self.client,
+            &self.journal,
+            &self.run_id,
+            published.blueprint_id,
+            &group_id,
+            &self.data_center,
+            &self.parameters,
+            &build_password,
+            real_ttv_limit,
+        )
+        .await?;
+        p(&|pr| pr.deployed = Some(deployed.clone()));
+        let servers = deploy::collect(&self.client, &self.journal, &self.run_id, &group_id).await?;
+        let prefix = format!("{}{}", self.data_center, self.alias).to_uppercase();
+        let with_roles: Vec<(String, Server)> = servers
+            .iter()
+            .map(|s| (role_of(&s.name, &prefix), s.clone()))
+            .collect();
+        let mut logs = Vec::new();
+        for s in &servers {
+            if let Ok(lines) = self.client.build_log(&s.id).await {
+                logs.push((s.name.clone(), lines.join("\n")));
+            }
+        }
+        let packages = package_results(&self.bundle, &deployed, &with_roles);
+        p(&|pr| {
+            pr.servers = with_roles.clone();
+            pr.build_logs = logs.clone();
+            pr.packages = packages.clone();
+        });
+        match &deployed.result {
+            Ok(()) => println!("deployed: {} server(s)", servers.len()),
+            Err(e) => println!("the deployment failed: {e}"),
+        }
+
+        // Plugin checks against the deployment.
+        if let Some(plugin) = &self.plugin {
+            let grants = Arc::new(self.grants(&with_roles, &group_id, &published));
+            if deployed.result.is_ok() {
+                self.time_to_value(plugin, &grants, &deployed).await;
+            }
+            println!("running the plugin's checks");
+            let runs = crate::runner::run_checks(plugin, &[], grants, self.concurrency, |e| {
+                if let crate::runner::Event::CheckFinished { run, .. } = e {
+                    println!("  {}", crate::report::terminal::line(run));
+                }
+            })
+            .await;
+            p(&|pr| pr.checks = runs.clone());
+        }
+
+        // The articles' steps.
+        if !self.articles.is_empty() {
+            println!("running the articles' steps");
+            let bindings = docs::bindings(
+                &with_roles,
+                &self.alias,
+                &self.data_center,
+                &self.parameters,
+            );
+            let params = self
+                .client
+                .blueprint_parameters(published.blueprint_id)
+                .await
+                .unwrap_or_default();
+            let library = docs::Library {
+                blueprint: docs::blueprint_facts(&self.bundle, &params),
+                outcome: match (&deployed.result, deployed.request_id) {
+                    (Ok(()), id) => DeploymentOutcome::Succeeded {
+                        request_id: id.map_or_else(String::new, |n| n.to_string()),
+                        servers: servers.iter().map(|s| s.name.clone()).collect(),
+                    },
+                    (Err(message), id) => DeploymentOutcome::Failed {
+                        request_id: id.map_or_else(String::new, |n| n.to_string()),
+                        message: message.clone(),
+                    },
+                },
+            };
+            let articles = self.articles.clone();
+            let rules = self.rules.clone();
+            let steps = tokio::task::spawn_blocking(move || {
+                docs::run_steps(&articles, &bindings, &rules, &library)
+            })
+            .await
+            .map_err(|e| Error::Other(anyhow::anyhow!("running the articles' steps: {e}")))?;
+            p(&|pr| pr.steps = steps.clone());
+        }
+        Ok(())
+    }
+
+    fn grants(
+        &self,
+        servers: &[(String, Server)],
+        group_id: &str,
+        published: &deploy::Published,
+    ) -> Grants {
+        let mut http = HttpPolicy::deny_all();
+        for (_, s) in servers {
+            for ip in s
+                .internal_ip()
+                .into_iter()
+                .map(str::to_string)
+                .chain(s.public_ips())
+            {
+                if let Ok(p) = http.clone().allow(&ip) {
+                    http = p;
+                }
+            }
+        }
+        let c = &self.bundle.candidate;
+        let mut facts = vec![
+            ("company".to_string(), c.company.clone()),
+            ("product".to_string(), c.product.clone()),
+            ("tier".to_string(), c.tier.to_string()),
+            ("run_id".to_string(), self.run_id.clone()),
+            ("account".to_string(), self.alias.clone()),
+        ];
+        if let Some(v) = &c.version {
+            facts.push(("version".to_string(), v.clone()));
+        }
+        let deployment = DeploymentView {
+            run_id: self.run_id.clone(),
+            account_alias: self.alias.clone(),
+            data_center: self.data_center.clone(),
+            blueprint: self.bundle.blueprint.name.clone(),
+            servers: servers.iter().map(|(role, s)| view(role, s)).collect(),
+            parameters: self
+                .parameters
+                .iter()
+                .filter(|p| !p.secret)
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect(),
+        };
+        let cloud = cloud::RunCloud {
+            client: self.client.clone(),
+            journal: self.journal.clone(),
+            ledger: self.ledger.clone(),
+            run_id: self.run_id.clone(),
+            alias: self.alias.clone(),
+            group_id: group_id.to_string(),
+            credit: self.credit,
+            hours: self.hours,
+            template: self
+                .bundle
+                .blueprint
+                .servers
+                .first()
+                .map_or_else(|| "UBUNTU-16-64-TEMPLATE".into(), |s| s.template.clone()),
+            servers: Arc::new(Mutex::new(servers.iter().map(|(_, s)| s.clone()).collect())),
+            packages: published.packages.clone(),
+            view: |s| view(&s.name, s),
+        };
+        Grants {
+            parameters: self
+                .bundle
+                .plugin
+                .parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            facts,
+            http,
+            deployment: Some(deployment),
+            cloud: Some(Arc::new(cloud)),
+        }
+        .normalized()
+    }
+
+    /// Repeat the readiness check until it passes or the time-to-value limit
+    /// (in account time) is reached; record when it passed.
+    async fn time_to_value(
+        &self,
+        plugin: &Arc<Plugin>,
+        grants: &Arc<Grants>,
+        deployed: &deploy::Deployed,
+    ) {
+        let Some(readiness) = plugin.info().checks.iter().find(|c| c.readiness).cloned() else {
+            self.progress
+                .lock()
+                .expect("progress lock")
+                .readiness_failure = Some("the plugin declares no readiness check".into());
+            return;
+        };
+        let scale = self.clock_scale.max(1.0);
+        let deadline = deployed.requested + self.ttv_limit.div_f64(scale);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let run = plugin
+                .run_check(&readiness.id, attempt, grants.clone())
+                .await;
+            if run.status.is_pass() {
+                let ttv = deployed.requested.elapsed().mul_f64(scale);
+                let mut pr = self.progress.lock().expect("progress lock");
+                pr.time_to_value = Some(ttv);
+                pr.readiness_attempts = attempt;
+                return;
+            }
+            if Instant::now() >= deadline {
+                let mut pr = self.progress.lock().expect("progress lock");
+                pr.readiness_attempts = attempt;
+                pr.readiness_failure = Some(format!(
+                    "the readiness check {} did not pass within the time-to-value limit ({} attempts; last: {})",
+                    readiness.id,
+                    attempt,
+                    crate::report::terminal::line(&run)
+                ));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// `VA1CERTWEB01` → `WEB`: the blueprint's name for a server.
+fn role_of(name: &str, prefix: &str) -> String {
+    let upper = name.to_uppercase();
+    let rest = upper.strip_prefix(prefix).unwrap_or(&upper);
+    rest.trim_end_matches(|c: char| c.is_ascii_digit())
+        .to_string()
+}
+
+fn view(role: &str, s: &Server) -> ServerView {
+    let d = s.details.as_ref();
+    ServerView {
+        name: s.name.clone(),
+        role: role.to_string(),
+        internal_ip: s.internal_ip().unwrap_or_default().to_string(),
+        public_ip: s.public_ips().first().cloned(),
+        cpu: d.map_or(0, |d| d.cpu),
+        memory_gb: d.map_or(0, |d| d.memory_mb / 1024),
+        storage_gb: d.map_or(0, |d| d.storage_gb),
+        os: s.os.clone(),
+        status: s.status.clone(),
+        power_state: s.power_state().unwrap_or_default().to_string(),
+    }
+}
+
+/// One result per package task of the blueprint: passed when the deployment
+/// succeeded; when it failed, the package named in the failure failed and
+/// the others are reported with that reason.
+fn package_results(
+    bundle: &Bundle,
+    deployed: &deploy::Deployed,
+    _servers: &[(String, Server)],
+) -> Vec<(String, String, Result<(), String>)> {
+    bundle
+        .blueprint
+        .package_tasks()
+        .map(|(server, task)| {
+            let name = bundle
+                .package_of(task)
+                .map_or_else(|| task.name.clone(), |p| p.name.clone());
+            let result = match &deployed.result {
+                Ok(()) => Ok(()),
+                Err(message) if message.contains(&name) || message.contains(&task.uuid) => {
+                    Err(message.clone())
+                }
+                Err(message) => Err(format!("the deployment failed: {message}")),
+            };
+            (name, server.name.clone(), result)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_come_from_server_names() {
+        assert_eq!(role_of("VA1CERTWEB01", "VA1CERT"), "WEB");
+        assert_eq!(role_of("va1certdb02", "VA1CERT"), "DB");
+    }
+
+    #[test]
+    fn run_ids_are_unique_and_safe() {
+        let a = new_run_id();
+        let b = new_run_id();
+        assert_ne!(a, b);
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+    }
+}

@@ -1,0 +1,644 @@
+//! The report of a run: the suites (bundle, budget, blueprint and teardown,
+//! the plugin's criteria, the documentation), the verdict with its reasons,
+//! and the files written to the output directory.
+
+use std::path::Path;
+use std::time::Duration;
+
+use certify_kb::StepStatus;
+use certify_runtime::{Criterion, Status};
+use serde_json::json;
+
+use super::Facts;
+use crate::Error;
+use crate::report::model::{Case, Report, Suite, Verdict};
+use crate::report::{self, json as json_report, junit};
+
+/// What was written, for the terminal.
+pub struct Written {
+    /// Whether the candidate is certified.
+    pub certified: bool,
+    /// The closing lines for the terminal.
+    pub summary: String,
+}
+
+fn case(id: &str, classname: &str, title: &str, verdict: Verdict) -> Case {
+    Case {
+        id: id.to_string(),
+        classname: classname.to_string(),
+        title: title.to_string(),
+        verdict,
+        duration: Duration::ZERO,
+        hint: None,
+        location: None,
+        measurements: Vec::new(),
+        attachments: Vec::new(),
+        output: String::new(),
+    }
+}
+
+fn failed(message: impl Into<String>) -> Verdict {
+    Verdict::Failed {
+        message: message.into(),
+    }
+}
+
+fn skipped(reason: impl Into<String>) -> Verdict {
+    Verdict::Skipped {
+        reason: reason.into(),
+    }
+}
+
+fn error(kind: &str, message: impl Into<String>) -> Verdict {
+    Verdict::Error {
+        kind: kind.into(),
+        message: message.into(),
+    }
+}
+
+/// Build the report and write `junit.xml` and `report.json` under `out`.
+pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
+    let mut suites = Vec::new();
+    let progress = facts.progress;
+    let not_deployed = || skipped("nothing was deployed");
+
+    // The bundle.
+    let mut bundle_case = case(
+        "bundle.valid",
+        "bundle",
+        "The candidate bundle is complete and consistent",
+        Verdict::Passed,
+    );
+    bundle_case.output = facts
+        .bundle
+        .warnings
+        .iter()
+        .map(|w| format!("warning: {w}\n"))
+        .collect();
+    suites.push(Suite {
+        name: "bundle".into(),
+        properties: vec![("bundle.sha256".into(), facts.bundle.digest())],
+        cases: vec![bundle_case],
+    });
+
+    // The budget.
+    let mut budget = Vec::new();
+    let estimate_lines = facts
+        .estimate
+        .map(|e| e.lines.join("\n"))
+        .unwrap_or_default();
+    let mut reservation_case = match facts.reservation {
+        Some(Ok(r)) => case(
+            "budget.reservation",
+            "budget",
+            "The run's cost fits in what is left of the month's credit",
+            Verdict::Passed,
+        )
+        .with_output(format!(
+            "estimate {} reserved; month-to-date {}, other reservations {}, credit {}, remaining after this run {}\n{estimate_lines}\n",
+            r.estimate, r.month_to_date, r.reserved, r.credit, r.remaining_after()
+        )),
+        Some(Err(refusal)) => case(
+            "budget.reservation",
+            "budget",
+            "The run's cost fits in what is left of the month's credit",
+            failed(refusal.to_string()),
+        )
+        .with_output(format!("{estimate_lines}\n")),
+        None => case("budget.reservation", "budget", "The run's cost fits in what is left of the month's credit", skipped("not priced")),
+    };
+    reservation_case.hint = Some("wait for the next month's credit, or reduce the blueprint's servers or the run's time limit".into());
+    budget.push(reservation_case);
+    budget.push(match (facts.reservation, facts.settled) {
+        (Some(Ok(r)), Some(actual)) => case(
+            "budget.settled",
+            "budget",
+            "The reservation is settled to the account's actual charge",
+            Verdict::Passed,
+        )
+        .with_output(format!("actual {actual} (estimate {})\n", r.estimate)),
+        (Some(Ok(_)), None) => case(
+            "budget.settled",
+            "budget",
+            "The reservation is settled to the account's actual charge",
+            error(
+                "ledger",
+                "the reservation could not be settled; `certify budget` shows it open",
+            ),
+        ),
+        _ => case(
+            "budget.settled",
+            "budget",
+            "The reservation is settled to the account's actual charge",
+            skipped("nothing was reserved"),
+        ),
+    });
+    suites.push(Suite {
+        name: "budget".into(),
+        properties: vec![
+            ("budget.credit".into(), facts.credit.to_string()),
+            (
+                "budget.month_to_date".into(),
+                facts.month_to_date.to_string(),
+            ),
+        ],
+        cases: budget,
+    });
+
+    // The blueprint and the teardown.
+    let mut bp = Vec::new();
+    let reserved = matches!(facts.reservation, Some(Ok(_)));
+    bp.push(match &progress.published {
+        Some(Ok(p)) => case(
+            "blueprint.published",
+            "blueprint",
+            "The packages and the blueprint publish to the account",
+            Verdict::Passed,
+        )
+        .with_output(format!(
+            "blueprint id {}; packages: {}\n",
+            p.blueprint_id,
+            p.packages
+                .iter()
+                .map(|(n, u)| format!("{n} ({u})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Some(Err(e)) => case(
+            "blueprint.published",
+            "blueprint",
+            "The packages and the blueprint publish to the account",
+            failed(e.clone()),
+        ),
+        None if reserved => case(
+            "blueprint.published",
+            "blueprint",
+            "The packages and the blueprint publish to the account",
+            error("interrupted", "the run stopped before publishing"),
+        ),
+        None => case(
+            "blueprint.published",
+            "blueprint",
+            "The packages and the blueprint publish to the account",
+            not_deployed(),
+        ),
+    });
+    let logs: String = progress
+        .build_logs
+        .iter()
+        .map(|(name, log)| format!("--- build log of {name} ---\n{log}\n"))
+        .collect();
+    bp.push(match &progress.deployed {
+        Some(d) => {
+            let mut c = case(
+                "blueprint.deployed",
+                "blueprint",
+                "The blueprint deploys without errors through the Blueprint Engine",
+                match &d.result {
+                    Ok(()) => Verdict::Passed,
+                    Err(e) => failed(e.clone()),
+                },
+            );
+            c.duration = d.finished - d.requested;
+            c.output = format!(
+                "servers: {}\n{logs}",
+                progress.servers.iter().map(|(role, s)| format!("{} ({role}, {})", s.name, s.internal_ip().unwrap_or("-"))).collect::<Vec<_>>().join(", ")
+            );
+            c.hint = Some("read the build log below; each package must exit 0 within 5 minutes, the blueprint within 20".into());
+            c
+        }
+        None => case("blueprint.deployed", "blueprint", "The blueprint deploys without errors through the Blueprint Engine", not_deployed()),
+    });
+    for (name, role, result) in &progress.packages {
+        bp.push(case(
+            &format!("blueprint.package.{}", slug(name)),
+            "blueprint",
+            &format!("The package \"{name}\" succeeds on {role}"),
+            match result {
+                Ok(()) => Verdict::Passed,
+                Err(e) => failed(e.clone()),
+            },
+        ));
+    }
+    let limit = facts.ttv_limit;
+    bp.push(match (progress.time_to_value, &progress.readiness_failure, &progress.deployed) {
+        (Some(ttv), _, _) => {
+            let mut c = case(
+                "blueprint.time-to-value",
+                "blueprint",
+                "Time-to-value is within the limit",
+                if ttv <= limit {
+                    Verdict::Passed
+                } else {
+                    failed(format!("time-to-value {} exceeds the limit of {}", super::human(ttv), super::human(limit)))
+                },
+            );
+            c.measurements.push(("time_to_value".into(), round(ttv.as_secs_f64()), "s (account time)".into()));
+            c.output = format!(
+                "from the deploy request to the readiness check's first pass: {} of account time (limit {}; {} attempts; clock scale {})\n",
+                super::human(ttv), super::human(limit), progress.readiness_attempts, facts.clock_scale
+            );
+            c
+        }
+        (None, Some(why), _) => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", failed(why.clone())),
+        (None, None, Some(d)) if d.result.is_err() => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", failed("the deployment failed")),
+        _ => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", not_deployed()),
+    });
+    match facts.teardown {
+        Some(t) => {
+            let mut complete = case(
+                "teardown.complete",
+                "teardown",
+                "Everything the run created is deleted",
+                if t.complete {
+                    Verdict::Passed
+                } else {
+                    error(
+                        "teardown",
+                        format!("left on the account: {}", t.leftovers.join("; ")),
+                    )
+                },
+            );
+            complete.output = t.log.iter().map(|l| format!("{l}\n")).collect();
+            complete.hint = Some(
+                "run `certify cleanup --stale` to retry; the journal keeps what is left".into(),
+            );
+            bp.push(complete);
+            bp.push(case(
+                "teardown.verified",
+                "teardown",
+                "The account confirms nothing of the run is left",
+                if t.verified {
+                    Verdict::Passed
+                } else {
+                    error(
+                        "teardown",
+                        format!("not verified: {}", t.leftovers.join("; ")),
+                    )
+                },
+            ));
+        }
+        None => {
+            bp.push(case(
+                "teardown.complete",
+                "teardown",
+                "Everything the run created is deleted",
+                skipped("nothing was created"),
+            ));
+            bp.push(case(
+                "teardown.verified",
+                "teardown",
+                "The account confirms nothing of the run is left",
+                skipped("nothing was created"),
+            ));
+        }
+    }
+    if let Some(why) = &facts.ending.interrupted {
+        bp.push(case(
+            "run.completed",
+            "run",
+            "The run ran to its end",
+            error("interrupted", why.clone()),
+        ));
+    }
+    if let Some(why) = &facts.ending.harness_error {
+        bp.push(case(
+            "run.completed",
+            "run",
+            "The run ran to its end",
+            error("harness", why.clone()),
+        ));
+    }
+    let mut bp_props = vec![
+        ("blueprint.name".into(), facts.bundle.blueprint.name.clone()),
+        (
+            "blueprint.version".into(),
+            facts.bundle.blueprint.version.clone(),
+        ),
+    ];
+    for r in facts.reaped {
+        bp_props.push(("reaped".into(), r.clone()));
+    }
+    suites.push(Suite {
+        name: "blueprint".into(),
+        properties: bp_props,
+        cases: bp,
+    });
+
+    // The plugin's checks, one suite per criterion.
+    let plugin_facts = match &facts.plugin {
+        Ok(p) => crate::report::plugin::PluginFacts {
+            name: p.info().name.clone(),
+            version: Some(p.info().version.clone()),
+            sdk: Some(p.info().sdk.clone()),
+            contract: Some(p.info().contract.clone()),
+            sha256: p.sha256().to_string(),
+            file: facts.plugin_file.clone(),
+        },
+        Err(_) => crate::report::plugin::PluginFacts {
+            name: "plugin".into(),
+            version: None,
+            sdk: None,
+            contract: None,
+            sha256: String::new(),
+            file: facts.plugin_file.clone(),
+        },
+    };
+    let plugin_report = crate::report::plugin::report(
+        &plugin_facts,
+        progress.checks.clone(),
+        facts.started_at.clone(),
+        Duration::ZERO,
+        Some(out),
+    )?;
+    let mut criteria = Vec::new();
+    for criterion in Criterion::ALL {
+        let runs: Vec<_> = progress
+            .checks
+            .iter()
+            .filter(|(c, _)| c.criterion == criterion)
+            .collect();
+        let passed = runs.iter().filter(|(_, r)| r.status.is_pass()).count();
+        let bad = runs
+            .iter()
+            .filter(|(_, r)| matches!(r.status, Status::Failed { .. } | Status::Error { .. }))
+            .count();
+        criteria.push(json!({
+            "criterion": criterion.as_str(),
+            "verdict": if bad == 0 { "pass" } else { "fail" },
+            "passed": passed,
+            "required": 0,
+        }));
+    }
+    suites.extend(plugin_report.suites.into_iter().map(|mut s| {
+        s.name = format!("plugin:{}", s.name);
+        s.properties.extend(
+            plugin_facts
+                .properties()
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("plugin.")),
+        );
+        s
+    }));
+    if let Err(e) = &facts.plugin {
+        suites.push(Suite {
+            name: "plugin".into(),
+            properties: Vec::new(),
+            cases: vec![case(
+                "plugin.load",
+                "plugin",
+                "The validation plugin builds and loads",
+                error("load-failed", e.clone()),
+            )],
+        });
+    }
+
+    // The documentation: structure, then the steps.
+    let base = facts.bundle.root.as_path();
+    match &facts.docs {
+        Ok(docs) => {
+            let r =
+                crate::report::docs::report(docs, base, facts.started_at.clone(), Duration::ZERO);
+            suites.extend(r.suites);
+        }
+        Err(e) => suites.push(Suite {
+            name: "docs".into(),
+            properties: Vec::new(),
+            cases: vec![case(
+                "docs.read",
+                "docs",
+                "The KB articles can be read",
+                error("docs", e.clone()),
+            )],
+        }),
+    }
+    for (file, run) in &progress.steps {
+        let rel = crate::report::docs::relative(file, base);
+        let cases = match run {
+            Ok(run) => {
+                let mut cases: Vec<Case> = run
+                    .steps
+                    .iter()
+                    .filter(|s| !s.hidden)
+                    .map(|s| {
+                        let location = format!(
+                            "{}:{}",
+                            crate::report::docs::relative(&s.file, base),
+                            s.line
+                        );
+                        let verdict = match &s.status {
+                            StepStatus::Passed => Verdict::Passed,
+                            StepStatus::Failed { message, .. } => {
+                                failed(format!("{location}: {message}"))
+                            }
+                            StepStatus::Skipped { reason } => skipped(reason.clone()),
+                            StepStatus::NotExecutable { reason } => {
+                                skipped(format!("not executable: {reason}"))
+                            }
+                        };
+                        let mut c = case(
+                            &format!("step:{}", s.line),
+                            &format!("docs-steps.{rel}"),
+                            &s.label,
+                            verdict,
+                        );
+                        c.location = Some(location);
+                        c.duration = s.duration;
+                        c.output = format!("$ {}\n{}", s.command, s.output);
+                        c
+                    })
+                    .collect();
+                let mut summary = case(
+                    "kb.steps.reproduce",
+                    &format!("docs-steps.{rel}"),
+                    "The article's steps reproduce against the deployment",
+                    if run.passed() {
+                        Verdict::Passed
+                    } else {
+                        failed(format!(
+                            "{}:{}: {}",
+                            rel, run.verdict.line, run.verdict.message
+                        ))
+                    },
+                );
+                summary.measurements.push((
+                    "steps_executed".into(),
+                    round(run.executed_share() * 100.0),
+                    "%".into(),
+                ));
+                summary.output = format!("{} of {} steps executed\n", run.executed, run.total);
+                cases.push(summary);
+                cases
+            }
+            Err(e) => vec![case(
+                "kb.steps.reproduce",
+                &format!("docs-steps.{rel}"),
+                "The article's steps reproduce against the deployment",
+                error("docs", e.clone()),
+            )],
+        };
+        suites.push(Suite {
+            name: format!("docs-steps:{rel}"),
+            properties: Vec::new(),
+            cases,
+        });
+    }
+
+    // The verdict.
+    let mut reasons = Vec::new();
+    for s in &suites {
+        for c in &s.cases {
+            match &c.verdict {
+                Verdict::Failed { message } => reasons.push(format!("{} failed: {message}", c.id)),
+                Verdict::Error { kind, message } => {
+                    reasons.push(format!("{} could not run ({kind}): {message}", c.id))
+                }
+                _ => {}
+            }
+        }
+    }
+    let certified = reasons.is_empty();
+    let today = chrono::Utc::now().date_naive();
+    let day = (today - facts.bundle.candidate.program_start).num_days() + 1;
+    let program_warning = (day > 90).then(|| {
+        format!(
+            "day {day} of the program: past the three months a candidate has to integrate, validate and document (ended {})",
+            facts.bundle.candidate.program_end()
+        )
+    });
+
+    let mut properties = vec![
+        ("harness.version".to_string(), crate::VERSION.to_string()),
+        (
+            "harness.contract".to_string(),
+            certify_runtime::CONTRACT_VERSION.to_string(),
+        ),
+        ("run.id".to_string(), facts.run_id.to_string()),
+        ("run.account".to_string(), facts.account.to_string()),
+        ("run.endpoint".to_string(), facts.endpoint.to_string()),
+        ("run.data_center".to_string(), facts.data_center.to_string()),
+        (
+            "candidate.company".to_string(),
+            facts.bundle.candidate.company.clone(),
+        ),
+        (
+            "candidate.product".to_string(),
+            facts.bundle.candidate.product.clone(),
+        ),
+        (
+            "candidate.tier".to_string(),
+            facts.bundle.candidate.tier.to_string(),
+        ),
+        (
+            "certification.verdict".to_string(),
+            if certified {
+                "certified"
+            } else {
+                "not-certified"
+            }
+            .to_string(),
+        ),
+    ];
+    for input in &facts.bundle.inputs {
+        properties.push((format!("input.{}", input.path), input.sha256.clone()));
+    }
+    let ttv = progress.time_to_value.map(|d| round(d.as_secs_f64()));
+    let certification = json!({
+        "verdict": if certified { "certified" } else { "not-certified" },
+        "reasons": reasons,
+        "run_id": facts.run_id,
+        "account": facts.account,
+        "endpoint": facts.endpoint,
+        "candidate": {
+            "company": facts.bundle.candidate.company,
+            "product": facts.bundle.candidate.product,
+            "version": facts.bundle.candidate.version,
+            "tier": facts.bundle.candidate.tier.to_string(),
+        },
+        "credit": facts.credit.to_string(),
+        "program": {
+            "start": facts.bundle.candidate.program_start.format("%Y-%m-%d").to_string(),
+            "day": day,
+            "warning": program_warning,
+        },
+        "time_to_value": { "seconds": ttv, "limit_seconds": limit.as_secs_f64() },
+        "credit_used": {
+            "estimate": facts.estimate.map(|e| e.total.to_string()),
+            "actual": facts.settled.map(|m| m.to_string()),
+            "month_to_date": facts.month_to_date.to_string(),
+        },
+        "teardown": facts.teardown.map(|t| json!({
+            "complete": t.complete,
+            "verified": t.verified,
+            "detail": if t.leftovers.is_empty() { t.log.join("; ") } else { t.leftovers.join("; ") },
+        })),
+        "criteria": criteria,
+        "inputs": facts.bundle.inputs,
+        "bundle_sha256": facts.bundle.digest(),
+        "harness": { "version": crate::VERSION, "contract": certify_runtime::CONTRACT_VERSION },
+    });
+    let report = Report {
+        name: format!("certify run {}", facts.bundle.candidate.product),
+        started_at: facts.started_at.clone(),
+        duration: facts.duration,
+        properties,
+        suites,
+        certification: Some(certification),
+    };
+    report::write_file(&out.join("junit.xml"), junit::render(&report)?.as_bytes())?;
+    report::write_file(
+        &out.join("report.json"),
+        json_report::render(&report)?.as_bytes(),
+    )?;
+
+    let c = report.counts();
+    let mut summary = format!(
+        "\n{} checks: {} passed, {} failed, {} errors, {} skipped\n",
+        c.tests, c.passed, c.failures, c.errors, c.skipped
+    );
+    if let Some(w) = &program_warning {
+        summary.push_str(&format!("warning: {w}\n"));
+    }
+    if certified {
+        summary.push_str("CERTIFIED");
+    } else {
+        summary.push_str("NOT CERTIFIED:");
+        for r in report
+            .certification
+            .as_ref()
+            .and_then(|c| c["reasons"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            summary.push_str(&format!("\n  - {}", r.as_str().unwrap_or_default()));
+        }
+    }
+    Ok(Written { certified, summary })
+}
+
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl Case {
+    fn with_output(mut self, output: String) -> Case {
+        self.output = output;
+        self
+    }
+}
