@@ -44,6 +44,16 @@ pub enum Command {
     /// Exit codes: 0 certified; 1 not certified; 2 the harness could not run;
     /// 3 teardown incomplete (something may be left on the account).
     Run(RunArgs),
+    /// Verify a report against its attestation (and the bundle it certified).
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// List and show the certification suites.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
+    /// Show the monthly credit of a test account: month-to-date, open reservations, history.
+    Budget(BudgetArgs),
+    /// Tear down what runs left on the test account (a killed run's leftovers).
+    Cleanup(CleanupArgs),
     /// Inspect and run validation plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -133,15 +143,106 @@ pub struct RunArgs {
     /// [default: $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// The certification suite: a shipped one by name (silver, gold, platinum) or a suite file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "silver")]
+    pub suite: String,
     /// How much faster than real time the embedded emulator's account clock runs.
     #[arg(long, value_name = "N", default_value_t = 60.0)]
     pub clock_scale: f64,
-    /// The run's time limit in minutes: the credit is reserved for it, rounded up to billed hours.
-    #[arg(long, value_name = "MIN", default_value_t = 60)]
-    pub time_limit_minutes: u64,
-    /// The time-to-value limit in minutes of account time (the Blueprint Engine's 20 by default).
-    #[arg(long = "ttv-limit-minutes", value_name = "MIN", default_value_t = 20)]
-    pub ttv_limit_minutes: u64,
+}
+
+/// `certify report ...`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Recompute every digest the report's attestation binds and name what changed;
+    /// with --bundle, also check the bundle's files are the ones certified.
+    /// Exit 0 when everything matches, 1 when something changed.
+    Verify(VerifyArgs),
+}
+
+/// `certify report verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The report directory (holding attestation.json).
+    pub out_dir: PathBuf,
+    /// The candidate bundle the report certified.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+}
+
+/// `certify suites ...`
+#[derive(Debug, Subcommand)]
+pub enum SuitesCommand {
+    /// The shipped suites.
+    List,
+    /// Print a suite file.
+    Show(SuitesShowArgs),
+}
+
+/// `certify suites show`
+#[derive(Debug, Args)]
+pub struct SuitesShowArgs {
+    /// A shipped suite's name, or a suite file.
+    pub suite: String,
+}
+
+/// `certify budget`
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// The account alias (the embedded emulator's is CERT).
+    #[arg(long, default_value = "CERT")]
+    pub account: String,
+    /// The account's tier, which sets its monthly credit.
+    #[arg(long, value_enum, default_value_t = TierArg::Silver)]
+    pub tier: TierArg,
+    /// How many history entries to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// The harness's state database.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// Program tiers.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TierArg {
+    /// $2,000 a month (every candidate).
+    Silver,
+    /// $7,000 a month.
+    Gold,
+    /// $15,000 a month.
+    Platinum,
+}
+
+impl TierArg {
+    /// The monthly credit in dollars.
+    pub fn monthly_credit_usd(self) -> u32 {
+        match self {
+            TierArg::Silver => 2_000,
+            TierArg::Gold => 7_000,
+            TierArg::Platinum => 15_000,
+        }
+    }
+}
+
+/// `certify cleanup`
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Tear down this run's leftovers (it must not be running).
+    #[arg(long, value_name = "ID", conflicts_with = "stale")]
+    pub run: Option<String>,
+    /// Tear down the leftovers of every run on the account whose process is gone (the default).
+    #[arg(long)]
+    pub stale: bool,
+    /// The test account's API endpoint; the embedded emulator's account when absent.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The account alias (with --endpoint).
+    #[arg(long, value_name = "ALIAS")]
+    pub account: Option<String>,
+    /// The harness's state database.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// `certify plugin ...`

@@ -4,6 +4,7 @@
 pub mod docs;
 pub mod emulator;
 pub mod plugin;
+pub mod review;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use certify_runtime::{Limits, Runtime, RuntimeConfig};
 
 use crate::cli::{
     Cli, Command, DocsCommand, EmulatorCommand, GlobalArgs, LimitArgs, PluginCommand,
+    ReportCommand, SuitesCommand,
 };
 use crate::{Error, Outcome};
 
@@ -20,6 +22,11 @@ use crate::{Error, Outcome};
 pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Run(args) => crate::run::execute(&cli.global, args).await,
+        Command::Report(ReportCommand::Verify(args)) => review::verify(args),
+        Command::Suites(SuitesCommand::List) => review::suites_list(),
+        Command::Suites(SuitesCommand::Show(args)) => review::suites_show(args),
+        Command::Budget(args) => review::budget(args),
+        Command::Cleanup(args) => review::cleanup(args).await,
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&cli.global, args).await,
         Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, args).await,
         Command::Docs(DocsCommand::Check(args)) => docs::check(args).await,

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use certify_bundle::{Bundle, ResolvedParameter};
 use certify_clc::model::Server;
 use certify_kb::{DeploymentOutcome, DocRules, DocsReport};
+
 use certify_ledger::{Journal, Ledger, Money, Refusal, Reservation};
 use certify_runtime::{
     CheckInfo, CheckRun, DeploymentView, Grants, HttpPolicy, Plugin, ServerView,
@@ -117,6 +118,7 @@ pub struct Ending {
 
 /// What the report is built from.
 pub struct Facts<'a> {
+    pub(crate) suite: &'a certify_suite::Suite,
     pub(crate) run_id: &'a str,
     pub(crate) bundle: &'a Bundle,
     pub(crate) account: &'a str,
@@ -147,13 +149,18 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let say = |line: &str| println!("{line}");
 
     // 1. Everything that costs nothing, before anything is created.
+    let suite =
+        certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
     let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
     for w in &bundle.warnings {
         eprintln!("warning: {w}");
     }
     say(&format!(
-        "certifying {} by {} ({} tier)",
-        bundle.candidate.product, bundle.candidate.company, bundle.candidate.tier
+        "certifying {} by {} ({} tier) against the {} suite",
+        bundle.candidate.product,
+        bundle.candidate.company,
+        bundle.candidate.tier,
+        suite.label()
     ));
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
@@ -184,7 +191,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             Err(e.to_string())
         }
     };
-    let rules = DocRules::default();
+    let rules = docs::rules(&suite.docs);
     let docs = docs::check(&bundle, &rules).map_err(|e| e.to_string());
 
     // 2. The account, the journal, the ledger.
@@ -231,9 +238,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     }
 
     // 3. The credit.
+    // The candidate's own tier decides the credit on its account; the suite
+    // may certify towards a higher tier.
     let credit = Money::from_dollars(i64::from(bundle.candidate.tier.monthly_credit_usd()));
-    let time_limit = Duration::from_secs(args.time_limit_minutes * 60);
-    let ttv_limit = Duration::from_secs(args.ttv_limit_minutes * 60);
+    let time_limit = Duration::from_secs(u64::from(suite.run_time_limit_minutes) * 60);
+    let ttv_limit = Duration::from_secs(u64::from(suite.time_to_value_minutes) * 60);
     let estimate = budget::estimate(
         &account.client,
         &account.data_center,
@@ -358,6 +367,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     // 6. The report.
     let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
     let facts = Facts {
+        suite: &suite,
         run_id: &run_id,
         bundle: &bundle,
         account: &account.alias,

@@ -58,6 +58,22 @@ fn error(kind: &str, message: impl Into<String>) -> Verdict {
 
 /// Build the report and write `junit.xml` and `report.json` under `out`.
 pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
+    // A report directory holds one run: what an earlier run left there would
+    // not be part of this run's attestation.
+    for stale in [
+        "evidence",
+        "junit.xml",
+        "report.json",
+        "summary.html",
+        "attestation.json",
+    ] {
+        let path = out.join(stale);
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
     let mut suites = Vec::new();
     let progress = facts.progress;
     let not_deployed = || skipped("nothing was deployed");
@@ -484,20 +500,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         });
     }
 
-    // The verdict.
-    let mut reasons = Vec::new();
-    for s in &suites {
-        for c in &s.cases {
-            match &c.verdict {
-                Verdict::Failed { message } => reasons.push(format!("{} failed: {message}", c.id)),
-                Verdict::Error { kind, message } => {
-                    reasons.push(format!("{} could not run ({kind}): {message}", c.id))
-                }
-                _ => {}
-            }
-        }
-    }
-    let certified = reasons.is_empty();
+    // The verdict, by the suite's rules.
     let today = chrono::Utc::now().date_naive();
     let day = (today - facts.bundle.candidate.program_start).num_days() + 1;
     let program_warning = (day > 90).then(|| {
@@ -506,6 +509,30 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             facts.bundle.candidate.program_end()
         )
     });
+    let decision = decide(facts, &suites, today, program_warning.as_deref());
+    let mut reasons = decision.reasons.clone();
+    for s in &suites {
+        for c in s.cases.iter().filter(|c| c.id == "run.completed") {
+            if let Verdict::Error { message, .. } = &c.verdict {
+                reasons.push(format!(
+                    "Not certified: the run did not complete ({message})."
+                ));
+            }
+        }
+    }
+    let certified = decision.certified && reasons.len() == decision.reasons.len();
+    let criteria: Vec<serde_json::Value> = decision
+        .criteria
+        .iter()
+        .map(|c| {
+            json!({
+                "criterion": c.criterion.as_str(),
+                "verdict": if c.met { "pass" } else { "fail" },
+                "passed": c.passed,
+                "required": c.minimum,
+            })
+        })
+        .collect();
 
     let mut properties = vec![
         ("harness.version".to_string(), crate::VERSION.to_string()),
@@ -546,6 +573,16 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
     let certification = json!({
         "verdict": if certified { "certified" } else { "not-certified" },
         "reasons": reasons,
+        "warnings": decision.warnings,
+        "waivers": {
+            "applied": decision.waived,
+            "expired": decision.expired_waivers,
+        },
+        "suite": {
+            "name": facts.suite.name,
+            "version": facts.suite.version.to_string(),
+            "sha256": facts.suite.sha256,
+        },
         "run_id": facts.run_id,
         "account": facts.account,
         "endpoint": facts.endpoint,
@@ -586,17 +623,33 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         certification: Some(certification),
     };
     report::write_file(&out.join("junit.xml"), junit::render(&report)?.as_bytes())?;
+    let json_text = json_report::render(&report)?;
+    report::write_file(&out.join("report.json"), json_text.as_bytes())?;
+    let value: serde_json::Value = serde_json::from_str(&json_text)
+        .map_err(|e| Error::Other(anyhow::anyhow!("reading back the JSON report: {e}")))?;
     report::write_file(
-        &out.join("report.json"),
-        json_report::render(&report)?.as_bytes(),
+        &out.join("summary.html"),
+        certify_review::summary::render(&value).as_bytes(),
     )?;
+    let harness_sha256 = std::env::current_exe()
+        .ok()
+        .and_then(|exe| certify_review::sha256_file(&exe).ok());
+    certify_review::attest::write(
+        out,
+        &certify_review::StatementInputs {
+            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            harness_sha256,
+            url: None,
+        },
+    )
+    .map_err(|e| Error::Other(anyhow::Error::new(e).context("writing the attestation")))?;
 
     let c = report.counts();
     let mut summary = format!(
         "\n{} checks: {} passed, {} failed, {} errors, {} skipped\n",
         c.tests, c.passed, c.failures, c.errors, c.skipped
     );
-    if let Some(w) = &program_warning {
+    for w in &decision.warnings {
         summary.push_str(&format!("warning: {w}\n"));
     }
     if certified {
@@ -640,5 +693,108 @@ impl Case {
     fn with_output(mut self, output: String) -> Case {
         self.output = output;
         self
+    }
+}
+
+/// The suite's decision on what the run found: built-in checks from the
+/// report's cases, plugin checks by criterion.
+fn decide(
+    facts: &Facts<'_>,
+    suites: &[Suite],
+    today: chrono::NaiveDate,
+    program_warning: Option<&str>,
+) -> certify_suite::Decision {
+    use certify_suite::{BuiltinCheck as B, Results};
+    let all = || {
+        suites
+            .iter()
+            .flat_map(|s| s.cases.iter().map(move |c| (s, c)))
+    };
+    let of = |pick: &dyn Fn(&Suite, &Case) -> bool| -> certify_suite::Verdict {
+        let picked: Vec<&Case> = all().filter(|(s, c)| pick(s, c)).map(|(_, c)| c).collect();
+        aggregate(&picked)
+    };
+    let by_id = |id: &'static str| of(&move |_, c| c.id == id);
+    let results = Results::new(today)
+        .builtin(B::BundleValid, by_id("bundle.valid"))
+        .builtin(B::BudgetReservation, by_id("budget.reservation"))
+        .builtin(B::BudgetSettled, by_id("budget.settled"))
+        .builtin(B::BlueprintPublished, by_id("blueprint.published"))
+        .builtin(B::BlueprintDeployed, by_id("blueprint.deployed"))
+        .builtin(
+            B::BlueprintPackages,
+            of(&|_, c| c.id.starts_with("blueprint.package.")),
+        )
+        .builtin(B::BlueprintTimeToValue, by_id("blueprint.time-to-value"))
+        .builtin(B::TeardownComplete, by_id("teardown.complete"))
+        .builtin(B::TeardownVerified, by_id("teardown.verified"))
+        .builtin(
+            B::DocsStructure,
+            of(&|s, _| s.name == "docs" || s.name.starts_with("docs:")),
+        )
+        .builtin(B::DocsSteps, of(&|s, _| s.name.starts_with("docs-steps:")))
+        .builtin(
+            B::ProgramWindow,
+            match program_warning {
+                Some(w) => certify_suite::Verdict::Failed(w.to_string()),
+                None => certify_suite::Verdict::Passed,
+            },
+        );
+    let results = facts
+        .progress
+        .checks
+        .iter()
+        .fold(results, |r, (check, run)| {
+            let criterion = match check.criterion {
+                Criterion::PerformsAsAdvertised => certify_suite::Criterion::PerformsAsAdvertised,
+                Criterion::Documentation => certify_suite::Criterion::Documentation,
+                Criterion::BlueprintIntegration => certify_suite::Criterion::BlueprintIntegration,
+                Criterion::BusinessValue => certify_suite::Criterion::BusinessValue,
+            };
+            let verdict = match &run.status {
+                Status::Passed => certify_suite::Verdict::Passed,
+                Status::Failed { message } => certify_suite::Verdict::Failed(message.clone()),
+                Status::Skipped { reason } => certify_suite::Verdict::Skipped(reason.clone()),
+                Status::Error { kind, message } => {
+                    certify_suite::Verdict::Error(format!("{}: {message}", kind.as_str()))
+                }
+            };
+            r.plugin(check.id.clone(), criterion, verdict)
+        });
+    facts.suite.decide(&results)
+}
+
+/// One verdict for several cases: any error, else any failure, else passed
+/// when something passed, else skipped.
+fn aggregate(cases: &[&Case]) -> certify_suite::Verdict {
+    let first = |f: &dyn Fn(&Verdict) -> Option<String>| {
+        cases
+            .iter()
+            .find_map(|c| f(&c.verdict).map(|m| format!("{}: {m}", c.id)))
+    };
+    if let Some(m) = first(&|v| match v {
+        Verdict::Error { message, .. } => Some(message.clone()),
+        _ => None,
+    }) {
+        return certify_suite::Verdict::Error(m);
+    }
+    if let Some(m) = first(&|v| match v {
+        Verdict::Failed { message } => Some(message.clone()),
+        _ => None,
+    }) {
+        return certify_suite::Verdict::Failed(m);
+    }
+    if cases.iter().any(|c| c.verdict == Verdict::Passed) {
+        certify_suite::Verdict::Passed
+    } else {
+        certify_suite::Verdict::Skipped(
+            cases
+                .iter()
+                .find_map(|c| match &c.verdict {
+                    Verdict::Skipped { reason } => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "it did not run".into()),
+        )
     }
 }

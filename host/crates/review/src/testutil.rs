@@ -1,0 +1,234 @@
+//! Test fixtures: a hand-written report.json of a run that was not certified (one
+//! failed plugin check with hostile output, one deployment timeout, one skip), and an
+//! output directory holding it the way `certify run` writes it.
+
+use std::path::Path;
+
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+use serde_json::{Value, json};
+
+use crate::attest::StatementInputs;
+use crate::{InputDigest, sha256_bytes};
+
+pub(crate) const RESPONSE_TXT: &str =
+    "HTTP/1.1 200 OK\ncontent-type: text/html\n\n<h1>Acme Status</h1>\n";
+pub(crate) const CHAIN_PEM: &str =
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUabc\n-----END CERTIFICATE-----\n";
+
+/// The certified inputs the fixture records.
+pub(crate) fn certified_inputs() -> Vec<InputDigest> {
+    vec![
+        InputDigest::new("candidate.toml", "candidate", "1".repeat(64)),
+        InputDigest::new("blueprint.json", "blueprint", "2".repeat(64)),
+        InputDigest::new("kb/public/deploy.md", "kb-public", "3".repeat(64)),
+    ]
+}
+
+pub(crate) fn statement_inputs() -> StatementInputs {
+    StatementInputs {
+        finished_at: "2026-09-01T10:07:30Z".into(),
+        harness_sha256: Some("9".repeat(64)),
+        url: None,
+    }
+}
+
+pub(crate) fn report() -> Value {
+    let inputs: Vec<Value> = certified_inputs()
+        .into_iter()
+        .map(|i| json!({"path": i.path, "role": i.role, "sha256": i.sha256, "size": 1234}))
+        .collect();
+    json!({
+        "format": "certify-report/1",
+        "passed": false,
+        "counts": {"tests": 5, "passed": 2, "failures": 1, "errors": 1, "skipped": 1},
+        "name": "certify run Acme Status Page",
+        "started_at": "2026-09-01T10:00:00Z",
+        "duration": 450.125,
+        "properties": [
+            ["harness.version", "0.1.0"],
+            ["run.id", "run-20260901-ab12"],
+        ],
+        "suites": [
+            {
+                "name": "performs-as-advertised",
+                "properties": [["criterion", "The solution performs as advertised"]],
+                "cases": [
+                    {
+                        "id": "http-probe.status", "classname": "http-probe",
+                        "title": "The status page answers 200", "verdict": "passed",
+                        "duration": 0.042, "hint": null, "location": null,
+                        "measurements": [["latency_ms", 42.0, "ms"]],
+                        "attachments": [{
+                            "name": "response", "media_type": "text/plain",
+                            "path": "evidence/http-probe.status/response.txt",
+                            "size": RESPONSE_TXT.len(), "sha256": sha256_bytes(RESPONSE_TXT.as_bytes()),
+                        }],
+                        "output": "",
+                    },
+                    {
+                        "id": "http-probe.tls", "classname": "http-probe",
+                        "title": "TLS chain is complete", "verdict": "failed",
+                        "message": "chain incomplete: <script>alert(\"pwned\")</script> ]]>",
+                        "duration": 1.5,
+                        "hint": "Serve the full certificate chain from the load balancer",
+                        "location": "plugin/src/lib.rs:42",
+                        "measurements": [],
+                        "attachments": [{
+                            "name": "chain", "media_type": "application/x-pem-file",
+                            "path": "evidence/http-probe.tls/chain.pem",
+                            "size": CHAIN_PEM.len(), "sha256": sha256_bytes(CHAIN_PEM.as_bytes()),
+                        }],
+                        "output": "\u{1b}[31mERROR\u{1b}[0m connection refused ]]> <b>bold</b>\r\n",
+                    },
+                ],
+            },
+            {
+                "name": "blueprint",
+                "properties": [],
+                "cases": [
+                    {
+                        "id": "blueprint.deploy", "classname": "blueprint",
+                        "title": "The blueprint deploys", "verdict": "error",
+                        "kind": "timeout", "message": "the blueprint ran over 20 minutes",
+                        "duration": 1200.0,
+                        "hint": "Make the install package finish within 5 minutes",
+                        "location": "blueprint.json:12",
+                        "measurements": [], "attachments": [], "output": "",
+                    },
+                    {
+                        "id": "blueprint.public-ip", "classname": "blueprint",
+                        "title": "Public IP only where needed", "verdict": "skipped",
+                        "reason": "no public IP requested",
+                        "duration": 0.0, "hint": null, "location": null,
+                        "measurements": [], "attachments": [], "output": "",
+                    },
+                ],
+            },
+            {
+                "name": "docs",
+                "properties": [],
+                "cases": [
+                    {
+                        "id": "docs.front-matter", "classname": "docs",
+                        "title": "Front matter is complete", "verdict": "passed",
+                        "duration": 0.001, "hint": null, "location": "kb/public/deploy.md:1",
+                        "measurements": [], "attachments": [], "output": "",
+                    },
+                ],
+            },
+        ],
+        "certification": {
+            "verdict": "not-certified",
+            "reasons": [
+                "One check of performs-as-advertised failed: http-probe.tls",
+                "The blueprint did not deploy: timeout",
+            ],
+            "run_id": "run-20260901-ab12",
+            "account": "ACME",
+            "endpoint": "http://127.0.0.1:41234 (embedded emulator)",
+            "suite": {"name": "silver", "version": "1", "sha256": "5".repeat(64)},
+            "candidate": {"company": "Acme", "product": "Status Page", "version": "2.1.0", "tier": "silver"},
+            "credit": "$2,000.00",
+            "program": {
+                "start": "2026-05-29", "day": 95,
+                "warning": "day 95 is past the three-month window (90 days); the test account may be closed",
+            },
+            "time_to_value": {"seconds": 312.0, "limit_seconds": 1200.0},
+            "credit_used": {"estimate": "$0.12", "actual": "$0.09", "month_to_date": "$9.09", "remaining": "$1,990.91"},
+            "teardown": {"complete": true, "verified": true, "detail": "2 servers deleted"},
+            "criteria": [
+                {"criterion": "performs-as-advertised", "verdict": "fail", "passed": 1, "required": 2},
+                {"criterion": "documentation", "verdict": "pass", "passed": 1, "required": 1},
+            ],
+            "inputs": inputs,
+            "harness": {"version": "0.1.0", "contract": "certify:plugin@0.1.0"},
+        },
+    })
+}
+
+/// The JUnit the harness writes for a report (the same mapping as its JUnit reporter:
+/// report properties then suite properties on every suite).
+pub(crate) fn junit(report: &Value) -> String {
+    let mut junit = quick_junit::Report::new(report["name"].as_str().unwrap());
+    let props = pairs(&report["properties"]);
+    for suite in report["suites"].as_array().unwrap() {
+        let mut out = TestSuite::new(suite["name"].as_str().unwrap());
+        for (k, v) in props.iter().chain(&pairs(&suite["properties"])) {
+            out.add_property(Property::new(k.as_str(), v.as_str()));
+        }
+        for case in suite["cases"].as_array().unwrap() {
+            let text = |k: &str| case[k].as_str().unwrap_or("").to_string();
+            let status = match case["verdict"].as_str().unwrap() {
+                "passed" => TestCaseStatus::success(),
+                "failed" => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(text("message"));
+                    s
+                }
+                "error" => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(text("message")).set_type(text("kind"));
+                    s
+                }
+                _ => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(text("reason"));
+                    s
+                }
+            };
+            let mut tc = TestCase::new(text("id"), status);
+            tc.set_classname(text("classname"));
+            tc.set_system_out(text("output"));
+            out.add_test_case(tc);
+        }
+        junit.add_test_suite(out);
+    }
+    junit.to_string().unwrap()
+}
+
+fn pairs(v: &Value) -> Vec<(String, String)> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p[0].as_str().unwrap().to_string(),
+                        p[1].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap();
+    s.push('\n');
+    s
+}
+
+/// An output directory as `certify run` leaves it before the attestation.
+pub(crate) struct OutDir(tempfile::TempDir);
+
+impl OutDir {
+    pub(crate) fn new() -> OutDir {
+        let out = OutDir(tempfile::tempdir().unwrap());
+        let report = report();
+        out.write("report.json", &pretty(&report));
+        out.write("junit.xml", &junit(&report));
+        out.write("summary.html", &crate::summary::render(&report));
+        out.write("evidence/http-probe.status/response.txt", RESPONSE_TXT);
+        out.write("evidence/http-probe.tls/chain.pem", CHAIN_PEM);
+        out
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    pub(crate) fn write(&self, name: &str, content: &str) {
+        let path = self.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
