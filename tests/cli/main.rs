@@ -4,5 +4,6 @@
 mod docs;
 mod example;
 mod report;
+mod run;
 mod sandbox;
 mod support;

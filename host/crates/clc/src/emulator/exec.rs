@@ -51,10 +51,51 @@ pub(crate) struct Supervisor {
 pub(crate) type Completion = Box<dyn FnOnce(Result<(), String>, Vec<String>) + Send>;
 
 impl Supervisor {
+    /// A supervisor for `data_dir`. Process groups a previous emulator on the
+    /// same state started (and that are still running in its sandboxes) are
+    /// taken over, so that deleting their server still stops them.
     pub fn new(data_dir: &Path) -> Self {
-        Supervisor {
+        let supervisor = Supervisor {
             data_dir: data_dir.to_path_buf(),
             groups: Mutex::new(HashMap::new()),
+        };
+        let recorded: HashMap<String, Vec<i32>> = std::fs::read(supervisor.groups_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let sandboxes = data_dir.join("sandboxes");
+        let sandboxes = sandboxes.canonicalize().unwrap_or(sandboxes);
+        let alive: HashMap<String, Vec<i32>> = recorded
+            .into_iter()
+            .map(|(server, groups)| {
+                let live = groups
+                    .into_iter()
+                    .filter(|g| group_runs_in(*g, &sandboxes))
+                    .collect::<Vec<_>>();
+                (server, live)
+            })
+            .filter(|(_, g)| !g.is_empty())
+            .collect();
+        *supervisor.groups.lock().expect("poisoned") = alive;
+        supervisor.save();
+        supervisor
+    }
+
+    fn groups_file(&self) -> PathBuf {
+        self.data_dir.join("process-groups.json")
+    }
+
+    /// Record the process groups, so that a restarted emulator can stop them.
+    fn save(&self) {
+        let groups = self.groups.lock().expect("poisoned").clone();
+        if let Ok(bytes) = serde_json::to_vec(&groups) {
+            let path = self.groups_file();
+            let tmp = path.with_extension("json.tmp");
+            if std::fs::create_dir_all(&self.data_dir).is_ok()
+                && std::fs::write(&tmp, bytes).is_ok()
+            {
+                let _ = std::fs::rename(&tmp, &path);
+            }
         }
     }
 
@@ -150,6 +191,7 @@ impl Supervisor {
                 .entry(req.server_id.clone())
                 .or_default()
                 .push(pid as i32);
+            self.save();
         }
         let result = match tokio::time::timeout(limit_real, child.wait()).await {
             Ok(Ok(status)) if status.success() => Ok(()),
@@ -187,6 +229,7 @@ impl Supervisor {
         for pgid in groups.unwrap_or_default() {
             kill_group(pgid);
         }
+        self.save();
         let _ = std::fs::remove_dir_all(self.sandbox(server_id));
     }
 
@@ -202,7 +245,37 @@ impl Supervisor {
         for pgid in all {
             kill_group(pgid);
         }
+        self.save();
     }
+}
+
+/// Whether some process of group `pgid` still runs with its working directory
+/// in `sandboxes`: a recorded group id is only trusted while it is still ours
+/// (process ids are reused).
+fn group_runs_in(pgid: i32, sandboxes: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            return false;
+        };
+        // The process group is the 5th field of /proc/<pid>/stat, after the
+        // command name, which is in parentheses and may contain spaces.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            return false;
+        };
+        let pgrp = after
+            .split_whitespace()
+            .nth(2)
+            .and_then(|f| f.parse::<i32>().ok());
+        pgrp == Some(pgid)
+            && std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd| cwd.starts_with(sandboxes))
+    })
 }
 
 impl Drop for Supervisor {

@@ -1,0 +1,357 @@
+//! `certify run` end to end on the embedded emulator: the sample candidate is
+//! certified and its report verifies; broken copies of it get the right
+//! verdict, exit code and reason; interrupted and killed runs still leave
+//! nothing behind.
+//!
+//! Runs are serialized: each starts its own emulator, whose servers listen on
+//! the same loopback addresses.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use certify_fixtures::SAMPLE_PLUGIN;
+
+use crate::support::{cases, certify, read_json, run, validate_junit};
+
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
+}
+
+/// A `certify run` with its own state (ledger, journal, emulator account).
+fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
+    let mut cmd = certify();
+    cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
+        .arg("run")
+        .arg(bundle)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
+/// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
+/// plugin's Cargo project only builds inside this workspace).
+fn sample_copy(dir: &Path) -> PathBuf {
+    let copy = dir.join("bundle");
+    copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
+    std::fs::copy(SAMPLE_PLUGIN, copy.join("plugin.wasm")).unwrap();
+    edit(
+        &copy.join("candidate.toml"),
+        "[plugin]\npath = \"plugin\"",
+        "[plugin]\npath = \"plugin.wasm\"",
+    );
+    copy
+}
+
+fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if skip(&path) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target, skip);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        file.display()
+    );
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    cases(report)
+        .into_iter()
+        .find(|(i, _)| i == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
+        .1
+}
+
+fn reasons(report: &serde_json::Value) -> String {
+    report["certification"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_sample_candidate_is_certified_and_its_report_verifies() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &sample(), &out));
+    assert_eq!(done.code, 0, "{done:?}");
+    assert!(done.stdout.contains("CERTIFIED"), "{done:?}");
+
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["certification"]["verdict"], "certified");
+    assert_eq!(report["certification"]["teardown"]["verified"], true);
+    assert!(
+        report["certification"]["time_to_value"]["seconds"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    for id in [
+        "blueprint.deployed",
+        "blueprint.time-to-value",
+        "teardown.verified",
+        "budget.settled",
+        "status.api",
+    ] {
+        assert_eq!(case(&report, id)["verdict"], "passed", "{id}");
+    }
+    let inputs = report["certification"]["inputs"].as_array().unwrap();
+    assert!(inputs.iter().any(|i| i["path"] == "candidate.toml"));
+    validate_junit(&std::fs::read_to_string(out.join("junit.xml")).unwrap());
+    assert!(
+        std::fs::read_to_string(out.join("summary.html"))
+            .unwrap()
+            .contains("Certified")
+    );
+
+    // The report verifies, against the bundle too.
+    let ok = run(certify()
+        .args(["report", "verify"])
+        .arg(&out)
+        .arg("--bundle")
+        .arg(sample()));
+    assert_eq!(ok.code, 0, "{ok:?}");
+
+    // One changed input byte is named.
+    let copy = dir.path().join("changed");
+    copy_dir(&sample(), &copy, &|p| p.ends_with("target"));
+    edit(&copy.join("blueprint.json"), "Acme", "ACME");
+    let changed = run(certify()
+        .args(["report", "verify"])
+        .arg(&out)
+        .arg("--bundle")
+        .arg(&copy));
+    assert_eq!(changed.code, 1, "{changed:?}");
+    assert!(changed.stdout.contains("blueprint.json"), "{changed:?}");
+
+    // One edited byte of the report is named.
+    let junit = out.join("junit.xml");
+    let mut bytes = std::fs::read(&junit).unwrap();
+    let at = bytes.iter().position(|b| *b == b'1').unwrap();
+    bytes[at] = b'2';
+    std::fs::write(&junit, bytes).unwrap();
+    let tampered = run(certify().args(["report", "verify"]).arg(&out));
+    assert_eq!(tampered.code, 1, "{tampered:?}");
+    assert!(tampered.stdout.contains("junit.xml"), "{tampered:?}");
+
+    // The ledger holds the settled run.
+    let budget = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("budget"));
+    assert_eq!(budget.code, 0, "{budget:?}");
+    assert!(budget.stdout.contains("settled"), "{budget:?}");
+}
+
+#[test]
+fn a_failing_plugin_check_is_not_certified() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    edit(
+        &bundle.join("candidate.toml"),
+        "expected_version = \"2.3.1\"",
+        "expected_version = \"3.0.0\"",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(case(&report, "status.version")["verdict"], "failed");
+    assert!(
+        reasons(&report).contains("status.version"),
+        "{}",
+        reasons(&report)
+    );
+    assert_eq!(report["certification"]["teardown"]["verified"], true);
+}
+
+#[test]
+fn a_step_that_no_longer_reproduces_is_not_certified() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let article = bundle.join("kb/public/getting-started-with-acme-status-page-blueprint.md");
+    edit(&article, "   ```text\n   2.3.1\n", "   ```text\n   2.2.0\n");
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let failed: Vec<String> = cases(&report)
+        .into_iter()
+        .filter(|(id, c)| id.starts_with("step:") && c["verdict"] == "failed")
+        .map(|(_, c)| c["location"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].ends_with("getting-started-with-acme-status-page-blueprint.md:73"),
+        "{failed:?}"
+    );
+    assert!(
+        reasons(&report).contains("docs.steps"),
+        "{}",
+        reasons(&report)
+    );
+}
+
+#[test]
+fn a_blueprint_over_the_remaining_credit_is_refused_before_anything_is_created() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // Earlier runs this month spent all but a cent of the credit.
+    {
+        use certify_ledger::{Ledger, Money, Month, ReservationRequest};
+        let mut ledger = Ledger::open(dir.path().join("state.db")).unwrap();
+        let r = ledger
+            .reserve(&ReservationRequest {
+                account: "CERT",
+                month: Month::current(),
+                run_id: "earlier",
+                description: "earlier runs",
+                estimate: Money::from_cents(199_999),
+                credit: Money::from_dollars(2_000),
+                account_month_to_date: Money::ZERO,
+            })
+            .unwrap()
+            .unwrap();
+        ledger.settle(r.id, Money::from_cents(199_999)).unwrap();
+    }
+    let bundle = sample_copy(dir.path());
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let refusal = case(&report, "budget.reservation");
+    assert_eq!(refusal["verdict"], "failed");
+    let message = refusal["message"].as_str().unwrap();
+    for figure in ["$1,999.99", "$2,000.00", "exceed"] {
+        assert!(message.contains(figure), "{message}");
+    }
+    assert_eq!(case(&report, "blueprint.deployed")["verdict"], "skipped");
+    assert_eq!(case(&report, "teardown.complete")["verdict"], "skipped");
+}
+
+#[test]
+fn a_package_that_fails_is_not_certified_and_still_torn_down() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    edit(
+        &bundle.join("packages/install-acme-status/install.sh"),
+        "set -eu\n",
+        "set -eu\necho 'the licence server is unreachable' >&2\nexit 1\n",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(case(&report, "blueprint.deployed")["verdict"], "failed");
+    assert!(
+        reasons(&report).contains("blueprint.deployed"),
+        "{}",
+        reasons(&report)
+    );
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+}
+
+/// Start a run and wait until it prints `line`.
+fn start_until(cmd: &mut Command, line: &str) -> std::process::Child {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    loop {
+        let mut l = String::new();
+        if reader.read_line(&mut l).unwrap() == 0 || Instant::now() > deadline {
+            panic!("the run ended before printing {line:?}:\n{seen}");
+        }
+        seen.push_str(&l);
+        if l.contains(line) {
+            break;
+        }
+    }
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in reader.lines() {});
+    child
+}
+
+#[test]
+fn ctrl_c_tears_down_and_still_writes_the_report() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let out = dir.path().join("report");
+    let mut child = start_until(&mut certify_run(dir.path(), &bundle, &out), "deploying");
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "an interrupted run is not certified"
+    );
+    let report = read_json(&out.join("report.json"));
+    let completed = case(&report, "run.completed");
+    assert_eq!(completed["kind"], "interrupted");
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+}
+
+#[test]
+fn a_killed_run_is_reaped_by_the_next_one() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let mut child = start_until(
+        &mut certify_run(dir.path(), &bundle, &dir.path().join("first")),
+        "deploying",
+    );
+    // In the middle of the deployment: the servers are being built.
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Let the emulator's last state snapshot land.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let out = dir.path().join("second");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert!(done.stdout.contains("reaped: run"), "{done:?}");
+    assert!(
+        done.stdout.contains("all deleted and verified gone"),
+        "{done:?}"
+    );
+    assert_eq!(done.code, 0, "{done:?}");
+    let nothing = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("cleanup"));
+    assert!(
+        nothing.stdout.contains("nothing to clean up"),
+        "{nothing:?}"
+    );
+}
