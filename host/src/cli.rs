@@ -113,7 +113,9 @@ pub enum DocsCommand {
 /// `certify docs check`
 #[derive(Debug, Args)]
 pub struct DocsCheckArgs {
-    /// Articles, or directories searched for *.md articles (README.md excluded).
+    /// Candidate bundles (checked with their own blueprint, packages and
+    /// support contacts), articles, or directories searched for *.md articles
+    /// (README.md excluded).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Write the JUnit XML report here.
@@ -149,6 +151,10 @@ pub struct RunArgs {
     /// How much faster than real time the embedded emulator's account clock runs.
     #[arg(long, value_name = "N", default_value_t = 60.0)]
     pub clock_scale: f64,
+    /// Inject faults into the embedded emulator (see `certify emulator serve --help`),
+    /// to see the harness keep its guarantees when the account misbehaves.
+    #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
+    pub faults: Option<String>,
 }
 
 /// `certify report ...`

@@ -3,6 +3,7 @@
 
 mod docs;
 mod example;
+mod recipes;
 mod report;
 mod run;
 mod sandbox;

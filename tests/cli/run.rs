@@ -355,3 +355,40 @@ fn a_killed_run_is_reaped_by_the_next_one() {
         "{nothing:?}"
     );
 }
+
+#[test]
+fn with_the_account_misbehaving_teardown_still_completes_and_nothing_leaks() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    for seed in [3, 11] {
+        let out = dir.path().join(format!("report-{seed}"));
+        let faults = format!("seed={seed},5xx=0.2,drop=0.05,latency=0ms..20ms");
+        let done = run(certify_run(dir.path(), &bundle, &out).args(["--faults", &faults]));
+        // The verdict may go either way when the account fails a deploy
+        // request; the guarantees may not.
+        assert!(matches!(done.code, 0 | 1), "{done:?}");
+        let report = read_json(&out.join("report.json"));
+        if done.code == 1 {
+            assert!(!reasons(&report).is_empty());
+        }
+        assert_eq!(
+            report["certification"]["teardown"]["verified"], true,
+            "{done:?}"
+        );
+    }
+    let nothing = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("cleanup"));
+    assert!(
+        nothing.stdout.contains("nothing to clean up"),
+        "{nothing:?}"
+    );
+    let budget = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("budget"));
+    assert!(
+        budget.stdout.contains("open reservations   $0.00 (0)"),
+        "{budget:?}"
+    );
+}

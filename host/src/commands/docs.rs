@@ -14,9 +14,19 @@ use crate::{Error, Outcome};
 pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
+    // A candidate bundle is checked with its own facts: its blueprint and
+    // package names, its support contacts, its two articles.
+    let mut bundle = None;
     let mut files: Vec<PathBuf> = Vec::new();
     for path in &args.paths {
-        files.extend(certify_kb::find_articles(path).map_err(|e| Error::Other(e.into()))?);
+        if path.join(certify_bundle::CANDIDATE_TOML).is_file() {
+            let b = certify_bundle::Bundle::load(path).map_err(|e| Error::Usage(e.to_string()))?;
+            files.push(b.kb.public.clone());
+            files.push(b.kb.internal.clone());
+            bundle = Some(b);
+        } else {
+            files.extend(certify_kb::find_articles(path).map_err(|e| Error::Other(e.into()))?);
+        }
     }
     if files.is_empty() {
         return Err(Error::Usage(format!(
@@ -33,7 +43,8 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
         .map(Article::read)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Other(e.into()))?;
-    let docs = certify_kb::check_docs(&articles, None, &DocRules::default());
+    let facts = bundle.as_ref().map(crate::run::docs_facts);
+    let docs = certify_kb::check_docs(&articles, facts.as_ref(), &DocRules::default());
     let base = std::env::current_dir().unwrap_or_default();
     for article in &docs.articles {
         let failed = article.failures().count();

@@ -131,6 +131,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
         data_center: None,
         state_dir: db.parent().unwrap_or(Path::new(".")),
         clock_scale: 60.0,
+        faults: None,
     })
     .await?;
     let runs = match &args.run {

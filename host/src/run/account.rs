@@ -43,6 +43,8 @@ pub struct Target<'a> {
     pub state_dir: &'a Path,
     /// Clock scale of the embedded emulator.
     pub clock_scale: f64,
+    /// Faults the embedded emulator injects.
+    pub faults: Option<certify_clc::emulator::FaultSpec>,
 }
 
 impl Account {
@@ -69,10 +71,14 @@ impl Account {
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| Error::Io(format!("creating {}", dir.display()), e))?;
                 let lock = lock_exclusive(&dir.join(".lock"))?;
-                let running = Emulator::builder()
+                let mut builder = Emulator::builder()
                     .state_dir(&dir)
                     .clock_scale(target.clock_scale)
-                    .execution(ExecutionMode::Local)
+                    .execution(ExecutionMode::Local);
+                if let Some(faults) = target.faults.clone() {
+                    builder = builder.faults(faults);
+                }
+                let running = builder
                     .start("127.0.0.1:0".parse().expect("a valid address"))
                     .await
                     .map_err(|e| {

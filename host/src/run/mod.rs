@@ -41,6 +41,7 @@ use crate::{Error, Outcome};
 
 pub use account::{Account, Target};
 use deploy::SharedJournal;
+pub use docs::bundle_facts as docs_facts;
 
 /// `1m30s`, `250ms`: for messages.
 pub fn human(d: Duration) -> String {
@@ -213,6 +214,13 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         data_center: bundle.deploy.data_center.as_deref(),
         state_dir: db.parent().unwrap_or(std::path::Path::new(".")),
         clock_scale: args.clock_scale,
+        faults: match &args.faults {
+            Some(spec) => Some(
+                certify_clc::emulator::FaultSpec::parse(spec)
+                    .map_err(|e| Error::Usage(format!("--faults: {e}")))?,
+            ),
+            None => None,
+        },
     })
     .await?;
     let run_id = new_run_id();

@@ -28,7 +28,7 @@ fn the_sample_loads_cleanly() {
     assert_eq!(b.candidate.tier, Tier::Silver);
     assert_eq!(b.candidate.tier.monthly_credit_usd(), 2_000);
     assert_eq!(b.candidate.program_start.to_string(), "2026-10-12");
-    assert_eq!(b.candidate.program_end().to_string(), "2026-06-01");
+    assert_eq!(b.candidate.program_end().to_string(), "2027-01-11");
     assert_eq!(b.support.email, "support@acmewidgets.example");
     assert_eq!(b.support.phone, "+1 800 555 0199");
     assert_eq!(
