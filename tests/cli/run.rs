@@ -392,3 +392,77 @@ fn with_the_account_misbehaving_teardown_still_completes_and_nothing_leaks() {
         "{budget:?}"
     );
 }
+
+/// The report with what legitimately differs between two runs of the same
+/// inputs blanked out: the run id, times and durations, measured values,
+/// ids the account assigns, and process ids in the product's own output.
+fn normalized(report_json: &Path) -> String {
+    let mut report = read_json(report_json);
+    let run_id = report["certification"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fn blank(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if k == "duration" || k == "seconds" {
+                        *v = serde_json::Value::Null;
+                    } else if k == "measurements" {
+                        for m in v.as_array_mut().into_iter().flatten() {
+                            m[1] = serde_json::Value::Null;
+                        }
+                    } else {
+                        blank(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    blank(&mut report);
+    let text = serde_json::to_string_pretty(&report)
+        .unwrap()
+        .replace(&run_id, "RUN");
+    let patterns = [
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",
+        r"\b[0-9a-f]{32}\b",
+        r"pid \d+",
+        r"\d+m\d\ds",
+    ];
+    patterns.iter().fold(text, |t, p| {
+        regex::Regex::new(p)
+            .unwrap()
+            .replace_all(&t, "…")
+            .into_owned()
+    })
+}
+
+#[test]
+fn the_same_inputs_give_the_same_report_apart_from_ids_and_times() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let mut reports = Vec::new();
+    for name in ["first", "second"] {
+        let state = dir.path().join(format!("state-{name}"));
+        std::fs::create_dir_all(&state).unwrap();
+        let out = dir.path().join(name);
+        let done = run(&mut certify_run(&state, &bundle, &out));
+        assert_eq!(done.code, 0, "{done:?}");
+        reports.push(normalized(&out.join("report.json")));
+    }
+    if reports[0] != reports[1] {
+        let first: Vec<&str> = reports[0].lines().collect();
+        let second: Vec<&str> = reports[1].lines().collect();
+        let diff: Vec<String> = first
+            .iter()
+            .zip(&second)
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .take(10)
+            .collect();
+        panic!("the reports differ:\n{}", diff.join("\n"));
+    }
+}
