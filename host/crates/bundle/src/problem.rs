@@ -5,56 +5,9 @@
 //! reported but do not stop a run (a best practice not followed, a value that is
 //! probably a typo).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-/// How serious a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The bundle cannot be certified until this is fixed.
-    Error,
-    /// Reported, but the bundle still loads.
-    Warning,
-}
-
-/// One finding, at a place in one of the bundle's files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// The file, as a path a reader can open (the bundle root joined with the file's
-    /// relative path; `a.zip!/package.manifest` for a file inside a zip).
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: usize,
-    /// 1-based column (in characters); 0 when the problem concerns the whole file.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-    /// What to do about it.
-    pub hint: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.column)?;
-        }
-        write!(f, ": {what}: {}", self.message)?;
-        if !self.hint.is_empty() {
-            write!(f, "\n  help: {}", self.hint)?;
-        }
-        Ok(())
-    }
-}
+pub use certify_diag::{Problem, Severity};
 
 /// The text of one file, able to turn byte offsets into lines and columns.
 #[derive(Debug, Clone)]
@@ -62,32 +15,18 @@ pub(crate) struct Source {
     /// The path problems are reported under.
     pub file: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    lines: certify_diag::LineIndex,
 }
 
 impl Source {
     pub fn new(file: PathBuf, text: String) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Source {
-            file,
-            text,
-            line_starts,
-        }
+        let lines = certify_diag::LineIndex::new(&text);
+        Source { file, text, lines }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
-        (line, column)
+        self.lines.position(&self.text, offset)
     }
 }
 

@@ -4,87 +4,26 @@
 //! mistake at once. Errors make the suite unusable; warnings are shown but the suite
 //! still loads (a value that is allowed but probably not meant).
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
-
-/// How serious a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The suite cannot be used until this is fixed.
-    Error,
-    /// Shown, but the suite still loads.
-    Warning,
-}
-
-/// One finding at a place in a suite file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// The file as given to [`crate::Suite::load`] (for a shipped suite,
-    /// `certification-suites/<name>.toml`).
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: usize,
-    /// 1-based column, in characters; 0 when the problem concerns the whole file.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-    /// What to do about it.
-    pub hint: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.column)?;
-        }
-        write!(f, ": {what}: {}", self.message)?;
-        if !self.hint.is_empty() {
-            write!(f, "\n  help: {}", self.hint)?;
-        }
-        Ok(())
-    }
-}
+pub use certify_diag::{Problem, Severity};
 
 /// The text of a suite file, able to turn byte offsets into lines and columns.
 pub(crate) struct Source<'a> {
     pub file: &'a Path,
     pub text: &'a str,
-    line_starts: Vec<usize>,
+    lines: certify_diag::LineIndex,
 }
 
 impl<'a> Source<'a> {
     pub fn new(file: &'a Path, text: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Source {
-            file,
-            text,
-            line_starts,
-        }
+        let lines = certify_diag::LineIndex::new(text);
+        Source { file, text, lines }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
-        (line, column)
+        self.lines.position(self.text, offset)
     }
 }
 
