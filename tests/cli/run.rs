@@ -466,3 +466,82 @@ fn the_same_inputs_give_the_same_report_apart_from_ids_and_times() {
         panic!("the reports differ:\n{}", diff.join("\n"));
     }
 }
+
+/// The sample bundle with the cloud-actions plugin in place of its own.
+fn cloud_copy(dir: &Path) -> PathBuf {
+    let bundle = sample_copy(dir);
+    std::fs::copy(certify_fixtures::CLOUD, bundle.join("plugin.wasm")).unwrap();
+    bundle
+}
+
+#[test]
+fn plugins_cloud_actions_are_limited_to_the_run_and_torn_down_with_it() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = cloud_copy(dir.path());
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    let report = read_json(&out.join("report.json"));
+    for id in ["cloud.reboot", "cloud.scale", "cloud.not-mine"] {
+        assert_eq!(case(&report, id)["verdict"], "passed", "{id}: {done:?}");
+    }
+    // The added server was journaled and deleted with the run's group.
+    let teardown = case(&report, "teardown.complete")["output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(teardown.matches("deleted server").count(), 2, "{teardown}");
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+    // Its own credit was reserved and settled beside the run's.
+    let budget = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("budget"));
+    assert!(
+        budget.stdout.contains("a plugin adds server SCALE"),
+        "{budget:?}"
+    );
+    assert!(
+        budget.stdout.contains("open reservations   $0.00 (0)"),
+        "{budget:?}"
+    );
+}
+
+#[test]
+fn a_cloud_action_the_credit_cannot_cover_is_refused_with_the_numbers() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // Room for the blueprint's reservation, not for a second server.
+    {
+        use certify_ledger::{Ledger, Money, Month, ReservationRequest};
+        let mut ledger = Ledger::open(dir.path().join("state.db")).unwrap();
+        let r = ledger
+            .reserve(&ReservationRequest {
+                account: "CERT",
+                month: Month::current(),
+                run_id: "earlier",
+                description: "earlier runs",
+                estimate: Money::from_cents(199_995),
+                credit: Money::from_dollars(2_000),
+                account_month_to_date: Money::ZERO,
+            })
+            .unwrap()
+            .unwrap();
+        ledger.settle(r.id, Money::from_cents(199_995)).unwrap();
+    }
+    let bundle = cloud_copy(dir.path());
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(case(&report, "budget.reservation")["verdict"], "passed");
+    let scale = case(&report, "cloud.scale");
+    assert_eq!(scale["verdict"], "failed", "{scale}");
+    assert!(
+        scale["message"]
+            .as_str()
+            .unwrap()
+            .contains("exceed the $2,000.00 monthly credit"),
+        "{scale}"
+    );
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+}

@@ -355,14 +355,23 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         }
         // When the account's billing cannot be read, the estimate stands: the safe side.
         let actual = accrued.unwrap_or(reservation.estimate);
-        match ledger
-            .lock()
-            .expect("ledger lock")
-            .settle(reservation.id, actual)
-        {
+        // The group's billing covers every server of the run, the ones plugins
+        // added too: the run's reservation is settled to that total, and the
+        // plugins' own reservations are closed with it.
+        let mut ledger = ledger.lock().expect("ledger lock");
+        match ledger.settle(reservation.id, actual) {
             Ok(_) => settled = Some(actual),
             Err(e) => tracing::warn!("settling the reservation failed: {e}"),
         }
+        for extra in ledger
+            .open_reservations_for_run(&run_id)
+            .unwrap_or_default()
+        {
+            if let Err(e) = ledger.settle(extra.id, Money::ZERO) {
+                tracing::warn!("settling a plugin's reservation failed: {e}");
+            }
+        }
+        drop(ledger);
         teardown = Some(t);
     }
     let verified =
