@@ -22,6 +22,7 @@ mod cloud;
 pub mod deploy;
 mod docs;
 mod report;
+mod view;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -147,7 +148,8 @@ pub struct Facts<'a> {
 pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
-    let say = |line: &str| println!("{line}");
+    let view = view::View::new();
+    let say = |line: &str| view.line(line);
 
     // 1. Everything that costs nothing, before anything is created.
     let suite =
@@ -173,7 +175,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             crate::build::PluginSource::Project(dir.clone())
         }
     };
-    say("building and loading the plugin");
+    view.phase("building and loading the plugin");
     let plugin_file;
     let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
         Ok(wasm) => {
@@ -313,6 +315,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             ttv_limit,
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: progress.clone(),
+            view: view.clone(),
         };
         let mut task = tokio::spawn(work.run());
         let watchdog = watchdog(
@@ -346,7 +349,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         if let Some(why) = &ending.interrupted {
             say(&format!("{why}: tearing down"));
         }
-        say("tearing down");
+        view.phase("tearing down");
         // The accrued charge, read before the servers go.
         let accrued = accrued_cost(&account.client, &progress).await;
         let t = deploy::teardown(&account.client, &journal, &run_id).await;
@@ -409,6 +412,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     };
     let written = report::write(&facts, &args.out)?;
     account.close().await;
+    view.finish();
     say(&written.summary);
     say(&format!("report: {}", args.out.display()));
     Ok(if teardown.as_ref().is_some_and(|t| !t.verified) {
@@ -535,12 +539,13 @@ struct Work {
     ttv_limit: Duration,
     concurrency: usize,
     progress: Arc<Mutex<Progress>>,
+    view: view::View,
 }
 
 impl Work {
     async fn run(self) -> Result<(), Error> {
         let p = |f: &dyn Fn(&mut Progress)| f(&mut self.progress.lock().expect("progress lock"));
-        println!("publishing the packages and the blueprint");
+        self.view.phase("publishing the packages and the blueprint");
         let published = deploy::publish(&self.client, &self.bundle).await;
         p(&|pr| pr.published = Some(published.clone()));
         let Ok(published) = published else {
@@ -551,7 +556,8 @@ impl Work {
             deploy::create_group(&self.client, &self.journal, &self.run_id, &self.data_center)
                 .await?;
         p(&|pr| pr.group_id = Some(group_id.clone()));
-        println!("deploying {}", self.bundle.blueprint.name);
+        self.view
+            .phase(&format!("deploying {}", self.bundle.blueprint.name));
         let build_password = format!("Cb7-{}", new_run_id().replace('-', ""));
         let real_ttv_limit = self.ttv_limit.div_f64(self.clock_scale.max(1.0));
         let deployed = deploy::deploy(
@@ -586,8 +592,10 @@ impl Work {
             pr.packages = packages.clone();
         });
         match &deployed.result {
-            Ok(()) => println!("deployed: {} server(s)", servers.len()),
-            Err(e) => println!("the deployment failed: {e}"),
+            Ok(()) => self
+                .view
+                .line(&format!("deployed: {} server(s)", servers.len())),
+            Err(e) => self.view.line(&format!("the deployment failed: {e}")),
         }
 
         // Plugin checks against the deployment.
@@ -596,10 +604,11 @@ impl Work {
             if deployed.result.is_ok() {
                 self.time_to_value(plugin, &grants, &deployed).await;
             }
-            println!("running the plugin's checks");
+            self.view.phase("running the plugin's checks");
             let runs = crate::runner::run_checks(plugin, &[], grants, self.concurrency, |e| {
                 if let crate::runner::Event::CheckFinished { run, .. } = e {
-                    println!("  {}", crate::report::terminal::line(run));
+                    self.view
+                        .line(&format!("  {}", crate::report::terminal::line(run)));
                 }
             })
             .await;
@@ -608,7 +617,7 @@ impl Work {
 
         // The articles' steps.
         if !self.articles.is_empty() {
-            println!("running the articles' steps");
+            self.view.phase("running the articles' steps");
             let bindings = docs::bindings(
                 &with_roles,
                 &self.alias,
