@@ -73,6 +73,26 @@ fn edit(file: &Path, from: &str, to: &str) {
     std::fs::write(file, text.replacen(from, to, 1)).unwrap();
 }
 
+/// Record in the run's ledger that earlier runs this month spent `cents` of
+/// the emulator account's Silver credit.
+fn spent(state: &Path, cents: i64) {
+    use certify_ledger::{Ledger, Money, Month, ReservationRequest};
+    let mut ledger = Ledger::open(state.join("state.db")).unwrap();
+    let r = ledger
+        .reserve(&ReservationRequest {
+            account: "CERT",
+            month: Month::current(),
+            run_id: "earlier",
+            description: "earlier runs",
+            estimate: Money::from_cents(cents),
+            credit: Money::from_dollars(2_000),
+            account_month_to_date: Money::ZERO,
+        })
+        .unwrap()
+        .unwrap();
+    ledger.settle(r.id, Money::from_cents(cents)).unwrap();
+}
+
 fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
     cases(report)
         .into_iter()
@@ -221,23 +241,7 @@ fn a_blueprint_over_the_remaining_credit_is_refused_before_anything_is_created()
     let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // Earlier runs this month spent all but a cent of the credit.
-    {
-        use certify_ledger::{Ledger, Money, Month, ReservationRequest};
-        let mut ledger = Ledger::open(dir.path().join("state.db")).unwrap();
-        let r = ledger
-            .reserve(&ReservationRequest {
-                account: "CERT",
-                month: Month::current(),
-                run_id: "earlier",
-                description: "earlier runs",
-                estimate: Money::from_cents(199_999),
-                credit: Money::from_dollars(2_000),
-                account_month_to_date: Money::ZERO,
-            })
-            .unwrap()
-            .unwrap();
-        ledger.settle(r.id, Money::from_cents(199_999)).unwrap();
-    }
+    spent(dir.path(), 199_999);
     let bundle = sample_copy(dir.path());
     let out = dir.path().join("report");
     let done = run(&mut certify_run(dir.path(), &bundle, &out));
@@ -511,23 +515,7 @@ fn a_cloud_action_the_credit_cannot_cover_is_refused_with_the_numbers() {
     let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // Room for the blueprint's reservation, not for a second server.
-    {
-        use certify_ledger::{Ledger, Money, Month, ReservationRequest};
-        let mut ledger = Ledger::open(dir.path().join("state.db")).unwrap();
-        let r = ledger
-            .reserve(&ReservationRequest {
-                account: "CERT",
-                month: Month::current(),
-                run_id: "earlier",
-                description: "earlier runs",
-                estimate: Money::from_cents(199_995),
-                credit: Money::from_dollars(2_000),
-                account_month_to_date: Money::ZERO,
-            })
-            .unwrap()
-            .unwrap();
-        ledger.settle(r.id, Money::from_cents(199_995)).unwrap();
-    }
+    spent(dir.path(), 199_995);
     let bundle = cloud_copy(dir.path());
     let out = dir.path().join("report");
     let done = run(&mut certify_run(dir.path(), &bundle, &out));
@@ -542,6 +530,34 @@ fn a_cloud_action_the_credit_cannot_cover_is_refused_with_the_numbers() {
             .unwrap()
             .contains("exceed the $2,000.00 monthly credit"),
         "{scale}"
+    );
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+}
+
+#[test]
+fn the_watchdog_tears_down_when_the_cost_reaches_the_reservation() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = cloud_copy(dir.path());
+    // A check that keeps the deployment up for more than the one billed hour
+    // reserved: at clock scale 240 an account hour passes in 15 s.
+    edit(
+        &bundle.join("candidate.toml"),
+        "[plugin.parameters]\n",
+        "[plugin.parameters]\nlinger_secs = \"45\"\n",
+    );
+    let out = dir.path().join("report");
+    let done = run(certify_run(dir.path(), &bundle, &out).args(["--clock-scale", "240"]));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let completed = case(&report, "run.completed");
+    assert_eq!(completed["kind"], "interrupted", "{completed}");
+    assert!(
+        completed["message"]
+            .as_str()
+            .unwrap()
+            .contains("reached its reservation"),
+        "{completed}"
     );
     assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
 }

@@ -1,7 +1,10 @@
 //! A plugin that uses the budget-gated cloud actions on its deployment: it
 //! reboots the blueprint's server, adds a server for a scale test, and tries
-//! to touch a server that is not the run's. The tests check each action is
-//! done (or refused) as the run allows, and torn down with the run.
+//! to touch a server that is not the run's, and can keep the deployment busy
+//! while its cost accrues. The tests check each action is done (or refused)
+//! as the run allows, and torn down with the run.
+
+use std::time::Duration;
 
 use certify_sdk::{Check, CloudError, Criterion, Outcome, Plugin, PowerAction, ServerSpec};
 
@@ -44,6 +47,22 @@ fn plugin() -> Plugin {
                 }
             })
             .criterion(Criterion::BusinessValue),
+        )
+        .check(
+            Check::new(
+                "cloud.linger",
+                "Keeps the deployment busy for `linger_secs`",
+                |ctx| {
+                    // Lets the watchdog see the run's cost accrue while the check waits.
+                    let secs: u64 = ctx
+                        .parameter("linger_secs")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    std::thread::sleep(Duration::from_secs(secs));
+                    Ok(Outcome::Pass)
+                },
+            )
+            .timeout(Duration::from_secs(120)),
         )
         .check(Check::new(
             "cloud.not-mine",
