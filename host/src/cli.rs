@@ -4,11 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Certify technology partners' products for the Marketplace: run their
-/// WebAssembly validation plugins in a sandbox and write JUnit reports.
+/// Certify technology partners' products for the CenturyLink Cloud
+/// Marketplace: deploy a candidate's blueprint to its test account under the
+/// monthly credit, run its WebAssembly validation plugins in a sandbox and its
+/// documentation's steps, tear everything down, and write reports reviewers
+/// can verify.
 ///
-/// Exit codes: 0 every check passed; 1 some check failed or could not run;
-/// 2 the harness itself could not do its job.
+/// Exit codes: 0 certified (or every check passed); 1 not certified (or some
+/// check failed or could not run); 2 the harness itself could not do its job;
+/// 3 teardown incomplete (`run`, `cleanup`).
 #[derive(Debug, Parser)]
 #[command(name = "certify", version, max_term_width = 100)]
 pub struct Cli {
