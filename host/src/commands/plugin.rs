@@ -156,15 +156,7 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
                 .iter()
                 .map(|id| {
                     let run = runner::load_failure(id, &message);
-                    let check = certify_runtime::CheckInfo {
-                        id: id.clone(),
-                        title: "The plugin loads".to_string(),
-                        criterion: certify_runtime::Criterion::PerformsAsAdvertised,
-                        description: String::new(),
-                        remediation: None,
-                        timeout: None,
-                        readiness: false,
-                    };
+                    let check = runner::placeholder_check(id, "The plugin loads");
                     terminal.event(&runner::Event::CheckFinished {
                         check: &check,
                         run: &run,

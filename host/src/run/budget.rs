@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use certify_bundle::Bundle;
 use certify_clc::Client;
+use certify_clc::model::Template;
 use certify_ledger::pricing::{PriceList, ServerSize, StorageType, billed_hours};
 use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
 
@@ -33,18 +34,11 @@ pub async fn estimate(
     time_limit: Duration,
 ) -> Result<Estimate, Error> {
     let hours = billed_hours(time_limit);
-    let templates = client
-        .deployment_capabilities(data_center)
-        .await
-        .map(|c| c.templates)
-        .unwrap_or_default();
+    let templates = templates(client, data_center).await;
     let mut total = Money::ZERO;
     let mut lines = Vec::new();
     for server in &bundle.blueprint.servers {
-        let template_gb = templates
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(&server.template))
-            .map_or(17, |t| t.storage_size_gb);
+        let template_gb = storage_gb(&templates, &server.template);
         let mut size = ServerSize::new(
             server.cpu,
             server.memory_gb,
@@ -74,6 +68,24 @@ pub async fn estimate(
         hours,
         lines,
     })
+}
+
+/// The data center's templates, for their storage sizes (none when the
+/// account cannot say; the standard 17 GB is assumed then).
+pub async fn templates(client: &Client, data_center: &str) -> Vec<Template> {
+    client
+        .deployment_capabilities(data_center)
+        .await
+        .map(|c| c.templates)
+        .unwrap_or_default()
+}
+
+/// The storage a server built from `template` starts with.
+pub fn storage_gb(templates: &[Template], template: &str) -> u32 {
+    templates
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(template))
+        .map_or(17, |t| t.storage_size_gb)
 }
 
 /// The account's own month-to-date figure (the ledger's may be lower when

@@ -27,6 +27,8 @@ pub struct RunCloud {
     pub run_id: String,
     /// The account alias.
     pub alias: String,
+    /// The data center the run deploys to.
+    pub data_center: String,
     /// The run's group.
     pub group_id: String,
     /// The monthly credit.
@@ -147,10 +149,11 @@ impl CloudActions for RunCloud {
                 .template
                 .clone()
                 .unwrap_or_else(|| self.template.clone());
+            let templates = super::budget::templates(&self.client, &self.data_center).await;
             let size = ServerSize::new(
                 request.cpu,
                 request.memory_gb,
-                17,
+                super::budget::storage_gb(&templates, &template),
                 StorageType::Standard,
                 template.clone(),
             );

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use certify_bundle::{Bundle, PackageForm, ResolvedParameter};
 use certify_clc::model::{DeployBlueprintRequest, NameValue, PublishPackageRequest, Server};
 use certify_clc::{Client, ClientError, Pending};
-use certify_ledger::{EntryId, EntryState, Journal, Kind};
+use certify_ledger::{EntryId, Journal, Kind};
 
 use crate::Error;
 
@@ -431,6 +431,6 @@ pub fn has_leftovers(journal: &SharedJournal, run_id: &str) -> bool {
         .lock()
         .expect("journal lock")
         .leftovers(run_id)
-        .map(|l| l.iter().any(|e| e.state != EntryState::Deleted))
+        .map(|l| !l.is_empty())
         .unwrap_or(true)
 }

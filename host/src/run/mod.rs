@@ -703,6 +703,7 @@ impl Work {
             ledger: self.ledger.clone(),
             run_id: self.run_id.clone(),
             alias: self.alias.clone(),
+            data_center: self.data_center.clone(),
             group_id: group_id.to_string(),
             credit: self.credit,
             hours: self.hours,
