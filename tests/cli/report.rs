@@ -165,3 +165,22 @@ fn exit_codes_are_as_documented() {
     assert_eq!(usage.code, 2, "{usage:?}");
     assert!(usage.stderr.contains("not an address"), "{usage:?}");
 }
+
+/// The schema check itself must be able to fail: a case without its required
+/// `name` and an attribute the strict schema does not list are both refused.
+#[test]
+fn the_schema_check_refuses_what_the_strict_schema_does_not_allow() {
+    let valid = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="r" tests="1" failures="0" errors="0" skipped="0"><testsuite name="a" tests="1" failures="0" errors="0" skipped="0" time="0.1" timestamp="2026-01-01T00:00:00" hostname="h" id="0" package="p"><properties/><testcase name="c" classname="k" time="0.1"/><system-out/><system-err/></testsuite></testsuites>"#;
+    validate_junit(valid);
+    for invalid in [
+        valid.replace(r#"<testcase name="c" "#, "<testcase "),
+        valid.replace(
+            r#"<testsuite name="a" "#,
+            r#"<testsuite name="a" flaky="1" "#,
+        ),
+    ] {
+        let refused = std::panic::catch_unwind(|| validate_junit(&invalid));
+        assert!(refused.is_err(), "validated although invalid:\n{invalid}");
+    }
+}

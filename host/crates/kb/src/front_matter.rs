@@ -43,6 +43,12 @@ pub(crate) struct Split {
     pub problems: Vec<(usize, String, &'static str)>,
 }
 
+/// The longest front matter read: real ones are a few hundred bytes.
+const MAX_LEN: usize = 64 * 1024;
+
+/// The most `}}}` tried as the end of the front matter.
+const MAX_CLOSINGS: usize = 32;
+
 /// Finds and parses the front matter of `text`.
 pub(crate) fn split(text: &str) -> Split {
     let mut out = Split {
@@ -65,10 +71,22 @@ pub(crate) fn split(text: &str) -> Split {
     // The JSON object is the text from the third `{` to the first `}` of the closing
     // `}}}`. Nested objects can put `}}}` earlier than the real end, so try each
     // candidate until one parses; report the first candidate's error if none does.
+    //
+    // Bounded: only the first MAX_LEN bytes and the first MAX_CLOSINGS candidates are
+    // tried, so an article full of `}}}` costs linear time, not one JSON parse per `}}}`.
     let body_from = start + 2;
+    let mut window_end = (start + MAX_LEN).min(text.len());
+    while !text.is_char_boundary(window_end) {
+        window_end -= 1;
+    }
+    let window = &text[..window_end];
     let mut first_err: Option<(usize, String)> = None;
     let mut search = start + 3;
-    while let Some(rel) = text[search..].find("}}}") {
+    let mut tried = 0;
+    while tried < MAX_CLOSINGS
+        && let Some(rel) = window[search..].find("}}}")
+    {
+        tried += 1;
         let close = search + rel;
         let candidate = &text[body_from..=close];
         match serde_json::from_str::<Map<String, Value>>(candidate) {
@@ -95,7 +113,10 @@ pub(crate) fn split(text: &str) -> Split {
         )),
         None => out.problems.push((
             start,
-            "the front matter opened with `{{{` is never closed with `}}}`".into(),
+            format!(
+                "the front matter opened with `{{{{{{` is not closed with `}}}}}}` within {} KiB",
+                MAX_LEN / 1024
+            ),
             "close the front matter with }}} on its own line",
         )),
     }
@@ -353,5 +374,26 @@ mod tests {
 
         assert_eq!(split("# no front matter").problems.len(), 1);
         assert_eq!(split("{{{ \"title\": 1").problems.len(), 1);
+    }
+
+    /// Each `}}}` used to be tried with a JSON parse from the start: quadratic in the
+    /// number of them. Now a bounded number is tried, in a bounded window.
+    #[test]
+    fn many_closings_cost_linear_time() {
+        let text = format!("{{{{{{ \"title\": {}", "}}} ".repeat(400_000));
+        let s = split(&text);
+        assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+        assert!(
+            s.problems[0].1.contains("not valid JSON"),
+            "{:?}",
+            s.problems
+        );
+        let unclosed = format!("{{{{{{ \"title\": \"{}\"", "x".repeat(200_000));
+        let s = split(&unclosed);
+        assert!(
+            s.problems[0].1.contains("within 64 KiB"),
+            "{:?}",
+            s.problems
+        );
     }
 }

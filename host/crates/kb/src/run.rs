@@ -4,10 +4,16 @@
 //! its line and is not run. Then the steps run in order:
 //!
 //! - shell steps and console commands run in a fresh `bash --noprofile --norc` each, in
-//!   one process group per step, with `set -eo pipefail`. State carries from step to step
-//!   the way scrut does it: on exit each step saves its exported environment, the shell
-//!   variables it set, its functions and its working directory to a state file that the
-//!   next step sources. Shell options (`set -x`), aliases and traps do not carry.
+//!   one process group per step, with `set -eo pipefail`. What carries from one step to
+//!   the next is what a reader can follow: the exported environment variables and the
+//!   working directory (and the files in it). On exit each step writes its environment
+//!   and directory out; the harness reads them back, keeps ordinary variables only, and
+//!   starts the next step with them. Functions, aliases, unexported variables, shell
+//!   options and traps never carry, and neither do the variables that change how the
+//!   shell or every program behaves ([`NEVER_CARRIED`]: `PATH`, `BASH_ENV`, `LD_*`, …),
+//!   so a hidden setup step cannot redefine `curl` for the visible steps after it. The
+//!   step's script and the code that saves its state are handed to bash directly (on
+//!   standard input and as `-c`), never through files a step could rewrite.
 //! - `http` steps go through an [`HttpClient`] (the built-in [`StdHttpClient`] speaks plain
 //!   HTTP/1.1; give the runner one that speaks TLS for `https`).
 //! - Blueprint Library steps ask a [`BlueprintLibrary`]: does the named blueprint exist, do
@@ -291,12 +297,13 @@ impl HttpClient for StdHttpClient {
         s.write_all(head.as_bytes())
             .and_then(|_| s.write_all(req.body.as_bytes()))
             .map_err(|e| format!("cannot send the request: {e}"))?;
-        let mut raw = Vec::new();
-        s.take(4 * 1024 * 1024)
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("no complete response within the time limit: {e}"))?;
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let raw = read_before(&mut s, deadline, MAX_RESPONSE_BYTES)?;
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+        let (head, body) = match split {
+            Some(i) => (&raw[..i], &raw[i + 4..]),
+            None => (&raw[..], &[][..]),
+        };
+        let head = String::from_utf8_lossy(head);
         let status = head
             .lines()
             .next()
@@ -306,29 +313,65 @@ impl HttpClient for StdHttpClient {
         let chunked = head
             .lines()
             .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+        // Decoded as text only once whole: a chunk may end inside a UTF-8 character.
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_vec()
+        };
         Ok(HttpResponse {
             status,
-            body: if chunked {
-                dechunk(body)
-            } else {
-                body.to_string()
-            },
+            body: String::from_utf8_lossy(&body).into_owned(),
         })
     }
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
+/// The most of a response the built-in client reads.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Reads until the peer closes, `cap` bytes, or `deadline`: a server that trickles a
+/// byte at a time cannot outlast the step's time limit.
+fn read_before(s: &mut TcpStream, deadline: Instant, cap: usize) -> Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("no complete response within the step's time limit".into());
+        }
+        s.set_read_timeout(Some(left)).ok();
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => {
+                let room = cap - raw.len();
+                raw.extend_from_slice(&buf[..n.min(room)]);
+                if raw.len() >= cap {
+                    return Ok(raw);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("no complete response within the time limit: {e}")),
+        }
+    }
+}
+
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
+        let (size, rest) = (&s[..eol], &s[eol + 2..]);
+        let size = String::from_utf8_lossy(size);
         let Ok(n) = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16) else {
             break;
         };
         if n == 0 || rest.len() < n {
-            out.push_str(&rest[..n.min(rest.len())]);
+            out.extend_from_slice(&rest[..n.min(rest.len())]);
             break;
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
+        out.extend_from_slice(&rest[..n]);
+        s = &rest[n..];
+        while let Some(r) = s.strip_prefix(b"\r\n") {
+            s = r;
+        }
     }
     out
 }
@@ -670,39 +713,106 @@ fn bind(step: &Step, b: &Bindings) -> Result<Bound, String> {
 }
 
 /// The per-article shell state: a throwaway home/working directory, a private directory
-/// for the state file and step scripts, and the process groups to kill at the end.
+/// for what steps write out on exit, the environment carried so far, and the process
+/// groups to kill at the end.
 struct Shell {
-    work: tempfile::TempDir,
+    /// Held for its `Drop`, which removes the directory with the article's files.
+    _work: tempfile::TempDir,
     ctl: tempfile::TempDir,
     env: Vec<(String, String)>,
+    carried: Vec<(String, String)>,
+    cwd: PathBuf,
     bash: PathBuf,
     groups: Vec<i32>,
     counter: usize,
 }
 
-/// Saves exported env, new shell variables, functions and cwd on exit; see module docs.
-const PRELUDE: &str = r#"__certify_base=" $(compgen -v | tr '\n' ' ') "
-if [ -f "$__CERTIFY_STATE" ]; then source "$__CERTIFY_STATE"; fi
+/// Run by `bash -c` around every step: reads the step's script from standard input,
+/// runs it, and on exit writes the exported environment (`env -0`) and the working
+/// directory to `$__CERTIFY_OUT.env` and `.cwd` for the harness to read back.
+const PRELUDE: &str = r#"__certify_script="$(cat)"
+exec </dev/null
 __certify_save() {
   local __certify_rc=$?
   set +e +o pipefail
-  {
-    export -p | grep -v '^declare -x __CERTIFY'
-    local __certify_v
-    for __certify_v in $(compgen -v); do
-      case "$__certify_base" in *" $__certify_v "*) continue ;; esac
-      case "$__certify_v" in __certify*|__CERTIFY*|BASH*|FUNCNAME|PIPESTATUS|GROUPS|RANDOM|SECONDS|LINENO|SRANDOM|EPOCH*|HISTCMD|COMP_*) continue ;; esac
-      declare -p "$__certify_v" 2>/dev/null
-    done
-    declare -f
-    printf 'cd -- %q 2>/dev/null\n' "$PWD"
-  } > "$__CERTIFY_STATE.new" 2>/dev/null && mv -f "$__CERTIFY_STATE.new" "$__CERTIFY_STATE"
+  env -0 > "$__CERTIFY_OUT.env" 2>/dev/null
+  printf '%s' "$PWD" > "$__CERTIFY_OUT.cwd" 2>/dev/null
   exit $__certify_rc
 }
 trap __certify_save EXIT
 set -eo pipefail
-source "$__CERTIFY_STEP"
+eval "$__certify_script"
 "#;
+
+/// Variables the harness sets for every step and that never carry from one step to the
+/// next: they decide which programs run and how the shell starts, so carrying them
+/// would let one step swap the commands of the steps after it.
+pub const NEVER_CARRIED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "IFS",
+    "GLOBIGNORE",
+    "CDPATH",
+    "PROMPT_COMMAND",
+    "TERM",
+    "LANG",
+    "TZ",
+];
+
+/// Prefixes of variables that never carry (dynamic loader, harness internals).
+const NEVER_CARRIED_PREFIXES: &[&str] = &["LD_", "__CERTIFY", "BASH_FUNC_"];
+
+/// The most a step's saved environment may hold.
+const MAX_CARRIED_BYTES: u64 = 256 * 1024;
+
+/// The ordinary variables of an `env -0` dump: names that are identifiers (which also
+/// drops `BASH_FUNC_name%%` exported functions), minus [`NEVER_CARRIED`].
+fn carried_variables(dump: &[u8]) -> Vec<(String, String)> {
+    dump.split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = std::str::from_utf8(entry).ok()?;
+            let (name, value) = entry.split_once('=')?;
+            let identifier = name
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+            let carried = identifier
+                && !name.is_empty()
+                && !NEVER_CARRIED.contains(&name)
+                && !NEVER_CARRIED_PREFIXES.iter().any(|p| name.starts_with(p));
+            carried.then(|| (name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Reads what a step wrote out, refusing anything but a small regular file (a step may
+/// have replaced it with a symlink to a device or a secret).
+fn read_step_output(path: &Path) -> Option<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_CARRIED_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= MAX_CARRIED_BYTES).then_some(bytes)
+}
 
 impl Shell {
     fn new(ctx: &RunContext<'_>) -> Result<Shell, KbError> {
@@ -747,20 +857,35 @@ impl Shell {
             env.push((format!("CERTIFY_{name}"), v.to_string()));
         }
         env.extend(ctx.options.env.iter().cloned());
-        let prelude = ctl.path().join("prelude.sh");
-        std::fs::write(&prelude, PRELUDE).map_err(|source| KbError::TempDir { source })?;
-        env.push((
-            "__CERTIFY_STATE".into(),
-            ctl.path().join("state.sh").display().to_string(),
-        ));
+        let cwd = work.path().to_path_buf();
         Ok(Shell {
-            work,
+            _work: work,
             ctl,
             env,
+            carried: Vec::new(),
+            cwd,
             bash: ctx.options.bash.clone(),
             groups: Vec::new(),
             counter: 0,
         })
+    }
+
+    /// Takes over what the step that just ended wrote out; see [`PRELUDE`].
+    fn carry_from(&mut self, out: &Path) {
+        if let Some(dump) = read_step_output(&out.with_extension("env")) {
+            // The harness's own variables are set again for every step.
+            let own: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+            self.carried = carried_variables(&dump)
+                .into_iter()
+                .filter(|(k, _)| !own.contains(&k.as_str()))
+                .collect();
+        }
+        if let Some(cwd) = read_step_output(&out.with_extension("cwd"))
+            && let Ok(cwd) = String::from_utf8(cwd)
+            && Path::new(&cwd).is_dir()
+        {
+            self.cwd = PathBuf::from(cwd);
+        }
     }
 }
 
@@ -791,8 +916,7 @@ fn run_shell(
     r: &mut StepResult,
 ) -> Result<StepStatus, KbError> {
     sh.counter += 1;
-    let script = sh.ctl.path().join(format!("step-{}.sh", sh.counter));
-    std::fs::write(&script, &bound.main).map_err(|source| KbError::TempDir { source })?;
+    let out = sh.ctl.path().join(format!("step-{}", sh.counter));
     let (reader, writer) = std::io::pipe().map_err(|source| KbError::Spawn {
         program: sh.bash.clone(),
         source,
@@ -801,16 +925,19 @@ fn run_shell(
         program: sh.bash.clone(),
         source,
     })?;
-    let child = {
+    let mut child = {
         let mut cmd = Command::new(&sh.bash);
         cmd.arg("--noprofile")
             .arg("--norc")
-            .arg(sh.ctl.path().join("prelude.sh"))
-            .current_dir(sh.work.path())
+            .arg("-c")
+            .arg(PRELUDE)
+            .arg("certify-step")
+            .current_dir(&sh.cwd)
             .env_clear()
+            .envs(sh.carried.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .envs(sh.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("__CERTIFY_STEP", &script)
-            .stdin(Stdio::null())
+            .env("__CERTIFY_OUT", &out)
+            .stdin(Stdio::piped())
             .stdout(writer)
             .stderr(writer2)
             .process_group(0);
@@ -820,6 +947,14 @@ fn run_shell(
             source,
         })?
     };
+    // The script goes in on standard input; the prelude reads it whole before running
+    // it. A write error means bash is gone already, which its exit status will tell.
+    if let Some(mut stdin) = child.stdin.take() {
+        let script = bound.main.clone();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(script.as_bytes());
+        });
+    }
     let pid = child.id() as i32;
     sh.groups.push(pid);
     let cap = Arc::new(Mutex::new(Capture::default()));
@@ -845,7 +980,6 @@ fn run_shell(
         });
     }
     let (wait_tx, wait_rx) = mpsc::channel();
-    let mut child = child;
     std::thread::spawn(move || {
         let _ = wait_tx.send(child.wait());
     });
@@ -869,6 +1003,7 @@ fn run_shell(
     })?;
     // A background job may hold the pipe open; don't wait on it for long.
     let _ = done_rx.recv_timeout(Duration::from_millis(if timed_out { 50 } else { 300 }));
+    sh.carry_from(&out);
     let (output, truncated) = {
         let c = cap.lock().expect("capture lock");
         let masked = ctx.bindings.mask(&String::from_utf8_lossy(&c.bytes));

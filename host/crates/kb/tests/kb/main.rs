@@ -3,6 +3,7 @@
 
 mod acme;
 mod corpus;
+mod fuzz;
 mod runner;
 
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use certify_kb::{
-    Article, ArticleRun, Bindings, DocRules, FailureKind, RunContext, RunOptions, StdHttpClient,
-    StepStatus, run_article,
+    Article, ArticleRun, Bindings, DocRules, FailureKind, HttpClient, HttpRequest, RunContext,
+    RunOptions, StdHttpClient, StepStatus, run_article,
 };
 
 fn run_with(text: &str, b: &Bindings, opts: &RunOptions) -> ArticleRun {
@@ -30,12 +30,50 @@ fn statuses(r: &ArticleRun) -> Vec<(usize, &StepStatus)> {
 }
 
 #[test]
-fn environment_variables_functions_and_cwd_carry_from_step_to_step() {
+fn exported_variables_and_the_working_directory_carry_from_step_to_step() {
     let r = run(
-        "1. One\n\n   ```bash\n   export GREETING=hello\n   NAME=world\n   greet() { echo \"$GREETING, $1\"; }\n   mkdir -p sub/dir && cd sub/dir\n   ```\n\n2. Two\n\n   ```console\n   $ greet \"$NAME\"\n   hello, world\n   $ pwd\n   [..]/sub/dir\n   ```\n",
+        "1. One\n\n   ```bash\n   export GREETING=hello\n   mkdir -p sub/dir && cd sub/dir\n   ```\n\n2. Two\n\n   ```console\n   $ echo \"$GREETING, world\"\n   hello, world\n   $ pwd\n   [..]/sub/dir\n   ```\n",
     );
     assert!(r.passed(), "{:#?}", r.steps);
     assert_eq!(r.executed, 3);
+}
+
+/// A hidden setup step that redefines a command must not steer the visible steps after
+/// it: functions, aliases, unexported variables and the variables that pick programs
+/// (`PATH`, `BASH_ENV`, `LD_PRELOAD`) do not carry, and neither does anything a step
+/// writes into the files the harness reads its state from.
+#[test]
+fn a_setup_step_cannot_redefine_the_commands_of_later_steps() {
+    let r = run(concat!(
+        "<!-- certify: setup\n",
+        "cat() { echo ok; }\n",
+        "export -f cat\n",
+        "alias wget='echo ok'\n",
+        "HIDDEN=1\n",
+        "mkdir -p \"$HOME/fake\" && printf '#!/bin/sh\\necho ok\\n' > \"$HOME/fake/false\" && chmod +x \"$HOME/fake/false\"\n",
+        "printf 'true() { echo hijacked; }\\n' > \"$HOME/env.sh\"\n",
+        "export PATH=\"$HOME/fake:$PATH\" BASH_ENV=\"$HOME/env.sh\" LD_PRELOAD=/nonexistent.so\n",
+        "-->\n\n",
+        "<!-- certify: setup\n",
+        "trap - EXIT\n",
+        "printf 'BASH_FUNC_true%%%%=() { echo hijacked; }\\0PATH=/nowhere\\0KEPT=yes\\0' > \"$__CERTIFY_OUT.env\"\n",
+        "-->\n\n",
+        "```console\n",
+        "$ type -t cat\n",
+        "file\n",
+        "$ echo real | cat\n",
+        "real\n",
+        "$ echo \"${HIDDEN:-unset} ${LD_PRELOAD:-unset} ${BASH_ENV:-unset} $KEPT\"\n",
+        "unset unset unset yes\n",
+        "$ true && echo plain true\n",
+        "plain true\n",
+        "$ false || echo the real false\n",
+        "the real false\n",
+        "$ wget 2>/dev/null || echo no alias\n",
+        "no alias\n",
+        "```\n",
+    ));
+    assert!(r.passed(), "{:#?}", r.steps);
 }
 
 #[test]
@@ -235,4 +273,51 @@ fn output_blocks_are_expected_output_with_wildcards() {
         ),
         "{st:?}"
     );
+}
+
+/// Serves one connection on 127.0.0.1 with `respond`, returning the base URL.
+fn serve_once(respond: impl FnOnce(std::net::TcpStream) + Send + 'static) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut buf);
+            respond(stream);
+        }
+    });
+    url
+}
+
+/// A chunked body whose chunks split a UTF-8 character used to panic the runner.
+#[test]
+fn a_chunk_that_ends_inside_a_character_is_decoded_whole() {
+    let url = serve_once(|mut s| {
+        use std::io::Write;
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nh\xc3\r\n4\r\n\xa9llo\r\n0\r\n\r\n");
+    });
+    let req = HttpRequest::parse(&format!("GET {url}")).unwrap();
+    let resp = StdHttpClient.send(&req, Duration::from_secs(10)).unwrap();
+    assert_eq!((resp.status, resp.body.as_str()), (200, "héllo"));
+}
+
+/// A server that sends a byte at a time never hits a per-read timeout; the step's
+/// limit is a deadline for the whole response.
+#[test]
+fn a_trickling_server_cannot_outlast_the_step_limit() {
+    let url = serve_once(|mut s| {
+        use std::io::Write;
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n");
+        for _ in 0..400 {
+            if s.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let req = HttpRequest::parse(&format!("GET {url}")).unwrap();
+    let err = StdHttpClient
+        .send(&req, Duration::from_millis(500))
+        .unwrap_err();
+    assert!(err.contains("time limit"), "{err}");
 }
