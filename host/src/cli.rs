@@ -102,8 +102,9 @@ pub struct EmulatorServeArgs {
     /// Inject faults, reproducibly from a seed, e.g. `seed=7,5xx=0.2,latency=10ms..200ms,drop=0.05,fail-package=NAME`.
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
-    /// How packages are executed.
-    #[arg(long, value_enum, default_value_t = Execution::Simulated)]
+    /// How packages are executed: `local` (as `certify run`'s embedded emulator does, so
+    /// that a deployed product can really be reached and checked) or `simulated`.
+    #[arg(long, value_enum, default_value_t = Execution::Local)]
     pub execution: Execution,
 }
 

@@ -561,3 +561,95 @@ fn the_watchdog_tears_down_when_the_cost_reaches_the_reservation() {
     );
     assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
 }
+
+/// The README's recipe for concurrent runs, as a new user types it: one served
+/// emulator (whose clock runs 60 times faster than real time), two runs against it
+/// at once on one harness state. Both are certified, time-to-value is in the
+/// account's time (which the account tells), and the ledger stays within the credit.
+#[test]
+fn two_runs_on_one_served_emulator_are_both_certified_in_account_time() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = certify()
+        .args([
+            "emulator",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--clock-scale",
+            "60",
+            "--state",
+        ])
+        .arg(dir.path().join("account"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = BufReader::new(serve.stdout.take().unwrap());
+    let mut field = std::collections::HashMap::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            banner.read_line(&mut line).unwrap() > 0,
+            "the emulator ended early"
+        );
+        if let Some(url) = line.trim().strip_prefix("CLC emulator listening on ") {
+            field.insert("url".to_string(), url.to_string());
+        } else if let Some((k, v)) = line.trim().split_once(':') {
+            field.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in banner.lines() {});
+
+    let started = Instant::now();
+    let runs: Vec<_> = (0..2)
+        .map(|i| {
+            let out = dir.path().join(format!("report-{i}"));
+            let child = certify_run(dir.path(), &sample(), &out)
+                .args([
+                    "--endpoint",
+                    &field["url"],
+                    "--account",
+                    &field["account alias"],
+                ])
+                .env("CLC_USERNAME", &field["username"])
+                .env("CLC_PASSWORD", &field["password"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+    for (out, child) in runs {
+        let done = child.wait_with_output().unwrap();
+        let wall = started.elapsed().as_secs_f64();
+        assert_eq!(
+            done.status.code(),
+            Some(0),
+            "{}\n{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
+        let report = read_json(&out.join("report.json"));
+        let ttv = case(&report, "blueprint.time-to-value");
+        assert!(ttv.to_string().contains("clock scale 60"), "{ttv}");
+        // Account time at 60x: far more account seconds than the whole run took.
+        let seconds = report["certification"]["time_to_value"]["seconds"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            seconds > wall,
+            "time-to-value {seconds} s is not in account time (run took {wall} s)"
+        );
+    }
+    let budget = run(certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .args(["budget", "--account", &field["account alias"]]));
+    assert_eq!(budget.code, 0, "{budget:?}");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -63,7 +63,7 @@ impl Account {
                     Credentials::new(&user, &password),
                     None,
                     url.to_string(),
-                    1.0,
+                    1.0, // until the account tells its clock, below
                 )
             }
             None => {
@@ -125,6 +125,15 @@ impl Account {
         let data_center = match target.data_center {
             Some(dc) => dc.to_string(),
             None => login.location_alias.clone(),
+        };
+        // The account tells its own clock: an emulator served with `--clock-scale 60`
+        // lives 60 times faster than real time, a real account in real time.
+        let scale = if emulator.is_some() {
+            scale
+        } else {
+            client.clock_scale().await.map_err(|e| {
+                Error::Other(anyhow::Error::new(e).context("reading the account's clock"))
+            })?
         };
         Ok(Account {
             client,

@@ -571,6 +571,34 @@ impl Client {
         .await
     }
 
+    /// How many times faster than real time the account's clock runs: what an emulator
+    /// says (`GET /emulator/clock/{alias}`), else 1 — a real account lives in real time
+    /// and has no such endpoint.
+    pub async fn clock_scale(&self) -> Result<f64, ClientError> {
+        let alias = self.alias().await?;
+        let answer: Result<Value, ClientError> = self
+            .call_json(
+                Method::GET,
+                &format!("/emulator/clock/{alias}"),
+                Body::None,
+                Retry::Idempotent,
+            )
+            .await;
+        match answer {
+            Ok(v) => v
+                .get("scale")
+                .and_then(Value::as_f64)
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .ok_or_else(|| ClientError::Decode {
+                    method: "GET".into(),
+                    path: "/emulator/clock".into(),
+                    detail: format!("no positive `scale` in {v}"),
+                }),
+            Err(ClientError::Api { status: 404, .. }) => Ok(1.0),
+            Err(e) => Err(e),
+        }
+    }
+
     /// **Emulator only**: a server's build log (package output in Local mode).
     pub async fn build_log(&self, server: &str) -> Result<Vec<String>, ClientError> {
         let alias = self.alias().await?;

@@ -251,6 +251,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/emulator/packages/{alias}", post(upload_package))
         .route("/emulator/blueprints/{alias}", post(register_blueprint))
         .route("/emulator/servers/{alias}/{id}/buildlog", get(build_log))
+        .route("/emulator/clock/{alias}", get(account_clock))
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -1458,6 +1459,14 @@ async fn build_log(
         st.find_server(&id).map(|s| s.build_log.clone())
     });
     ok(&json!({ "lines": lines.ok_or_else(ApiError::not_found)? }))
+}
+
+/// **Emulator only**: the account clock, so that a client measures durations (time to
+/// value, the watchdog) in account time, whatever the clock scale the emulator was
+/// started with.
+async fn account_clock(State(sh): Sh, headers: HeaderMap, Path(alias): Path<String>) -> ApiResult {
+    guard(&sh, &headers, &alias)?;
+    ok(&json!({ "scale": sh.clock.scale(), "now": sh.clock.now().to_rfc3339() }))
 }
 
 #[cfg(test)]
