@@ -43,7 +43,8 @@ impl Level {
 pub trait Host {
     /// Record a log event.
     fn log(&self, level: Level, message: &str, fields: &[(String, String)]);
-    /// The suite's parameters for this plugin, sorted by name.
+    /// The plugin's parameters (`[plugin.parameters]` in the bundle's `candidate.toml`,
+    /// or `--param` with `certify plugin run`), sorted by name.
     fn parameters(&self) -> Vec<(String, String)>;
     /// Facts about the candidate and the run, sorted by name.
     fn facts(&self) -> Vec<(String, String)>;
@@ -97,7 +98,7 @@ impl<'h> Context<'h> {
         self.attempt
     }
 
-    /// A suite parameter by name.
+    /// A plugin parameter by name.
     pub fn parameter(&self, name: &str) -> Option<String> {
         self.host
             .parameters()
@@ -106,16 +107,16 @@ impl<'h> Context<'h> {
             .map(|(_, v)| v)
     }
 
-    /// A suite parameter that the check cannot run without.
+    /// A plugin parameter that the check cannot run without.
     pub fn require_parameter(&self, name: &str) -> Result<String> {
         self.parameter(name).ok_or_else(|| {
             Error::new(format!(
-                "parameter `{name}` is not set; the suite (or `--param {name}=...`) must provide it"
+                "parameter `{name}` is not set; set it in `[plugin.parameters]` of candidate.toml (or `--param {name}=...` with `certify plugin run`)"
             ))
         })
     }
 
-    /// All suite parameters, sorted by name.
+    /// All plugin parameters, sorted by name.
     pub fn parameters(&self) -> Vec<(String, String)> {
         self.host.parameters()
     }

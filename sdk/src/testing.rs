@@ -72,7 +72,7 @@ impl MockHost {
         Self::default()
     }
 
-    /// Set a suite parameter.
+    /// Set a plugin parameter.
     pub fn parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.parameters.push((name.into(), value.into()));
         self.parameters.sort();

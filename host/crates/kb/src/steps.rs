@@ -324,6 +324,9 @@ fn code_block_steps(
     } else {
         let reason = if block.indented {
             "indented code block (fence it as ```bash or ```console to run it)".to_string()
+        } else if l.is_empty() && step.skip.is_some() {
+            // Already skipped with its reason: no advice to add one.
+            "untagged code block".to_string()
         } else if l.is_empty() {
             "untagged code block (tag it bash, console or http, or annotate skip with a reason)"
                 .to_string()
@@ -715,6 +718,12 @@ mod tests {
             (3, Some(Duration::from_secs(5)))
         );
         assert_eq!(s[2].skip.as_deref(), Some("browser"));
+        // Skipped with its reason: not told to add one.
+        assert!(
+            matches!(&s[2].kind, StepKind::NotExecutable { reason } if !reason.contains("annotate")),
+            "{:?}",
+            s[2].kind
+        );
         assert_eq!(
             s[3].kind,
             StepKind::Http {

@@ -1,4 +1,5 @@
-//! `ecosystem:certify/run`: the suite's parameters and the candidate's facts.
+//! `ecosystem:certify/run`: the plugin's parameters (`[plugin.parameters]` in the bundle,
+//! or `--param`) and the candidate's facts.
 
 use crate::bindings::{run, types};
 use crate::sandbox::State;
