@@ -67,16 +67,24 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     assert!(private.starts_with("-----BEGIN PRIVATE KEY-----"));
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(keys.join("ci.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(keys.join("ci.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let secret: String = private.lines().filter(|l| !l.starts_with("-----")).collect();
+    let secret: String = private
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
 
     // A key that is not one is refused before anything is deployed, without quoting it.
     let bundle = sample_copy(dir.path());
-    let bogus = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n";
-    let refused = run(certify_run(dir.path(), &bundle, &dir.path().join("nope"))
-        .env("CERTIFY_SIGN_KEY", bogus));
+    let bogus =
+        "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n";
+    let refused =
+        run(certify_run(dir.path(), &bundle, &dir.path().join("nope"))
+            .env("CERTIFY_SIGN_KEY", bogus));
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(refused.stderr.contains("CERTIFY_SIGN_KEY"), "{refused:?}");
     assert!(!refused.stderr.contains("bm90IGEga2V5"), "{refused:?}");
@@ -94,7 +102,11 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
         let bytes = std::fs::read(&file).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for line in private.lines().filter(|l| !l.starts_with("-----")) {
-            assert!(!text.contains(line), "{} holds the private key", file.display());
+            assert!(
+                !text.contains(line),
+                "{} holds the private key",
+                file.display()
+            );
         }
     }
     let summary = std::fs::read_to_string(out.join("summary.html")).unwrap();
@@ -109,11 +121,17 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     let key_arg = ["--key", pubkey.to_str().unwrap()];
     let ok = verify(&out, &key_arg);
     assert_eq!(ok.code, 0, "{ok:?}");
-    assert!(ok.stdout.contains(&format!("signed by key {keyid}")), "{ok:?}");
+    assert!(
+        ok.stdout.contains(&format!("signed by key {keyid}")),
+        "{ok:?}"
+    );
     // Without a key it is consistent, and says that nothing vouches for it.
     let plain = verify(&out, &[]);
     assert_eq!(plain.code, 0, "{plain:?}");
-    assert!(plain.stdout.contains("nothing vouches for this report"), "{plain:?}");
+    assert!(
+        plain.stdout.contains("nothing vouches for this report"),
+        "{plain:?}"
+    );
     // Another key does not vouch for it.
     let other_pub = keys.join("other.pub");
     let wrong = verify(&out, &["--key", other_pub.to_str().unwrap()]);
@@ -123,15 +141,31 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     // The harness that made it is this build; a list without it rejects it.
     let exe = {
         use sha2::Digest as _;
-        hex::encode(sha2::Sha256::digest(std::fs::read(env!("CARGO_BIN_EXE_certify")).unwrap()))
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(env!("CARGO_BIN_EXE_certify")).unwrap(),
+        ))
     };
     let released = verify(&out, &[&key_arg[..], &["--harness-sha256", &exe]].concat());
     assert_eq!(released.code, 0, "{released:?}");
     let releases = dir.path().join("releases.txt");
-    std::fs::write(&releases, format!("# released builds\n{}  certify-x86_64\n", "0".repeat(64))).unwrap();
-    let patched = verify(&out, &[&key_arg[..], &["--harness-releases", releases.to_str().unwrap()]].concat());
+    std::fs::write(
+        &releases,
+        format!("# released builds\n{}  certify-x86_64\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let patched = verify(
+        &out,
+        &[
+            &key_arg[..],
+            &["--harness-releases", releases.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert_eq!(patched.code, 1, "{patched:?}");
-    assert!(patched.stdout.contains("not among the released builds"), "{patched:?}");
+    assert!(
+        patched.stdout.contains("not among the released builds"),
+        "{patched:?}"
+    );
 
     // Forgery: the verdict flipped in report.json and its digest recomputed.
     let forged = dir.path().join("forged");
@@ -142,7 +176,10 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     redigest(&forged, "report.json");
     let caught = verify(&forged, &key_arg);
     assert_eq!(caught.code, 1, "{caught:?}");
-    assert!(caught.stdout.contains("not the statement that was signed"), "{caught:?}");
+    assert!(
+        caught.stdout.contains("not the statement that was signed"),
+        "{caught:?}"
+    );
 
     // The signature stripped: an unsigned report does not verify by key. (Re-signing
     // with another key and the other forgeries are in certify-review's unit tests.)
@@ -151,7 +188,10 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     std::fs::remove_file(stripped.join("attestation.dsse.json")).unwrap();
     let unsigned = verify(&stripped, &key_arg);
     assert_eq!(unsigned.code, 1, "{unsigned:?}");
-    assert!(unsigned.stdout.contains("the report is unsigned"), "{unsigned:?}");
+    assert!(
+        unsigned.stdout.contains("the report is unsigned"),
+        "{unsigned:?}"
+    );
 
     // diff: the report against itself agrees; a changed check outcome is named first.
     let same = run(certify().args(["report", "diff"]).arg(&out).arg(&out));
@@ -171,10 +211,20 @@ fn a_signed_run_verifies_by_key_and_forgeries_do_not() {
     });
     let differ = run(certify().args(["report", "diff"]).arg(&out).arg(&b));
     assert_eq!(differ.code, 1, "{differ:?}");
-    let first = differ.stdout.lines().find(|l| l.starts_with("  - ")).unwrap();
-    assert!(first.contains("status.api passed in A but is failed in B"), "{differ:?}");
+    let first = differ
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  - "))
+        .unwrap();
+    assert!(
+        first.contains("status.api passed in A but is failed in B"),
+        "{differ:?}"
+    );
     assert!(differ.stdout.contains("differs: sha256"), "{differ:?}");
-    let json = run(certify().args(["report", "diff", "--json"]).arg(&out).arg(&b));
+    let json = run(certify()
+        .args(["report", "diff", "--json"])
+        .arg(&out)
+        .arg(&b));
     assert_eq!(json.code, 1, "{json:?}");
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(parsed["format"], "certify-report-diff/1");

@@ -7,9 +7,7 @@ use std::path::Path;
 use certify_ledger::{Journal, Ledger, Money, Month};
 use certify_review::sign::{PublicKey, SigningKey};
 
-use crate::cli::{
-    BudgetArgs, CleanupArgs, DiffArgs, KeyGenerateArgs, SuitesShowArgs, VerifyArgs,
-};
+use crate::cli::{BudgetArgs, CleanupArgs, DiffArgs, KeyGenerateArgs, SuitesShowArgs, VerifyArgs};
 use crate::run::{Account, Target, deploy};
 use crate::{Error, Outcome};
 
@@ -41,8 +39,15 @@ pub fn signing_key(file: Option<&Path>) -> Result<Option<SigningKey>, Error> {
 pub fn key_generate(args: KeyGenerateArgs) -> Result<Outcome, Error> {
     let files = certify_review::sign::generate_files(&args.name)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    println!("private key: {} (mode 0600; keep it secret, e.g. as a CI secret)", files.private.display());
-    println!("public key:  {} (give it to reviewers: `certify report verify --key {}`)", files.public.display(), files.public.display());
+    println!(
+        "private key: {} (mode 0600; keep it secret, e.g. as a CI secret)",
+        files.private.display()
+    );
+    println!(
+        "public key:  {} (give it to reviewers: `certify report verify --key {}`)",
+        files.public.display(),
+        files.public.display()
+    );
     println!("key id:      {}", files.keyid);
     Ok(Outcome::Passed)
 }
@@ -118,7 +123,11 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
         }
         (None, false) => {}
     }
-    Ok(if v.ok { Outcome::Passed } else { Outcome::Failed })
+    Ok(if v.ok {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// A sha256 argument: 64 hex digits, lower-cased.
@@ -166,9 +175,7 @@ fn releases_file(path: &Path) -> Result<Vec<String>, Error> {
 
 /// Compare two reports of one bundle.
 pub fn diff(args: DiffArgs) -> Result<Outcome, Error> {
-    let load = |p: &Path| {
-        certify_review::diff::load(p).map_err(|e| Error::Usage(e.to_string()))
-    };
+    let load = |p: &Path| certify_review::diff::load(p).map_err(|e| Error::Usage(e.to_string()));
     let (a, b) = (load(&args.a)?, load(&args.b)?);
     let d = certify_review::diff::diff(
         &a,
@@ -183,7 +190,11 @@ pub fn diff(args: DiffArgs) -> Result<Outcome, Error> {
     } else {
         print!("{}", d.to_text());
     }
-    Ok(if d.same { Outcome::Passed } else { Outcome::Failed })
+    Ok(if d.same {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// List the shipped suites.

@@ -204,7 +204,7 @@ pub fn write(out_dir: &Path, inputs: &StatementInputs) -> Result<Statement, Revi
         reason: format!("it is not JSON ({e}); write it with the harness's JSON reporter"),
     })?;
     let predicate = predicate_from(&report, &inputs.finished_at, inputs.url.clone())
-    .map_err(|reason| ReviewError::Report { path, reason })?;
+        .map_err(|reason| ReviewError::Report { path, reason })?;
 
     let statement = Statement {
         statement_type: STATEMENT_TYPE.into(),

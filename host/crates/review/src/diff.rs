@@ -180,7 +180,11 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
     field("harness", "harness version", &["harness", "version"]);
     field("harness", "plugin contract", &["harness", "contract"]);
     for key in ["company", "product", "version"] {
-        field("candidate", &format!("candidate {key}"), &["candidate", key]);
+        field(
+            "candidate",
+            &format!("candidate {key}"),
+            &["candidate", key],
+        );
     }
 
     let mut notes = Vec::new();
@@ -256,7 +260,12 @@ fn credit(c: &Value) -> Option<String> {
 fn check_rows(a: &Report, b: &Report) -> Vec<CheckRow> {
     let outcomes = |r: &Report| -> BTreeMap<(String, String), String> {
         r.cases()
-            .map(|(s, c)| ((s.name.clone(), c.id.clone()), c.verdict.as_str().to_string()))
+            .map(|(s, c)| {
+                (
+                    (s.name.clone(), c.id.clone()),
+                    c.verdict.as_str().to_string(),
+                )
+            })
             .collect()
     };
     let (oa, ob) = (outcomes(a), outcomes(b));
@@ -342,7 +351,9 @@ impl Diff {
             );
         }
         if self.same {
-            s.push_str("same: the verdicts, every check, the inputs, the suite and the harness agree\n");
+            s.push_str(
+                "same: the verdicts, every check, the inputs, the suite and the harness agree\n",
+            );
         } else {
             let _ = writeln!(s, "{} difference(s):", self.differences.len());
             for d in &self.differences {
@@ -431,7 +442,10 @@ mod tests {
             d.differences[2].message,
             "check performs-as-advertised/http-probe.tls is failed in A, passed in B"
         );
-        assert!(d.to_text().contains("* performs-as-advertised/http-probe.status"));
+        assert!(
+            d.to_text()
+                .contains("* performs-as-advertised/http-probe.status")
+        );
     }
 
     #[test]
@@ -447,9 +461,9 @@ mod tests {
             "{messages:#?}"
         );
         assert!(
-            messages.iter().any(|m| m.starts_with(
-                "input blueprint.json (blueprint) differs: sha256 2222"
-            )),
+            messages
+                .iter()
+                .any(|m| m.starts_with("input blueprint.json (blueprint) differs: sha256 2222")),
             "{messages:#?}"
         );
     }

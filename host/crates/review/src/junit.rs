@@ -119,8 +119,14 @@ mod tests {
         assert_eq!(a, render(&fixture()).unwrap());
         let parsed = quick_junit::Report::deserialize_from_str(&a).unwrap();
         assert_eq!((parsed.tests, parsed.failures, parsed.errors), (5, 1, 1));
-        assert!(a.contains("what to do: Serve the full certificate chain"), "{a}");
-        assert!(a.contains("[[ATTACHMENT|evidence/http-probe.tls/chain.pem]]"), "{a}");
+        assert!(
+            a.contains("what to do: Serve the full certificate chain"),
+            "{a}"
+        );
+        assert!(
+            a.contains("[[ATTACHMENT|evidence/http-probe.tls/chain.pem]]"),
+            "{a}"
+        );
         assert!(!a.contains("\u{1b}"), "ANSI codes are escaped");
     }
 

@@ -150,10 +150,7 @@ impl Report {
     pub fn from_json(bytes: &[u8]) -> Result<Report, String> {
         let report: Report = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if report.format != FORMAT {
-            return Err(format!(
-                "its format is {:?}, not {FORMAT:?}",
-                report.format
-            ));
+            return Err(format!("its format is {:?}, not {FORMAT:?}", report.format));
         }
         Ok(report)
     }

@@ -19,9 +19,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64ct::{Base64, Encoding as _};
+use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Serialize};
 
 use crate::{ReviewError, sha256_bytes};
@@ -66,9 +66,8 @@ impl SigningKey {
     /// A new key from the operating system's random source.
     pub fn generate() -> Result<SigningKey, KeyError> {
         let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut_slice()).map_err(|e| {
-            KeyError::Invalid(format!("the system's random source failed: {e}"))
-        })?;
+        getrandom::fill(seed.as_mut_slice())
+            .map_err(|e| KeyError::Invalid(format!("the system's random source failed: {e}")))?;
         Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
     }
 
@@ -166,9 +165,7 @@ impl PublicKey {
     /// SPKI PEM text.
     pub fn to_pem(&self) -> String {
         // Encoding a valid key cannot fail.
-        self.0
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_default()
+        self.0.to_public_key_pem(LineEnding::LF).unwrap_or_default()
     }
 
     /// The key id: lower-case hex sha256 of the SPKI DER encoding.
@@ -431,12 +428,21 @@ mod tests {
         let files = generate_files(&dir.path().join("ci")).unwrap();
         let private = std::fs::read_to_string(&files.private).unwrap();
         let public = std::fs::read_to_string(&files.public).unwrap();
-        assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{private}");
-        assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
+        assert!(
+            private.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+            "{private}"
+        );
+        assert!(
+            public.starts_with("-----BEGIN PUBLIC KEY-----\n"),
+            "{public}"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&files.private).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&files.private)
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let key = SigningKey::read(&files.private).unwrap();
@@ -444,7 +450,9 @@ mod tests {
         assert_eq!(key.public(), public_key);
         assert_eq!(public_key.keyid(), files.keyid);
 
-        let err = generate_files(&dir.path().join("ci")).unwrap_err().to_string();
+        let err = generate_files(&dir.path().join("ci"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("already exists"), "{err}");
         assert_eq!(std::fs::read_to_string(&files.private).unwrap(), private);
     }
@@ -467,7 +475,10 @@ mod tests {
         // A damaged private key: the error must not repeat what it was given.
         let body_start = pem.find('\n').unwrap() + 1;
         let damaged = format!("{}MIIB{}", &pem[..body_start], &pem[body_start + 4..]);
-        let err = SigningKey::from_pem(&damaged, "CERTIFY_SIGN_KEY").err().unwrap().to_string();
+        let err = SigningKey::from_pem(&damaged, "CERTIFY_SIGN_KEY")
+            .err()
+            .unwrap()
+            .to_string();
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         assert!(!err.contains(&body), "{err}");
         assert!(err.contains("CERTIFY_SIGN_KEY"), "{err}");

@@ -183,7 +183,13 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
                 escape(&sentence_case(str_of(c, "criterion").unwrap_or(""))),
                 escape(word),
                 escape(&show("passed")),
-                escape(&(if n("failed").is_some() || n("errors").is_some() { failed.to_string() } else { "–".into() })),
+                escape(
+                    &(if n("failed").is_some() || n("errors").is_some() {
+                        failed.to_string()
+                    } else {
+                        "–".into()
+                    })
+                ),
                 escape(&show("required")),
                 escape(&criterion_why(c, v == "pass")),
             );
@@ -213,7 +219,11 @@ fn criterion_why(c: &Value, pass: bool) -> String {
         if pass {
             let mut s = format!("{passed} passed, {required} required");
             if waived > 0 {
-                let _ = write!(s, "; {waived} failure{} waived", if waived == 1 { "" } else { "s" });
+                let _ = write!(
+                    s,
+                    "; {waived} failure{} waived",
+                    if waived == 1 { "" } else { "s" }
+                );
             }
             s
         } else {

@@ -36,8 +36,8 @@ use serde_json::Value;
 
 use crate::attest::{self, EvidenceEntry, PREDICATE_TYPE, STATEMENT_TYPE, Statement, TestResult};
 use crate::report::{self, Counts, str_of};
-use crate::summary::{META_COUNTS, META_RUN_ID, META_VERDICT};
 use crate::sign::{Envelope, MAX_ENVELOPE, PublicKey};
+use crate::summary::{META_COUNTS, META_RUN_ID, META_VERDICT};
 use crate::{
     ATTESTATION_JSON, ENVELOPE_JSON, EVIDENCE_DIR, InputDigest, JUNIT_XML, REPORT_FILES,
     REPORT_JSON, ReviewError, SUMMARY_HTML, sha256_file,
@@ -1126,10 +1126,12 @@ mod tests {
         case["verdict"] = "passed".into();
         case.as_object_mut().unwrap().remove("message");
         case.as_object_mut().unwrap().remove("kind");
-        r["counts"] = serde_json::json!({"tests": 5, "passed": 4, "failures": 0, "errors": 0, "skipped": 1});
+        r["counts"] =
+            serde_json::json!({"tests": 5, "passed": 4, "failures": 0, "errors": 0, "skipped": 1});
         r["passed"] = true.into();
         r["certification"]["verdict"] = "certified".into();
-        r["certification"]["reasons"] = serde_json::json!(["Certified: every required check passed."]);
+        r["certification"]["reasons"] =
+            serde_json::json!(["Certified: every required check passed."]);
         r
     }
 
@@ -1145,14 +1147,20 @@ mod tests {
         assert!(by_key(&out, &[&other, &key]).ok);
         // The page says who signed it.
         let html = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
-        assert!(html.contains(&key.public().keyid()), "the summary names the signer");
+        assert!(
+            html.contains(&key.public().keyid()),
+            "the summary names the signer"
+        );
     }
 
     #[test]
     fn an_unsigned_report_is_rejected_by_key() {
         let key = SigningKey::generate().unwrap();
         let out = attested();
-        assert!(verify(out.path(), None).unwrap().ok, "consistent, but vouched for by no one");
+        assert!(
+            verify(out.path(), None).unwrap().ok,
+            "consistent, but vouched for by no one"
+        );
         let v = by_key(&out, &[&key]);
         assert_names(&v.problems, "the report is unsigned");
         let html = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
@@ -1166,7 +1174,10 @@ mod tests {
     fn forgery_a_flipped_verdict_with_every_digest_recomputed_is_rejected() {
         let key = SigningKey::generate().unwrap();
         let out = signed(&key);
-        let forged = certified(serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap());
+        let forged = certified(
+            serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap())
+                .unwrap(),
+        );
         rewrite_unsigned(&out, &forged);
         assert!(
             verify(out.path(), None).unwrap().ok,
@@ -1175,15 +1186,20 @@ mod tests {
         );
         let v = by_key(&out, &[&key]);
         assert!(!v.ok);
-        assert_names(&v.problems, "attestation.json is not the statement that was signed");
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
         assert_names(&v.problems, "report.json changed since the run");
-        assert_names(&v.problems, "report.json and attestation.json disagree on the verdict");
+        assert_names(
+            &v.problems,
+            "report.json and attestation.json disagree on the verdict",
+        );
 
         // Copying the new statement into the envelope's payload breaks the signature.
-        let mut env: crate::sign::Envelope = serde_json::from_slice(
-            &std::fs::read(out.path().join(crate::ENVELOPE_JSON)).unwrap(),
-        )
-        .unwrap();
+        let mut env: crate::sign::Envelope =
+            serde_json::from_slice(&std::fs::read(out.path().join(crate::ENVELOPE_JSON)).unwrap())
+                .unwrap();
         use base64ct::Encoding as _;
         env.payload = base64ct::Base64::encode_string(
             &std::fs::read(out.path().join(ATTESTATION_JSON)).unwrap(),
@@ -1206,11 +1222,20 @@ mod tests {
         redigest(&out, "summary.html");
         let v = by_key(&out, &[&key]);
         assert!(!v.ok);
-        assert_names(&v.problems, "attestation.json is not the statement that was signed");
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
         assert_names(&v.problems, "summary.html changed since the run");
-        assert_names(&v.problems, "summary.html is not what report.json renders to");
+        assert_names(
+            &v.problems,
+            "summary.html is not what report.json renders to",
+        );
         // Even unsigned, the page no longer matches the record it claims to show.
-        assert_names(&problems(&out, None), "summary.html is not what report.json renders to");
+        assert_names(
+            &problems(&out, None),
+            "summary.html is not what report.json renders to",
+        );
     }
 
     /// Forgery 3: another run's evidence swapped in (with or without the statement
@@ -1220,18 +1245,30 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let out = signed(&key);
         let other = signed(&key);
-        other.write("evidence/http-probe.tls/chain.pem", "-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n");
+        other.write(
+            "evidence/http-probe.tls/chain.pem",
+            "-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n",
+        );
         std::fs::copy(
             other.path().join("evidence/http-probe.tls/chain.pem"),
             out.path().join("evidence/http-probe.tls/chain.pem"),
         )
         .unwrap();
         let v = by_key(&out, &[&key]);
-        assert_names(&v.problems, "evidence/http-probe.tls/chain.pem changed since the run");
+        assert_names(
+            &v.problems,
+            "evidence/http-probe.tls/chain.pem changed since the run",
+        );
         redigest(&out, "evidence/http-probe.tls/chain.pem");
         let v = by_key(&out, &[&key]);
-        assert_names(&v.problems, "attestation.json is not the statement that was signed");
-        assert_names(&v.problems, "evidence/http-probe.tls/chain.pem changed since the run");
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
+        assert_names(
+            &v.problems,
+            "evidence/http-probe.tls/chain.pem changed since the run",
+        );
 
         // A whole other signed run's directory under this report's name: its own
         // signature verifies, but it is that run, with that run's id and evidence.
@@ -1256,10 +1293,19 @@ mod tests {
         let forger = SigningKey::generate().unwrap();
         let out = signed(&key);
         write_as_the_harness(&out, &forger, certified);
-        assert!(by_key(&out, &[&forger]).ok, "it is a well-formed report by the forger");
+        assert!(
+            by_key(&out, &[&forger]).ok,
+            "it is a well-formed report by the forger"
+        );
         let v = by_key(&out, &[&key]);
         assert!(!v.ok);
-        assert_names(&v.problems, &format!("it is signed by key {}, which is none of the keys given", forger.public().keyid()));
+        assert_names(
+            &v.problems,
+            &format!(
+                "it is signed by key {}, which is none of the keys given",
+                forger.public().keyid()
+            ),
+        );
 
         // Naming the real key as signer, in report.json and in the envelope, while
         // signing with another does not help.
@@ -1300,7 +1346,10 @@ mod tests {
         attest::write(out.path(), &statement_inputs()).unwrap();
         sign_out_dir(out.path(), &key).unwrap();
         let v = by_key(&out, &[&key]);
-        assert_names(&v.problems, "report.json names no key as its signer, but the statement is signed by key");
+        assert_names(
+            &v.problems,
+            "report.json names no key as its signer, but the statement is signed by key",
+        );
     }
 
     #[test]
@@ -1331,7 +1380,10 @@ mod tests {
         out.write("junit.xml", &junit(&report));
         redigest(&out, "junit.xml");
         let p = problems(&out, None);
-        assert_names(&p, "junit.xml is not what report.json renders to (first difference on line");
+        assert_names(
+            &p,
+            "junit.xml is not what report.json renders to (first difference on line",
+        );
     }
 
     #[test]
