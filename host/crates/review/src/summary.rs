@@ -962,6 +962,58 @@ mod tests {
     }
 
     #[test]
+    fn a_criterion_that_fails_on_a_failure_says_so_without_contradiction() {
+        let mut r = report();
+        r["certification"]["criteria"] = serde_json::json!([
+            {"criterion": "performs-as-advertised", "verdict": "fail",
+             "passed": 2, "failed": 1, "errors": 0, "skipped": 0, "waived": 0, "required": 1},
+            {"criterion": "documentation", "verdict": "fail",
+             "passed": 0, "failed": 0, "errors": 0, "skipped": 1, "waived": 0, "required": 1},
+            {"criterion": "business-value", "verdict": "pass",
+             "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "waived": 1, "required": 1},
+        ]);
+        let html = render(&r);
+        assert!(!html.contains("2 of 1 required"), "{html}");
+        assert!(
+            html.contains("<td>Performs as advertised</td><td class=\"fail\">Fail</td><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">1</td><td>1 check failed or could not run, and a failure blocks unless waived</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>0 passed of the 1 required</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>1 passed, 1 required; 1 failure waived</td>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_signer_or_its_absence_is_at_the_top() {
+        let mut r = report();
+        let unsigned = render(&r);
+        let top = &unsigned[..unsigned.find("aria-label=\"Verdict\"").unwrap()];
+        assert!(
+            top.contains("Unsigned: nothing vouches for this report"),
+            "{top}"
+        );
+        r["certification"]["signer"] =
+            serde_json::json!({"algorithm": "ed25519", "keyid": "ab".repeat(32)});
+        let signed = render(&r);
+        let top = &signed[..signed.find("aria-label=\"Verdict\"").unwrap()];
+        assert!(
+            top.contains(&format!(
+                "Signed by ed25519 key <code class=\"hash\">{}</code>",
+                "ab".repeat(32)
+            )),
+            "{top}"
+        );
+        // A hostile key id is escaped like everything else.
+        r["certification"]["signer"]["keyid"] = "<script>".into();
+        assert!(!render(&r).contains("<script>"));
+    }
+
+    #[test]
     fn a_sparse_report_renders_what_is_there() {
         let sparse = serde_json::json!({
             "format": "certify-report/1",
