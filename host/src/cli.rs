@@ -190,9 +190,9 @@ pub struct KeyGenerateArgs {
 pub enum ReportCommand {
     /// Recompute every digest the report's attestation binds and name what changed;
     /// with --bundle, also check the bundle's files are the ones certified.
-    /// With --key, also check that one of these keys signed the attestation
-    /// (attestation.dsse.json) and that junit.xml and summary.html are exactly what
-    /// the signed report.json renders to. Without --key nothing vouches for the report.
+    /// junit.xml and summary.html must be exactly what report.json renders to. With
+    /// --key, one of these keys must have signed the attestation
+    /// (attestation.dsse.json); without --key nothing vouches for the report.
     ///
     /// Exit 0 when everything matches, 1 when something changed or the signature
     /// does not verify.

@@ -26,6 +26,10 @@ use crate::model::Report;
 use crate::report::{str_at, str_of};
 use crate::{InputDigest, REPORT_JSON, ReviewError};
 
+/// The largest report.json read: outputs are bounded per check, so a real one is far
+/// smaller.
+const MAX_REPORT: u64 = 256 * 1024 * 1024;
+
 /// `format` of the JSON output.
 pub const FORMAT: &str = "certify-report-diff/1";
 
@@ -112,6 +116,17 @@ pub fn load(path: &Path) -> Result<Report, ReviewError> {
     } else {
         path.to_path_buf()
     };
+    let len = std::fs::metadata(&file)
+        .map_err(|e| ReviewError::io("read", &file, e))?
+        .len();
+    if len > MAX_REPORT {
+        return Err(ReviewError::Report {
+            path: file,
+            reason: format!(
+                "it is {len} bytes, more than any report `certify run` writes ({MAX_REPORT})"
+            ),
+        });
+    }
     let bytes = std::fs::read(&file).map_err(|e| ReviewError::io("read", &file, e))?;
     Report::from_json(&bytes).map_err(|reason| ReviewError::Report {
         path: file,
@@ -381,7 +396,8 @@ impl Diff {
             .iter()
             .map(|c| c.suite.len() + c.id.len() + 1)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .min(60); // long article paths overflow rather than push every row right
         let _ = writeln!(s, "checks ({}):", self.checks.len());
         for c in &self.checks {
             let mark = if c.a == c.b { ' ' } else { '*' };

@@ -125,10 +125,15 @@ impl SigningKey {
         }
     }
 
+    /// PKCS#8 v1 (the private key alone), as `openssl genpkey -algorithm ed25519`
+    /// writes it: OpenSSL 3.0 does not read the v2 form with the public key inside.
     fn to_pem(&self) -> Result<zeroize::Zeroizing<String>, KeyError> {
-        self.0
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| KeyError::Invalid(format!("encoding the private key: {e}")))
+        ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.0.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Invalid(format!("encoding the private key: {e}")))
     }
 }
 
@@ -422,6 +427,24 @@ mod tests {
         assert!(err.contains("does not verify"), "{err}");
     }
 
+    /// The example keys of RFC 8410 (section 10.3), as openssl reads and writes them.
+    const RFC8410_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+    const RFC8410_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+
+    #[test]
+    fn keys_are_the_standard_encodings_openssl_uses() {
+        let key = SigningKey::from_pem(RFC8410_PRIVATE, "rfc").unwrap();
+        let public = PublicKey::from_pem(RFC8410_PUBLIC, "rfc").unwrap();
+        assert_eq!(key.public(), public);
+        assert_eq!(public.to_pem(), RFC8410_PUBLIC);
+        assert_eq!(key.to_pem().unwrap().as_str(), RFC8410_PRIVATE);
+        // The key id is the sha256 of the SPKI DER (the PEM's base64 body).
+        let der =
+            Base64::decode_vec("MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=")
+                .unwrap();
+        assert_eq!(public.keyid(), sha256_bytes(&der));
+    }
+
     #[test]
     fn key_files_are_standard_private_and_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
@@ -429,7 +452,7 @@ mod tests {
         let private = std::fs::read_to_string(&files.private).unwrap();
         let public = std::fs::read_to_string(&files.public).unwrap();
         assert!(
-            private.starts_with("-----BEGIN PRIVATE KEY-----\n"),
+            private.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAw"),
             "{private}"
         );
         assert!(
