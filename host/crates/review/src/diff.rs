@@ -9,6 +9,10 @@
 //! 4. the certified inputs, digest by digest; the suite (name, version, sha256); the
 //!    harness (version, plugin contract); the candidate.
 //!
+//! Every check counts, advisory ones included: a suite's failures block unless waived,
+//! and a re-run that does not reproduce even an advisory result is worth a reviewer's
+//! look. (report.json does not record which built-in checks a suite made advisory.)
+//!
 //! Time-to-value and the credit used are shown side by side but never differ "enough"
 //! to count: two honest runs do not take the same time. Nor does the harness binary's
 //! sha256 count (an integrator may build the same release from source); it is a note.
