@@ -59,6 +59,9 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
+        // A plugin's build scripts are the candidate's code: the harness's signing key
+        // is not theirs to read.
+        .env_remove(crate::commands::review::SIGN_KEY_ENV)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()

@@ -48,9 +48,13 @@ pub enum Command {
     /// Exit codes: 0 certified; 1 not certified; 2 the harness could not run;
     /// 3 teardown incomplete (something may be left on the account).
     Run(RunArgs),
-    /// Verify a report against its attestation (and the bundle it certified).
+    /// Verify a report (by its signer's key, against its attestation and the bundle it
+    /// certified), or compare two reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Make the Ed25519 key pair that signs reports.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// List and show the certification suites.
     #[command(subcommand)]
     Suites(SuitesCommand),
@@ -160,6 +164,26 @@ pub struct RunArgs {
     /// to see the harness keep its guarantees when the account misbehaves.
     #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
     pub faults: Option<String>,
+    /// Sign the run's attestation with this Ed25519 private key (PKCS#8 PEM, from
+    /// `certify key generate`), writing attestation.dsse.json. Without it, the PEM in
+    /// the environment variable CERTIFY_SIGN_KEY (for CI secrets) signs, if set.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+/// `certify key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new key pair: NAME.key (the private key, PKCS#8 PEM, mode 0600) and
+    /// NAME.pub (the public key, SPKI PEM). Never overwrites a file.
+    Generate(KeyGenerateArgs),
+}
+
+/// `certify key generate`
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// The files' name without extension, e.g. `ci` or `keys/integrator`.
+    pub name: PathBuf,
 }
 
 /// `certify report ...`
@@ -167,8 +191,32 @@ pub struct RunArgs {
 pub enum ReportCommand {
     /// Recompute every digest the report's attestation binds and name what changed;
     /// with --bundle, also check the bundle's files are the ones certified.
-    /// Exit 0 when everything matches, 1 when something changed.
+    /// junit.xml and summary.html must be exactly what report.json renders to. With
+    /// --key, one of these keys must have signed the attestation
+    /// (attestation.dsse.json); without --key nothing vouches for the report.
+    ///
+    /// Exit 0 when everything matches, 1 when something changed or the signature
+    /// does not verify.
     Verify(VerifyArgs),
+    /// Compare two reports of the same bundle (a candidate's CI run and a re-run):
+    /// inputs, suite and harness, the verdict, and every check's outcome side by side
+    /// with time-to-value and the credit used.
+    ///
+    /// Exit 0 when they agree, 1 when anything differs (every difference named,
+    /// checks that passed in A but not in B first).
+    Diff(DiffArgs),
+}
+
+/// `certify report diff`
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Report A: an output directory (or its report.json).
+    pub a: PathBuf,
+    /// Report B.
+    pub b: PathBuf,
+    /// Print the comparison as JSON (format certify-report-diff/1).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `certify report verify`
@@ -179,6 +227,18 @@ pub struct VerifyArgs {
     /// The candidate bundle the report certified.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
+    /// A public key (SPKI PEM, NAME.pub) whose signature is accepted; repeatable.
+    /// An unsigned report, or one signed by another key, fails.
+    #[arg(long = "key", value_name = "PUB")]
+    pub keys: Vec<PathBuf>,
+    /// The sha256 of a released harness build; repeatable. The report must have been
+    /// made by one of them.
+    #[arg(long = "harness-sha256", value_name = "HEX")]
+    pub harness_sha256: Vec<String>,
+    /// A file of released harness sha256s, one per line (`sha256sum` output works;
+    /// `#` starts a comment). Adds to --harness-sha256.
+    #[arg(long, value_name = "FILE")]
+    pub harness_releases: Option<PathBuf>,
 }
 
 /// `certify suites ...`

@@ -7,4 +7,5 @@ mod recipes;
 mod report;
 mod run;
 mod sandbox;
+mod signed;
 mod support;

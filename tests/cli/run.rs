@@ -16,14 +16,14 @@ use certify_fixtures::SAMPLE_PLUGIN;
 
 use crate::support::{cases, certify, read_json, run, validate_junit};
 
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
 }
 
 /// A `certify run` with its own state (ledger, journal, emulator account).
-fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
+pub(crate) fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     let mut cmd = certify();
     cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
         .arg("run")
@@ -35,7 +35,7 @@ fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
 
 /// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
 /// plugin's Cargo project only builds inside this workspace).
-fn sample_copy(dir: &Path) -> PathBuf {
+pub(crate) fn sample_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("bundle");
     copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
     std::fs::copy(SAMPLE_PLUGIN, copy.join("plugin.wasm")).unwrap();
@@ -47,7 +47,7 @@ fn sample_copy(dir: &Path) -> PathBuf {
     copy
 }
 
-fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
+pub(crate) fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let path = entry.path();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use certify_runtime::{Limits, Runtime, RuntimeConfig};
 
 use crate::cli::{
-    Cli, Command, DocsCommand, EmulatorCommand, GlobalArgs, LimitArgs, PluginCommand,
+    Cli, Command, DocsCommand, EmulatorCommand, GlobalArgs, KeyCommand, LimitArgs, PluginCommand,
     ReportCommand, SuitesCommand,
 };
 use crate::{Error, Outcome};
@@ -23,6 +23,8 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Run(args) => crate::run::execute(&cli.global, args).await,
         Command::Report(ReportCommand::Verify(args)) => review::verify(args),
+        Command::Report(ReportCommand::Diff(args)) => review::diff(args),
+        Command::Key(KeyCommand::Generate(args)) => review::key_generate(args),
         Command::Suites(SuitesCommand::List) => review::suites_list(),
         Command::Suites(SuitesCommand::Show(args)) => review::suites_show(args),
         Command::Budget(args) => review::budget(args),

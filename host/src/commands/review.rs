@@ -1,15 +1,59 @@
-//! `certify report verify`, `certify suites list|show`, `certify budget`
-//! and `certify cleanup`: what integrators and reviewers run around a run.
+//! `certify report verify|diff`, `certify key generate`, `certify suites list|show`,
+//! `certify budget` and `certify cleanup`: what integrators and reviewers run around a
+//! run.
 
 use std::path::Path;
 
 use certify_ledger::{Journal, Ledger, Money, Month};
+use certify_review::sign::{PublicKey, SigningKey};
 
-use crate::cli::{BudgetArgs, CleanupArgs, SuitesShowArgs, VerifyArgs};
+use crate::cli::{BudgetArgs, CleanupArgs, DiffArgs, KeyGenerateArgs, SuitesShowArgs, VerifyArgs};
 use crate::run::{Account, Target, deploy};
 use crate::{Error, Outcome};
 
-/// Recompute everything a report directory's attestation binds and name what changed.
+/// The environment variable that may hold the signing key's PEM (for CI secrets).
+pub const SIGN_KEY_ENV: &str = "CERTIFY_SIGN_KEY";
+
+/// The key `certify run` signs with: `--sign-key FILE`, else the PEM in
+/// `CERTIFY_SIGN_KEY`, else none. Read before anything is deployed, so that a bad key
+/// costs nothing. Errors name where the key came from, never what it holds.
+pub fn signing_key(file: Option<&Path>) -> Result<Option<SigningKey>, Error> {
+    if let Some(path) = file {
+        return SigningKey::read(path)
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("--sign-key: {e}")));
+    }
+    match std::env::var(SIGN_KEY_ENV) {
+        Ok(pem) if !pem.trim().is_empty() => SigningKey::from_pem(&pem, SIGN_KEY_ENV)
+            .map(Some)
+            .map_err(|e| Error::Usage(e.to_string())),
+        Ok(_) => Ok(None),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(format!(
+            "{SIGN_KEY_ENV} is not UTF-8 text; it must hold a PKCS#8 PEM private key"
+        ))),
+    }
+}
+
+/// `certify key generate NAME`.
+pub fn key_generate(args: KeyGenerateArgs) -> Result<Outcome, Error> {
+    let files = certify_review::sign::generate_files(&args.name)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    println!(
+        "private key: {} (mode 0600; keep it secret, e.g. as a CI secret)",
+        files.private.display()
+    );
+    println!(
+        "public key:  {} (give it to reviewers: `certify report verify --key {}`)",
+        files.public.display(),
+        files.public.display()
+    );
+    println!("key id:      {}", files.keyid);
+    Ok(Outcome::Passed)
+}
+
+/// Check who vouches for a report directory, recompute everything its attestation binds
+/// and name what changed.
 pub fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
     let inputs = match &args.bundle {
         Some(dir) => {
@@ -31,7 +75,24 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
         }
         None => None,
     };
-    let v = certify_review::verify::verify(&args.out_dir, inputs.as_deref())
+    let keys = args
+        .keys
+        .iter()
+        .map(|p| PublicKey::read(p).map_err(|e| Error::Usage(format!("--key: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut harness_sha256 = Vec::new();
+    for hex in &args.harness_sha256 {
+        harness_sha256.push(sha256_arg(hex, "--harness-sha256")?);
+    }
+    if let Some(file) = &args.harness_releases {
+        harness_sha256.extend(releases_file(file)?);
+    }
+    let options = certify_review::verify::Options {
+        bundle_inputs: inputs,
+        keys,
+        harness_sha256,
+    };
+    let v = certify_review::verify::verify_with(&args.out_dir, &options)
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("verifying the report")))?;
     if v.ok {
         println!(
@@ -39,14 +100,101 @@ pub fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
             args.out_dir.display(),
             v.checked
         );
-        Ok(Outcome::Passed)
     } else {
         println!("NOT verified: {}", args.out_dir.display());
         for p in &v.problems {
             println!("  - {p}");
         }
-        Ok(Outcome::Failed)
     }
+    match (&v.signer, options.keys.is_empty()) {
+        (Some(keyid), _) => println!("signed by key {keyid}"),
+        (None, true) => {
+            let claimed = if v.claimed_signers.is_empty() {
+                "it is unsigned".to_string()
+            } else {
+                format!(
+                    "it claims to be signed by key {}, which was not checked",
+                    v.claimed_signers.join(", ")
+                )
+            };
+            println!(
+                "nothing vouches for this report: {claimed}; anyone can rewrite every file and digest consistently. Give the signer's public key with --key."
+            );
+        }
+        (None, false) => {}
+    }
+    Ok(if v.ok {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// A sha256 argument: 64 hex digits, lower-cased.
+fn sha256_arg(hex: &str, what: &str) -> Result<String, Error> {
+    let hex = hex.trim();
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(hex.to_ascii_lowercase())
+    } else {
+        Err(Error::Usage(format!(
+            "{what}: {hex:?} is not a sha256 (64 hex digits)"
+        )))
+    }
+}
+
+/// A releases file: one sha256 per line, first word (so `sha256sum` output works),
+/// blank lines and `#` comments ignored.
+fn releases_file(path: &Path) -> Result<Vec<String>, Error> {
+    const MAX: u64 = 1024 * 1024;
+    let what = || format!("reading {}", path.display());
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::Io(what(), e))?
+        .len();
+    if len > MAX {
+        return Err(Error::Usage(format!(
+            "{} is {len} bytes; a releases file lists sha256s, one a line",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(what(), e))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(word) = line.split_whitespace().next() {
+            out.push(sha256_arg(word, &format!("{}:{}", path.display(), i + 1))?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} lists no sha256; one per line",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
+
+/// Compare two reports of one bundle.
+pub fn diff(args: DiffArgs) -> Result<Outcome, Error> {
+    let load = |p: &Path| certify_review::diff::load(p).map_err(|e| Error::Usage(e.to_string()));
+    let (a, b) = (load(&args.a)?, load(&args.b)?);
+    let d = certify_review::diff::diff(
+        &a,
+        &args.a.display().to_string(),
+        &b,
+        &args.b.display().to_string(),
+    );
+    if args.json {
+        let text = serde_json::to_string_pretty(&d)
+            .map_err(|e| Error::Other(anyhow::anyhow!("rendering the comparison: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", d.to_text());
+    }
+    Ok(if d.same {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// List the shipped suites.

@@ -1,7 +1,8 @@
 //! Reports: the model every reporter reads, and the writers.
 //!
 //! - [`model`]: suites of cases with verdicts, provenance properties and attachments.
-//! - [`junit`]: the JUnit XML mapping (the only place that knows JUnit).
+//! - [`junit`]: the JUnit XML, rendered from the JSON form by `certify_review::junit`
+//!   (the only place that knows JUnit), so that junit.xml is a function of report.json.
 //! - [`json`]: the JSON summary, the same facts for machines.
 //! - [`terminal`]: live lines while checks run, and the closing summary.
 //! - [`plugin`]: turning a plugin run into a report.

@@ -142,6 +142,8 @@ pub struct Facts<'a> {
     pub(crate) teardown: Option<&'a deploy::Teardown>,
     pub(crate) progress: &'a Progress,
     pub(crate) ending: &'a Ending,
+    /// Signs the attestation, when given.
+    pub(crate) signing_key: Option<&'a certify_review::sign::SigningKey>,
 }
 
 /// Run `certify run`.
@@ -155,6 +157,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let suite =
         certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
     let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
+    let signing_key = crate::commands::review::signing_key(args.sign_key.as_deref())?;
     for w in &bundle.warnings {
         eprintln!("warning: {w}");
     }
@@ -409,6 +412,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         teardown: teardown.as_ref(),
         progress: &progress,
         ending: &ending,
+        signing_key: signing_key.as_ref(),
     };
     let written = report::write(&facts, &args.out)?;
     account.close().await;

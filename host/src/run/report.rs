@@ -62,10 +62,11 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
     // not be part of this run's attestation.
     for stale in [
         "evidence",
-        "junit.xml",
-        "report.json",
-        "summary.html",
-        "attestation.json",
+        certify_review::JUNIT_XML,
+        certify_review::REPORT_JSON,
+        certify_review::SUMMARY_HTML,
+        certify_review::ATTESTATION_JSON,
+        certify_review::ENVELOPE_JSON,
     ] {
         let path = out.join(stale);
         let _ = if path.is_dir() {
@@ -367,25 +368,6 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         Duration::ZERO,
         Some(out),
     )?;
-    let mut criteria = Vec::new();
-    for criterion in Criterion::ALL {
-        let runs: Vec<_> = progress
-            .checks
-            .iter()
-            .filter(|(c, _)| c.criterion == criterion)
-            .collect();
-        let passed = runs.iter().filter(|(_, r)| r.status.is_pass()).count();
-        let bad = runs
-            .iter()
-            .filter(|(_, r)| matches!(r.status, Status::Failed { .. } | Status::Error { .. }))
-            .count();
-        criteria.push(json!({
-            "criterion": criterion.as_str(),
-            "verdict": if bad == 0 { "pass" } else { "fail" },
-            "passed": passed,
-            "required": 0,
-        }));
-    }
     suites.extend(plugin_report.suites.into_iter().map(|mut s| {
         s.name = format!("plugin:{}", s.name);
         s.properties.extend(
@@ -529,6 +511,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
                 "criterion": c.criterion.as_str(),
                 "verdict": if c.met { "pass" } else { "fail" },
                 "passed": c.passed,
+                "failed": c.failed,
+                "errors": c.errors,
+                "skipped": c.skipped,
+                "waived": c.waived,
                 "required": c.minimum,
             })
         })
@@ -570,6 +556,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         properties.push((format!("input.{}", input.path), input.sha256.clone()));
     }
     let ttv = progress.time_to_value.map(|d| round(d.as_secs_f64()));
+    // The binary that ran, so a reviewer can tell a released build from a patched one.
+    let harness_sha256 = std::env::current_exe()
+        .ok()
+        .and_then(|exe| certify_review::sha256_file(&exe).ok());
     let certification = json!({
         "verdict": if certified { "certified" } else { "not-certified" },
         "reasons": reasons,
@@ -612,7 +602,17 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "criteria": criteria,
         "inputs": facts.bundle.inputs,
         "bundle_sha256": facts.bundle.digest(),
-        "harness": { "version": crate::VERSION, "contract": certify_runtime::CONTRACT_VERSION },
+        "harness": {
+            "version": crate::VERSION,
+            "contract": certify_runtime::CONTRACT_VERSION,
+            "sha256": harness_sha256,
+        },
+        // Who will sign the statement: the summary page shows it, and verification
+        // checks that the signature is this key's.
+        "signer": facts.signing_key.map(|k| json!({
+            "algorithm": certify_review::sign::ALGORITHM,
+            "keyid": k.public().keyid(),
+        })),
     });
     let report = Report {
         name: format!("certify run {}", facts.bundle.candidate.product),
@@ -622,27 +622,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         suites,
         certification: Some(certification),
     };
-    report::write_file(&out.join("junit.xml"), junit::render(&report)?.as_bytes())?;
-    let json_text = json_report::render(&report)?;
-    report::write_file(&out.join("report.json"), json_text.as_bytes())?;
-    let value: serde_json::Value = serde_json::from_str(&json_text)
-        .map_err(|e| Error::Other(anyhow::anyhow!("reading back the JSON report: {e}")))?;
-    report::write_file(
-        &out.join("summary.html"),
-        certify_review::summary::render(&value).as_bytes(),
-    )?;
-    let harness_sha256 = std::env::current_exe()
-        .ok()
-        .and_then(|exe| certify_review::sha256_file(&exe).ok());
-    certify_review::attest::write(
-        out,
-        &certify_review::StatementInputs {
-            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            harness_sha256,
-            url: None,
-        },
-    )
-    .map_err(|e| Error::Other(anyhow::Error::new(e).context("writing the attestation")))?;
+    write_files(&report, out, facts.signing_key)?;
 
     let c = report.counts();
     let mut summary = format!(
@@ -667,6 +647,41 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         }
     }
     Ok(Written { certified, summary })
+}
+
+/// report.json first; junit.xml and summary.html rendered from it (so that verification
+/// can render them again from the signed record); the attestation over all of them;
+/// and, with a key, its signed envelope.
+fn write_files(
+    report: &Report,
+    out: &Path,
+    key: Option<&certify_review::sign::SigningKey>,
+) -> Result<(), Error> {
+    let json_text = json_report::render(report)?;
+    report::write_file(&out.join(certify_review::REPORT_JSON), json_text.as_bytes())?;
+    report::write_file(
+        &out.join(certify_review::JUNIT_XML),
+        junit::from_json(&json_text)?.as_bytes(),
+    )?;
+    let value: serde_json::Value = serde_json::from_str(&json_text)
+        .map_err(|e| Error::Other(anyhow::anyhow!("reading back the JSON report: {e}")))?;
+    report::write_file(
+        &out.join(certify_review::SUMMARY_HTML),
+        certify_review::summary::render(&value).as_bytes(),
+    )?;
+    certify_review::attest::write(
+        out,
+        &certify_review::StatementInputs {
+            finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            url: None,
+        },
+    )
+    .map_err(|e| Error::Other(anyhow::Error::new(e).context("writing the attestation")))?;
+    if let Some(key) = key {
+        certify_review::sign::sign_out_dir(out, key)
+            .map_err(|e| Error::Other(anyhow::Error::new(e).context("signing the attestation")))?;
+    }
+    Ok(())
 }
 
 fn slug(name: &str) -> String {

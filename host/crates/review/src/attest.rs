@@ -17,8 +17,10 @@
 //! trailing newline — so the same inputs and results give the same bytes apart from the
 //! run id and times.
 //!
-//! The statement is not signed here; `cosign attest-blob --type` or GitHub's
-//! `actions/attest` can sign `attestation.json` as it is.
+//! The statement itself is unsigned, for tools that read in-toto statements as they are;
+//! [`crate::sign`] wraps its exact bytes in a signed DSSE envelope
+//! (`attestation.dsse.json`), and `cosign attest-blob` or GitHub's `actions/attest` can
+//! sign its predicate keylessly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -158,9 +160,6 @@ pub struct Times {
 pub struct StatementInputs {
     /// When the run finished (RFC 3339, UTC).
     pub finished_at: String,
-    /// sha256 of the harness executable that ran (see [`crate::sha256_file`] and
-    /// `std::env::current_exe`). Without it the harness is identified by version only.
-    pub harness_sha256: Option<String>,
     /// Where the run can be seen, for example the CI job's URL.
     pub url: Option<String>,
 }
@@ -204,13 +203,8 @@ pub fn write(out_dir: &Path, inputs: &StatementInputs) -> Result<Statement, Revi
         path: path.clone(),
         reason: format!("it is not JSON ({e}); write it with the harness's JSON reporter"),
     })?;
-    let predicate = predicate_from(
-        &report,
-        &inputs.finished_at,
-        inputs.harness_sha256.as_deref(),
-        inputs.url.clone(),
-    )
-    .map_err(|reason| ReviewError::Report { path, reason })?;
+    let predicate = predicate_from(&report, &inputs.finished_at, inputs.url.clone())
+        .map_err(|reason| ReviewError::Report { path, reason })?;
 
     let statement = Statement {
         statement_type: STATEMENT_TYPE.into(),
@@ -245,7 +239,6 @@ fn subject_descriptor(name: &str, sha256: String) -> ResourceDescriptor {
 pub(crate) fn predicate_from(
     report: &Value,
     finished_at: &str,
-    harness_sha256: Option<&str>,
     url: Option<String>,
 ) -> Result<TestResult, String> {
     match str_of(report, "format") {
@@ -301,7 +294,7 @@ pub(crate) fn predicate_from(
         digest: BTreeMap::new(),
         annotations: BTreeMap::from([("kind".to_string(), "harness".to_string())]),
     };
-    if let Some(sha) = harness_sha256 {
+    if let Some(sha) = str_at(cert, &["harness", "sha256"]) {
         harness.digest.insert("sha256".into(), sha.into());
     }
     for key in ["version", "contract"] {
@@ -397,7 +390,7 @@ impl EvidenceEntry {
 }
 
 /// A reader of `path` sees the old file or the whole new one, never half of it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReviewError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReviewError> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| ReviewError::io("write", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
@@ -474,14 +467,13 @@ mod tests {
 
     #[test]
     fn without_a_suite_the_configuration_is_the_harness() {
-        let out = OutDir::new();
         let mut report = crate::testutil::report();
         report["certification"]
             .as_object_mut()
             .unwrap()
             .remove("suite");
         report["certification"]["bundle_sha256"] = "b".repeat(64).into();
-        out.write("report.json", &crate::testutil::pretty(&report));
+        let out = OutDir::with_report(&report);
         let st = write(out.path(), &statement_inputs()).unwrap();
         assert_eq!(st.predicate.configuration.len(), 1);
         assert_eq!(st.predicate.configuration[0].name, "certify");

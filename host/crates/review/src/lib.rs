@@ -1,63 +1,70 @@
-//! Reports reviewers can trust: the summary page of a certification run, the
-//! attestation that binds the run's report files and inputs together, and the
-//! verification that names whatever changed since.
+//! Reports reviewers can trust: the typed report, its JUnit and HTML renderings, the
+//! signed attestation that binds the run's report files and inputs together, the
+//! verification that names whatever changed since, and the comparison of two reports.
 //!
 //! `certify run` writes an output directory:
 //!
 //! ```text
 //! out/
-//! ├── junit.xml                 for CI systems
-//! ├── report.json               the machine-readable record ("certify-report/1")
-//! ├── summary.html              the page reviewers read and print: summary::render
+//! ├── report.json               the record ("certify-report/1"): model::Report
+//! ├── junit.xml                 for CI systems: junit::render(report.json)
+//! ├── summary.html              the page reviewers read and print: summary::render(report.json)
 //! ├── evidence/<check>/<file>   files the checks attached, referenced from report.json
-//! └── attestation.json          an in-toto Statement v1 over all of the above: attest::write
+//! ├── attestation.json          an in-toto Statement v1 over all of the above: attest::write
+//! └── attestation.dsse.json     that statement signed, a DSSE envelope (with --sign-key): sign
 //! ```
 //!
-//! - [`summary::render`]: report.json as an HTML page — verdict per criterion and overall
-//!   first, then failures with their hints and locations, time-to-value, credit,
-//!   teardown, the program's facts, the inputs and every case. Self-contained (no
-//!   external assets, no JavaScript), with a print stylesheet; every string from the
-//!   report is escaped, since command output and plugin messages are untrusted.
+//! - [`model`]: report.json as types. junit.xml and summary.html are pure functions of
+//!   it, so verification renders them again and compares bytes.
+//! - [`junit::render`], [`summary::render`]: the two renderings. The summary page puts
+//!   the verdict per criterion and overall first, with who signed the report, then
+//!   failures with their hints and locations, time-to-value, credit, teardown, the
+//!   program's facts, the inputs and every case. Every string from the report is
+//!   escaped, since command output and plugin messages are untrusted.
 //! - [`attest::write`]: the in-toto Statement whose subjects are the report files and
 //!   every evidence file (by sha256) and whose predicate is a test result
 //!   (`https://in-toto.io/attestation/test-result/v0.1`) carrying the verdict, the check
-//!   ids that passed and failed, the suite and harness, and the certified inputs.
-//! - [`verify::verify`]: for `certify report verify <out-dir> [--bundle <bundle>]`:
-//!   recomputes every digest, cross-checks report.json against the attestation,
-//!   junit.xml and summary.html, and, given the bundle's current inputs, names every
-//!   input file added, removed or changed.
+//!   ids that passed and failed, the suite and harness (with the harness binary's
+//!   sha256), and the certified inputs.
+//! - [`sign`]: Ed25519 keys (PKCS#8 / SPKI PEM) and the DSSE envelope over the statement.
+//! - [`verify::verify_with`]: for `certify report verify`: checks the signature against
+//!   the given keys, recomputes every digest, cross-checks report.json against the
+//!   statement, renders junit.xml and summary.html again, checks the harness against the
+//!   released builds and the bundle's inputs against the certified ones.
+//! - [`diff::diff`]: for `certify report diff`: two reports of one bundle, check by check.
+//!
+//! The formats are described in FORMAT.md beside this crate.
 //!
 //! ```no_run
-//! use certify_review::{attest, summary, verify};
-//! # fn main() -> Result<(), certify_review::ReviewError> {
+//! use certify_review::{attest, sign, summary, verify};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let out = std::path::Path::new("out");
-//! let report: serde_json::Value =
-//!     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
-//! std::fs::write(out.join("summary.html"), summary::render(&report)).unwrap();
-//! let harness = std::env::current_exe().unwrap();
+//! let bytes = std::fs::read(out.join("report.json"))?;
+//! let report: serde_json::Value = serde_json::from_slice(&bytes)?;
+//! std::fs::write(out.join("summary.html"), summary::render(&report))?;
 //! attest::write(
 //!     out,
-//!     &attest::StatementInputs {
-//!         finished_at: "2026-09-01T10:04:12Z".into(),
-//!         harness_sha256: Some(certify_review::sha256_file(&harness)?),
-//!         url: None,
-//!     },
+//!     &attest::StatementInputs { finished_at: "2026-09-01T10:04:12Z".into(), url: None },
 //! )?;
-//! let verification = verify::verify(out, None)?;
+//! let key = sign::SigningKey::read(std::path::Path::new("ci.key"))?;
+//! sign::sign_out_dir(out, &key)?;
+//! let options = verify::Options { keys: vec![key.public()], ..Default::default() };
+//! let verification = verify::verify_with(out, &options)?;
 //! for problem in &verification.problems {
 //!     eprintln!("{problem}");
 //! }
 //! # Ok(())
 //! # }
 //! ```
-//!
-//! The crate reads report.json as plain JSON, so that it does not depend on the harness
-//! and a reviewer's tool can verify reports written by other harness versions.
 
 #![warn(missing_docs)]
 
 pub mod attest;
+pub mod diff;
+pub mod junit;
+pub mod model;
 mod report;
+pub mod sign;
 pub mod summary;
 pub mod verify;
 
@@ -78,8 +85,10 @@ pub const JUNIT_XML: &str = "junit.xml";
 pub const REPORT_JSON: &str = "report.json";
 /// The reviewers' summary page.
 pub const SUMMARY_HTML: &str = "summary.html";
-/// The attestation.
+/// The attestation: the unsigned in-toto Statement.
 pub const ATTESTATION_JSON: &str = "attestation.json";
+/// The signed attestation: a DSSE envelope whose payload is attestation.json.
+pub const ENVELOPE_JSON: &str = "attestation.dsse.json";
 /// The folder of evidence files.
 pub const EVIDENCE_DIR: &str = "evidence";
 

@@ -74,6 +74,9 @@ pub fn render(report: &Value) -> String {
         }
         h.push_str("</p>\n");
     }
+    if let Some(cert) = cert {
+        signer(&mut h, cert);
+    }
     h.push_str("</header>\n");
 
     verdict(&mut h, report, cert);
@@ -163,7 +166,7 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
     );
     let criteria = cert.map(|c| array(c, "criteria")).unwrap_or(&[]);
     if !criteria.is_empty() {
-        h.push_str("<table class=\"criteria\">\n<thead><tr><th>Criterion</th><th>Verdict</th><th>Checks passed</th></tr></thead>\n<tbody>\n");
+        h.push_str("<table class=\"criteria\">\n<thead><tr><th>Criterion</th><th>Verdict</th><th class=\"num\">Passed</th><th class=\"num\">Failed</th><th class=\"num\">Required</th><th>Why</th></tr></thead>\n<tbody>\n");
         for c in criteria {
             let v = str_of(c, "verdict").unwrap_or("");
             let (class, word) = match v {
@@ -171,25 +174,86 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
                 "fail" => ("fail", "Fail"),
                 other => ("", other),
             };
-            let count = match (
-                c.get("passed").and_then(Value::as_u64),
-                c.get("required").and_then(Value::as_u64),
-            ) {
-                (Some(p), Some(r)) => format!("{p} of {r} required"),
-                (Some(p), None) => p.to_string(),
-                _ => String::new(),
-            };
+            let n = |k: &str| c.get(k).and_then(Value::as_u64);
+            let show = |k: &str| n(k).map_or("–".to_string(), |x| x.to_string());
+            let failed = n("failed").unwrap_or(0) + n("errors").unwrap_or(0);
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td class=\"{class}\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"{class}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 escape(&sentence_case(str_of(c, "criterion").unwrap_or(""))),
                 escape(word),
-                escape(&count)
+                escape(&show("passed")),
+                escape(
+                    &(if n("failed").is_some() || n("errors").is_some() {
+                        failed.to_string()
+                    } else {
+                        "–".into()
+                    })
+                ),
+                escape(&show("required")),
+                escape(&criterion_why(c, v == "pass")),
             );
         }
         h.push_str("</tbody>\n</table>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// Why a criterion row passes or fails, in words: the counts alone can read as a
+/// contradiction ("2 passed, 1 required, Fail") when a failure blocks.
+fn criterion_why(c: &Value, pass: bool) -> String {
+    let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let (passed, required, waived) = (n("passed"), n("required"), n("waived"));
+    let blocking = (n("failed") + n("errors")).saturating_sub(waived);
+    let mut why = Vec::new();
+    if blocking > 0 {
+        why.push(format!(
+            "{blocking} check{} failed or could not run, and a failure blocks unless waived",
+            if blocking == 1 { "" } else { "s" }
+        ));
+    }
+    if passed < required {
+        why.push(format!("{passed} passed of the {required} required"));
+    }
+    if why.is_empty() {
+        if pass {
+            let mut s = format!("{passed} passed, {required} required");
+            if waived > 0 {
+                let _ = write!(
+                    s,
+                    "; {waived} failure{} waived",
+                    if waived == 1 { "" } else { "s" }
+                );
+            }
+            s
+        } else {
+            "see the reasons above".to_string()
+        }
+    } else {
+        let mut s = why.join("; ");
+        if let Some(first) = s.get(..1) {
+            s = first.to_uppercase() + &s[1..];
+        }
+        s
+    }
+}
+
+/// Who vouches for the report: the key that signs it, as report.json records it
+/// (`certify report verify --key` checks the signature is that key's), or "unsigned".
+fn signer(h: &mut String, cert: &Value) {
+    match str_at(cert, &["signer", "keyid"]) {
+        Some(keyid) => {
+            let _ = writeln!(
+                h,
+                "<p class=\"signer\">Signed by {} key <code class=\"hash\">{}</code> — check with <code>certify report verify --key</code>.</p>",
+                escape(str_at(cert, &["signer", "algorithm"]).unwrap_or("an unknown")),
+                escape(keyid)
+            );
+        }
+        None => h.push_str(
+            "<p class=\"signer warn\">Unsigned: nothing vouches for this report but its own digests, which anyone can recompute.</p>\n",
+        ),
+    }
 }
 
 /// `performs-as-advertised` → `Performs as advertised`, `silver` → `Silver`.
@@ -421,6 +485,9 @@ fn run(h: &mut String, report: &Value, cert: Option<&Value>) {
             let _ = write!(v, ", plugin contract {contract}");
         }
         row(h, "Harness", &escape(&v));
+        if let Some(sha) = str_of(harness, "sha256") {
+            row(h, "Harness sha256", &code(sha));
+        }
     }
     h.push_str("</tbody>\n</table>\n");
     properties(h, report);
@@ -892,6 +959,58 @@ mod tests {
         for asset in ["src=", "<link", "@import", "url(", "href=\"http"] {
             assert!(!html.contains(asset), "{asset:?}: no external assets");
         }
+    }
+
+    #[test]
+    fn a_criterion_that_fails_on_a_failure_says_so_without_contradiction() {
+        let mut r = report();
+        r["certification"]["criteria"] = serde_json::json!([
+            {"criterion": "performs-as-advertised", "verdict": "fail",
+             "passed": 2, "failed": 1, "errors": 0, "skipped": 0, "waived": 0, "required": 1},
+            {"criterion": "documentation", "verdict": "fail",
+             "passed": 0, "failed": 0, "errors": 0, "skipped": 1, "waived": 0, "required": 1},
+            {"criterion": "business-value", "verdict": "pass",
+             "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "waived": 1, "required": 1},
+        ]);
+        let html = render(&r);
+        assert!(!html.contains("2 of 1 required"), "{html}");
+        assert!(
+            html.contains("<td>Performs as advertised</td><td class=\"fail\">Fail</td><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">1</td><td>1 check failed or could not run, and a failure blocks unless waived</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>0 passed of the 1 required</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>1 passed, 1 required; 1 failure waived</td>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_signer_or_its_absence_is_at_the_top() {
+        let mut r = report();
+        let unsigned = render(&r);
+        let top = &unsigned[..unsigned.find("aria-label=\"Verdict\"").unwrap()];
+        assert!(
+            top.contains("Unsigned: nothing vouches for this report"),
+            "{top}"
+        );
+        r["certification"]["signer"] =
+            serde_json::json!({"algorithm": "ed25519", "keyid": "ab".repeat(32)});
+        let signed = render(&r);
+        let top = &signed[..signed.find("aria-label=\"Verdict\"").unwrap()];
+        assert!(
+            top.contains(&format!(
+                "Signed by ed25519 key <code class=\"hash\">{}</code>",
+                "ab".repeat(32)
+            )),
+            "{top}"
+        );
+        // A hostile key id is escaped like everything else.
+        r["certification"]["signer"]["keyid"] = "<script>".into();
+        assert!(!render(&r).contains("<script>"));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{Value, json};
 
 use crate::attest::StatementInputs;
@@ -27,7 +26,6 @@ pub(crate) fn certified_inputs() -> Vec<InputDigest> {
 pub(crate) fn statement_inputs() -> StatementInputs {
     StatementInputs {
         finished_at: "2026-09-01T10:07:30Z".into(),
-        harness_sha256: Some("9".repeat(64)),
         url: None,
     }
 }
@@ -45,7 +43,7 @@ pub(crate) fn report() -> Value {
         "started_at": "2026-09-01T10:00:00Z",
         "duration": 450.125,
         "properties": [
-            ["harness.version", "0.1.0"],
+            ["harness.version", env!("CARGO_PKG_VERSION")],
             ["run.id", "run-20260901-ab12"],
         ],
         "suites": [
@@ -141,64 +139,16 @@ pub(crate) fn report() -> Value {
                 {"criterion": "documentation", "verdict": "pass", "passed": 1, "required": 1},
             ],
             "inputs": inputs,
-            "harness": {"version": "0.1.0", "contract": "certify:plugin@0.1.0"},
+            "harness": {"version": env!("CARGO_PKG_VERSION"), "contract": "certify:plugin@0.1.0", "sha256": "9".repeat(64)},
+            "signer": null,
         },
     })
 }
 
-/// The JUnit the harness writes for a report (the same mapping as its JUnit reporter:
-/// report properties then suite properties on every suite).
+/// The JUnit the harness writes for a report.
 pub(crate) fn junit(report: &Value) -> String {
-    let mut junit = quick_junit::Report::new(report["name"].as_str().unwrap());
-    let props = pairs(&report["properties"]);
-    for suite in report["suites"].as_array().unwrap() {
-        let mut out = TestSuite::new(suite["name"].as_str().unwrap());
-        for (k, v) in props.iter().chain(&pairs(&suite["properties"])) {
-            out.add_property(Property::new(k.as_str(), v.as_str()));
-        }
-        for case in suite["cases"].as_array().unwrap() {
-            let text = |k: &str| case[k].as_str().unwrap_or("").to_string();
-            let status = match case["verdict"].as_str().unwrap() {
-                "passed" => TestCaseStatus::success(),
-                "failed" => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(text("message"));
-                    s
-                }
-                "error" => {
-                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                    s.set_message(text("message")).set_type(text("kind"));
-                    s
-                }
-                _ => {
-                    let mut s = TestCaseStatus::skipped();
-                    s.set_message(text("reason"));
-                    s
-                }
-            };
-            let mut tc = TestCase::new(text("id"), status);
-            tc.set_classname(text("classname"));
-            tc.set_system_out(text("output"));
-            out.add_test_case(tc);
-        }
-        junit.add_test_suite(out);
-    }
-    junit.to_string().unwrap()
-}
-
-fn pairs(v: &Value) -> Vec<(String, String)> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    (
-                        p[0].as_str().unwrap().to_string(),
-                        p[1].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let typed: crate::model::Report = serde_json::from_value(report.clone()).unwrap();
+    crate::junit::render(&typed).unwrap()
 }
 
 pub(crate) fn pretty(v: &Value) -> String {
@@ -219,6 +169,15 @@ impl OutDir {
         out.write("summary.html", &crate::summary::render(&report));
         out.write("evidence/http-probe.status/response.txt", RESPONSE_TXT);
         out.write("evidence/http-probe.tls/chain.pem", CHAIN_PEM);
+        out
+    }
+
+    /// An output directory holding `report` and its renderings.
+    pub(crate) fn with_report(report: &Value) -> OutDir {
+        let out = OutDir::new();
+        out.write("report.json", &pretty(report));
+        out.write("junit.xml", &junit(report));
+        out.write("summary.html", &crate::summary::render(report));
         out
     }
 

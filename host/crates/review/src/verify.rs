@@ -1,22 +1,31 @@
-//! `certify report verify <out-dir> [--bundle <bundle>]`: recompute everything and name
-//! whatever changed.
+//! `certify report verify <out-dir> [--key PUB]... [--harness-sha256 HEX]... [--bundle DIR]`:
+//! check who vouches for a report, recompute everything, and name whatever changed.
 //!
 //! What is checked, each failure becoming one problem that names the file:
 //!
-//! 1. **Digests.** Every subject of `attestation.json` is hashed again: a file changed,
+//! 0. **Signature** (with keys). `attestation.dsse.json` must carry an Ed25519 signature
+//!    by one of the given keys over attestation.json's exact bytes (DSSE PAE). An unsigned
+//!    report, a signature by another key, or any changed byte of the statement fails. The
+//!    signed payload, not the file beside it, is then the statement checked below, and
+//!    report.json must name the same signer (the summary page shows it). With released
+//!    harness digests, the statement's harness sha256 must be one of them.
+//! 1. **Digests.** Every subject of the statement is hashed again: a file changed,
 //!    missing, or added among the report files and evidence is named.
 //! 2. **Report against attestation.** The predicate report.json implies (verdict, reasons,
 //!    run id, account, candidate, suite and harness, passed and failed check ids, and the
 //!    certified inputs) must equal the attestation's. A report edited and re-digested in
 //!    the attestation still fails here.
-//! 3. **Report against itself, junit.xml and summary.html.** Its stated counts against its
-//!    cases; each case's verdict against junit.xml (the Kubernetes conformance bot's
-//!    cross-check of junit against e2e.log); its verdict, run id and counts against the
-//!    ones summary.html carries; each attachment's sha256 against its evidence file. So an attestation edited to match an edited
-//!    report is still caught unless every file was forged consistently — which only a
-//!    signature over the attestation (or a re-run) can rule out.
+//! 3. **Report against itself, junit.xml and summary.html.** junit.xml and summary.html
+//!    must be byte for byte what this harness version renders from report.json, so a
+//!    page cannot say anything the (signed) record does not. Its stated counts against
+//!    its cases; each case's verdict against junit.xml; its verdict, run id and counts
+//!    against the ones summary.html carries (these name what differs); each
+//!    attachment's sha256 against its evidence file.
 //! 4. **Inputs.** Given the bundle's current inputs, every input file added, removed or
 //!    changed since certification is named.
+//!
+//! Without keys, steps 1–4 still run, but a forger who rewrites every file consistently
+//! passes them: only a signature says who vouches for the report.
 //!
 //! Nothing here stops at the first problem: a reviewer wants the whole list.
 
@@ -27,11 +36,25 @@ use serde_json::Value;
 
 use crate::attest::{self, EvidenceEntry, PREDICATE_TYPE, STATEMENT_TYPE, Statement, TestResult};
 use crate::report::{self, Counts, str_of};
+use crate::sign::{Envelope, MAX_ENVELOPE, PublicKey};
 use crate::summary::{META_COUNTS, META_RUN_ID, META_VERDICT};
 use crate::{
-    ATTESTATION_JSON, EVIDENCE_DIR, InputDigest, JUNIT_XML, REPORT_FILES, REPORT_JSON, ReviewError,
-    SUMMARY_HTML, sha256_file,
+    ATTESTATION_JSON, ENVELOPE_JSON, EVIDENCE_DIR, InputDigest, JUNIT_XML, REPORT_FILES,
+    REPORT_JSON, ReviewError, SUMMARY_HTML, sha256_file,
 };
+
+/// What to verify beyond consistency.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The bundle's inputs as they are now, to compare with the certified ones.
+    pub bundle_inputs: Option<Vec<InputDigest>>,
+    /// Public keys any one of which must have signed the statement. Empty: the signature
+    /// is not checked, and nothing vouches for the report.
+    pub keys: Vec<PublicKey>,
+    /// sha256 of the released harness builds; when given, the statement's harness
+    /// digest must be one of them.
+    pub harness_sha256: Vec<String>,
+}
 
 /// The outcome of verifying an output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +66,12 @@ pub struct Verification {
     /// How many digests were recomputed and compared (files of the output directory,
     /// then bundle inputs).
     pub checked: usize,
+    /// The key id of the given key whose signature verified; `None` when no key was
+    /// given or none verified.
+    pub signer: Option<String>,
+    /// The key ids the envelope claims to be signed by, whether or not checked (none
+    /// when the report is unsigned).
+    pub claimed_signers: Vec<String>,
 }
 
 /// Verify the output directory of a `certify run`; with `bundle_inputs` (the bundle's
@@ -54,14 +83,37 @@ pub fn verify(
     out_dir: &Path,
     bundle_inputs: Option<&[InputDigest]>,
 ) -> Result<Verification, ReviewError> {
+    verify_with(
+        out_dir,
+        &Options {
+            bundle_inputs: bundle_inputs.map(<[InputDigest]>::to_vec),
+            ..Options::default()
+        },
+    )
+}
+
+/// Verify the output directory of a `certify run` as `options` say: by key, against
+/// released harness builds, against the bundle's current inputs.
+///
+/// Fails only when `out_dir` cannot be read at all; everything else is a problem in the
+/// returned [`Verification`].
+pub fn verify_with(out_dir: &Path, options: &Options) -> Result<Verification, ReviewError> {
     std::fs::read_dir(out_dir).map_err(|e| ReviewError::io("read", out_dir, e))?;
     let mut v = Verifier {
         out_dir,
         problems: Vec::new(),
         checked: 0,
+        signer: None,
+        claimed_signers: Vec::new(),
     };
 
-    let statement = v.attestation();
+    let signed = v.envelope(&options.keys);
+    let statement = v.attestation(signed.as_deref());
+    if let Some(st) = &statement
+        && !options.harness_sha256.is_empty()
+    {
+        v.released_harness(st, &options.harness_sha256);
+    }
     let report = v.report();
     if let Some(st) = &statement {
         v.subjects(st);
@@ -78,11 +130,15 @@ pub fn verify(
             v.report_against_attestation(report, &st.predicate);
         }
         v.report_against_itself(report);
+        if let Some(keyid) = v.signer.clone() {
+            v.named_signer(report, &keyid);
+        }
+        v.rendered(report);
         v.junit(report);
         v.summary(report);
         v.attachments(report);
     }
-    if let Some(current) = bundle_inputs {
+    if let Some(current) = options.bundle_inputs.as_deref() {
         // The attestation's record is the one bound to the report's digest; fall back to
         // the report's when the attestation is unreadable (already a problem).
         let certified = match (&statement, &report) {
@@ -102,6 +158,8 @@ pub fn verify(
         ok: v.problems.is_empty(),
         problems: v.problems,
         checked: v.checked,
+        signer: v.signer,
+        claimed_signers: v.claimed_signers,
     })
 }
 
@@ -109,6 +167,8 @@ struct Verifier<'a> {
     out_dir: &'a Path,
     problems: Vec<String>,
     checked: usize,
+    signer: Option<String>,
+    claimed_signers: Vec<String>,
 }
 
 impl Verifier<'_> {
@@ -127,12 +187,72 @@ impl Verifier<'_> {
         }
     }
 
-    fn attestation(&mut self) -> Option<Statement> {
-        let Some(bytes) = self.read(ATTESTATION_JSON) else {
+    /// 0. The envelope: with keys, the statement's bytes as one of them signed them.
+    fn envelope(&mut self, keys: &[PublicKey]) -> Option<Vec<u8>> {
+        let path = self.out_dir.join(ENVELOPE_JSON);
+        let envelope = match path.symlink_metadata() {
+            Err(_) => None,
+            Ok(meta) if !meta.is_file() || meta.len() > MAX_ENVELOPE => {
+                self.problem(format!(
+                    "{ENVELOPE_JSON} is not a plain file of at most {MAX_ENVELOPE} bytes"
+                ));
+                return None;
+            }
+            Ok(_) => {
+                let bytes = self.read(ENVELOPE_JSON)?;
+                match Envelope::from_json(&bytes) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        self.problem(format!("{ENVELOPE_JSON}: {e}"));
+                        return None;
+                    }
+                }
+            }
+        };
+        if let Some(e) = &envelope {
+            self.claimed_signers = e.signatures.iter().map(|s| s.keyid.clone()).collect();
+        }
+        if keys.is_empty() {
+            return None;
+        }
+        let Some(envelope) = envelope else {
             self.problem(format!(
-                "{ATTESTATION_JSON} is missing: nothing binds the report files to the run; verify the directory `certify run` wrote, as it wrote it"
+                "the report is unsigned: {ENVELOPE_JSON} is missing, so nothing vouches for it (`certify run --sign-key` writes it)"
             ));
             return None;
+        };
+        match envelope.verify(keys) {
+            Ok(verified) => {
+                self.signer = Some(verified.keyid);
+                Some(verified.payload)
+            }
+            Err(e) => {
+                self.problem(format!("{ENVELOPE_JSON}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The statement: the signed payload when there is one (attestation.json must be
+    /// the same bytes), else attestation.json.
+    fn attestation(&mut self, signed: Option<&[u8]>) -> Option<Statement> {
+        let file = self.read(ATTESTATION_JSON);
+        let bytes = match (signed, file) {
+            (Some(signed), Some(file)) if signed == file.as_slice() => file,
+            (Some(signed), file) => {
+                self.problem(format!(
+                    "{ATTESTATION_JSON} is {} the statement that was signed; the signed one in {ENVELOPE_JSON} is checked instead",
+                    if file.is_some() { "not" } else { "missing, and so is not" }
+                ));
+                signed.to_vec()
+            }
+            (None, Some(file)) => file,
+            (None, None) => {
+                self.problem(format!(
+                    "{ATTESTATION_JSON} is missing: nothing binds the report files to the run; verify the directory `certify run` wrote, as it wrote it"
+                ));
+                return None;
+            }
         };
         let st: Statement = match serde_json::from_slice(&bytes) {
             Ok(st) => st,
@@ -272,11 +392,6 @@ impl Verifier<'_> {
         let expected = match attest::predicate_from(
             report,
             &attested.certification.times.finished_at,
-            attested
-                .configuration
-                .iter()
-                .find(|c| c.annotations.get("kind").map(String::as_str) == Some("harness"))
-                .and_then(|c| c.sha256()),
             attested.url.clone(),
         ) {
             Ok(p) => p,
@@ -332,6 +447,83 @@ impl Verifier<'_> {
                 "{REPORT_JSON} and {ATTESTATION_JSON} disagree on the certified inputs: {}",
                 change.describe("the report", "the attestation")
             ));
+        }
+    }
+
+    /// 0b. The harness that made the report is a released build.
+    fn released_harness(&mut self, st: &Statement, released: &[String]) {
+        let harness = st
+            .predicate
+            .configuration
+            .iter()
+            .find(|c| c.annotations.get("kind").map(String::as_str) == Some("harness"))
+            .and_then(|c| c.sha256());
+        match harness {
+            None => self.problem(format!(
+                "{ATTESTATION_JSON} records no sha256 of the harness that ran, so it cannot be matched to a released build"
+            )),
+            Some(sha) if !released.iter().any(|r| r.eq_ignore_ascii_case(sha)) => {
+                self.problem(format!(
+                    "the report was made by a harness build with sha256 {sha}, which is not among the released builds given: a patched or unreleased harness"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// 0c. report.json names the key that signed it (the summary page shows that name).
+    fn named_signer(&mut self, report: &Value, keyid: &str) {
+        let named = report::str_at(report, &["certification", "signer", "keyid"]);
+        if named != Some(keyid) {
+            self.problem(format!(
+                "{REPORT_JSON} names {} as its signer, but the statement is signed by key {keyid}",
+                named.map_or("no key".to_string(), |k| format!("key {k}"))
+            ));
+        }
+    }
+
+    /// 3. junit.xml and summary.html are exactly what report.json renders to.
+    fn rendered(&mut self, report: &Value) {
+        let Some(bytes) = self.read(REPORT_JSON) else {
+            return;
+        };
+        let typed = match crate::model::Report::from_json(&bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.problem(format!(
+                    "{REPORT_JSON} is not a {} report this harness renders: {e}",
+                    crate::model::FORMAT
+                ));
+                return;
+            }
+        };
+        let ours = env!("CARGO_PKG_VERSION");
+        match typed.property("harness.version") {
+            Some(v) if v == ours => {}
+            other => {
+                self.problem(format!(
+                    "{REPORT_JSON} was written by certify {}; this is certify {ours}, which cannot vouch for how that version renders junit.xml and summary.html: verify with the same version",
+                    other.unwrap_or("(unknown version)")
+                ));
+                return;
+            }
+        }
+        let expected = [
+            (JUNIT_XML, crate::junit::render(&typed)),
+            (SUMMARY_HTML, Ok(crate::summary::render(report))),
+        ];
+        for (name, rendering) in expected {
+            let Some(found) = self.read(name) else {
+                continue; // named as missing by the subject check
+            };
+            match rendering {
+                Err(e) => self.problem(format!("{REPORT_JSON} cannot be rendered as {name}: {e}")),
+                Ok(text) if text.as_bytes() != found.as_slice() => self.problem(format!(
+                    "{name} is not what {REPORT_JSON} renders to ({}): it shows something the report does not say",
+                    first_difference(text.as_bytes(), &found)
+                )),
+                Ok(_) => {}
+            }
         }
     }
 
@@ -562,6 +754,17 @@ fn is_report_path(name: &str) -> bool {
                     .split('/')
                     .all(|part| !part.is_empty() && part != "." && part != "..")
         })
+}
+
+/// Where two renderings first differ, for a message: a line number.
+fn first_difference(expected: &[u8], found: &[u8]) -> String {
+    let at = expected
+        .iter()
+        .zip(found)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(found.len()));
+    let line = found[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    format!("first difference on line {line}")
 }
 
 /// A value as JSON, for messages.
@@ -866,6 +1069,332 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = verify(&dir.path().join("nope"), None).unwrap_err();
         assert!(err.to_string().contains("cannot read"), "{err}");
+    }
+
+    // ---- Signed reports: every forgery must fail with the signer's key. ----
+
+    use crate::sign::{SigningKey, sign_out_dir};
+    use crate::testutil::{junit, report as fixture_report};
+
+    /// An honest signed output directory: report.json names the key, then everything is
+    /// rendered, attested and signed as `certify run --sign-key` does.
+    fn signed(key: &SigningKey) -> OutDir {
+        let out = OutDir::new();
+        write_as_the_harness(&out, key, |r| r);
+        out
+    }
+
+    /// Write report.json (after `edit`), its renderings, the statement and the envelope,
+    /// exactly as the harness would, signed by `key`: what a forger with that key does.
+    fn write_as_the_harness(out: &OutDir, key: &SigningKey, edit: impl FnOnce(Value) -> Value) {
+        let mut report: Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap())
+                .unwrap_or_else(|_| fixture_report());
+        report["certification"]["signer"] =
+            serde_json::json!({"algorithm": "ed25519", "keyid": key.public().keyid()});
+        let report = edit(report);
+        rewrite_unsigned(out, &report);
+        sign_out_dir(out.path(), key).unwrap();
+    }
+
+    /// Rewrite report.json, junit.xml, summary.html and the statement consistently, with
+    /// every digest recomputed, but leave the envelope alone (the forger has no key).
+    fn rewrite_unsigned(out: &OutDir, report: &Value) {
+        out.write("report.json", &pretty(report));
+        out.write("junit.xml", &junit(report));
+        out.write("summary.html", &crate::summary::render(report));
+        attest::write(out.path(), &statement_inputs()).unwrap();
+    }
+
+    fn by_key(out: &OutDir, keys: &[&SigningKey]) -> Verification {
+        verify_with(
+            out.path(),
+            &Options {
+                keys: keys.iter().map(|k| k.public()).collect(),
+                ..Options::default()
+            },
+        )
+        .unwrap()
+    }
+
+    /// Make the fixture's run certified, consistently within report.json.
+    fn certified(mut r: Value) -> Value {
+        let case = &mut r["suites"][0]["cases"][1];
+        case["verdict"] = "passed".into();
+        case.as_object_mut().unwrap().remove("message");
+        let case = &mut r["suites"][1]["cases"][0];
+        case["verdict"] = "passed".into();
+        case.as_object_mut().unwrap().remove("message");
+        case.as_object_mut().unwrap().remove("kind");
+        r["counts"] =
+            serde_json::json!({"tests": 5, "passed": 4, "failures": 0, "errors": 0, "skipped": 1});
+        r["passed"] = true.into();
+        r["certification"]["verdict"] = "certified".into();
+        r["certification"]["reasons"] =
+            serde_json::json!(["Certified: every required check passed."]);
+        r
+    }
+
+    #[test]
+    fn an_honest_signed_report_verifies_by_its_key() {
+        let key = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        let v = by_key(&out, &[&key]);
+        assert_eq!(v.problems, Vec::<String>::new());
+        assert_eq!(v.signer, Some(key.public().keyid()));
+        // Any of several given keys will do.
+        let other = SigningKey::generate().unwrap();
+        assert!(by_key(&out, &[&other, &key]).ok);
+        // The page says who signed it.
+        let html = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
+        assert!(
+            html.contains(&key.public().keyid()),
+            "the summary names the signer"
+        );
+    }
+
+    #[test]
+    fn an_unsigned_report_is_rejected_by_key() {
+        let key = SigningKey::generate().unwrap();
+        let out = attested();
+        assert!(
+            verify(out.path(), None).unwrap().ok,
+            "consistent, but vouched for by no one"
+        );
+        let v = by_key(&out, &[&key]);
+        assert_names(&v.problems, "the report is unsigned");
+        let html = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
+        assert!(html.contains("Unsigned"), "the summary says so");
+    }
+
+    /// Forgery 1: flip the verdict in report.json, render junit.xml and summary.html from
+    /// it, re-write the statement with every digest recomputed. Consistent throughout —
+    /// only the signature gives it away.
+    #[test]
+    fn forgery_a_flipped_verdict_with_every_digest_recomputed_is_rejected() {
+        let key = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        let forged = certified(
+            serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap())
+                .unwrap(),
+        );
+        rewrite_unsigned(&out, &forged);
+        assert!(
+            verify(out.path(), None).unwrap().ok,
+            "without a key the forgery is consistent: {:#?}",
+            verify(out.path(), None).unwrap().problems
+        );
+        let v = by_key(&out, &[&key]);
+        assert!(!v.ok);
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
+        assert_names(&v.problems, "report.json changed since the run");
+        assert_names(
+            &v.problems,
+            "report.json and attestation.json disagree on the verdict",
+        );
+
+        // Copying the new statement into the envelope's payload breaks the signature.
+        let mut env: crate::sign::Envelope =
+            serde_json::from_slice(&std::fs::read(out.path().join(crate::ENVELOPE_JSON)).unwrap())
+                .unwrap();
+        use base64ct::Encoding as _;
+        env.payload = base64ct::Base64::encode_string(
+            &std::fs::read(out.path().join(ATTESTATION_JSON)).unwrap(),
+        );
+        out.write(crate::ENVELOPE_JSON, &env.to_json());
+        let v = by_key(&out, &[&key]);
+        assert_names(&v.problems, "does not verify");
+        assert_eq!(v.signer, None);
+    }
+
+    /// Forgery 2: a summary.html that says Certified, with its digest recomputed.
+    #[test]
+    fn forgery_a_summary_that_says_certified_is_rejected() {
+        let key = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        let real = std::fs::read_to_string(out.path().join("summary.html")).unwrap();
+        let forged_page = crate::summary::render(&certified(fixture_report()));
+        assert_ne!(real, forged_page);
+        out.write("summary.html", &forged_page);
+        redigest(&out, "summary.html");
+        let v = by_key(&out, &[&key]);
+        assert!(!v.ok);
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
+        assert_names(&v.problems, "summary.html changed since the run");
+        assert_names(
+            &v.problems,
+            "summary.html is not what report.json renders to",
+        );
+        // Even unsigned, the page no longer matches the record it claims to show.
+        assert_names(
+            &problems(&out, None),
+            "summary.html is not what report.json renders to",
+        );
+    }
+
+    /// Forgery 3: another run's evidence swapped in (with or without the statement
+    /// re-written).
+    #[test]
+    fn forgery_another_runs_evidence_is_rejected() {
+        let key = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        let other = signed(&key);
+        other.write(
+            "evidence/http-probe.tls/chain.pem",
+            "-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n",
+        );
+        std::fs::copy(
+            other.path().join("evidence/http-probe.tls/chain.pem"),
+            out.path().join("evidence/http-probe.tls/chain.pem"),
+        )
+        .unwrap();
+        let v = by_key(&out, &[&key]);
+        assert_names(
+            &v.problems,
+            "evidence/http-probe.tls/chain.pem changed since the run",
+        );
+        redigest(&out, "evidence/http-probe.tls/chain.pem");
+        let v = by_key(&out, &[&key]);
+        assert_names(
+            &v.problems,
+            "attestation.json is not the statement that was signed",
+        );
+        assert_names(
+            &v.problems,
+            "evidence/http-probe.tls/chain.pem changed since the run",
+        );
+
+        // A whole other signed run's directory under this report's name: its own
+        // signature verifies, but it is that run, with that run's id and evidence.
+        let twin = signed(&key);
+        let mut report: Value = fixture_report();
+        report["certification"]["run_id"] = "run-20260902-zz99".into();
+        std::fs::write(twin.path().join("report.json"), pretty(&report)).unwrap();
+        write_as_the_harness(&twin, &key, |r| r);
+        for name in ["attestation.json", "attestation.dsse.json"] {
+            std::fs::copy(twin.path().join(name), out.path().join(name)).unwrap();
+        }
+        let v = by_key(&out, &[&key]);
+        assert_names(&v.problems, "report.json changed since the run");
+        assert_names(&v.problems, "disagree on the run id");
+    }
+
+    /// Forgery 4: everything re-written as a certified run and signed with the forger's
+    /// own key (the report naming it as signer).
+    #[test]
+    fn forgery_resigned_with_another_key_is_rejected() {
+        let key = SigningKey::generate().unwrap();
+        let forger = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        write_as_the_harness(&out, &forger, certified);
+        assert!(
+            by_key(&out, &[&forger]).ok,
+            "it is a well-formed report by the forger"
+        );
+        let v = by_key(&out, &[&key]);
+        assert!(!v.ok);
+        assert_names(
+            &v.problems,
+            &format!(
+                "it is signed by key {}, which is none of the keys given",
+                forger.public().keyid()
+            ),
+        );
+
+        // Naming the real key as signer, in report.json and in the envelope, while
+        // signing with another does not help.
+        write_as_the_harness(&out, &forger, |mut r| {
+            r["certification"]["signer"]["keyid"] = key.public().keyid().into();
+            certified(r)
+        });
+        edit_json(&out, crate::ENVELOPE_JSON, |e| {
+            e["signatures"][0]["keyid"] = key.public().keyid().into();
+        });
+        let v = by_key(&out, &[&key]);
+        assert_names(&v.problems, "does not verify");
+    }
+
+    #[test]
+    fn any_changed_byte_is_rejected_by_key() {
+        let key = SigningKey::generate().unwrap();
+        for name in [
+            "report.json",
+            "junit.xml",
+            "summary.html",
+            "attestation.json",
+            "attestation.dsse.json",
+            "evidence/http-probe.status/response.txt",
+        ] {
+            let out = signed(&key);
+            edit_one_byte(&out, name);
+            let v = by_key(&out, &[&key]);
+            assert!(!v.ok, "{name} edited, yet verified");
+        }
+    }
+
+    #[test]
+    fn the_signer_report_json_names_must_be_the_key_that_signed() {
+        let key = SigningKey::generate().unwrap();
+        let out = OutDir::new();
+        // Signed, but report.json claims no signer (so the page says "unsigned").
+        attest::write(out.path(), &statement_inputs()).unwrap();
+        sign_out_dir(out.path(), &key).unwrap();
+        let v = by_key(&out, &[&key]);
+        assert_names(
+            &v.problems,
+            "report.json names no key as its signer, but the statement is signed by key",
+        );
+    }
+
+    #[test]
+    fn a_harness_not_among_the_released_builds_is_named() {
+        let key = SigningKey::generate().unwrap();
+        let out = signed(&key);
+        let check = |released: &[&str]| {
+            verify_with(
+                out.path(),
+                &Options {
+                    keys: vec![key.public()],
+                    harness_sha256: released.iter().map(|s| s.to_string()).collect(),
+                    ..Options::default()
+                },
+            )
+            .unwrap()
+        };
+        assert!(check(&[&"1".repeat(64), &"9".repeat(64)]).ok);
+        let v = check(&[&"1".repeat(64)]);
+        assert_names(&v.problems, "not among the released builds given");
+    }
+
+    #[test]
+    fn a_junit_xml_that_says_more_than_the_report_is_named() {
+        let out = attested();
+        let mut report = fixture_report();
+        report["suites"][0]["cases"][0]["output"] = "all good, trust me".into();
+        out.write("junit.xml", &junit(&report));
+        redigest(&out, "junit.xml");
+        let p = problems(&out, None);
+        assert_names(
+            &p,
+            "junit.xml is not what report.json renders to (first difference on line",
+        );
+    }
+
+    #[test]
+    fn a_report_from_another_harness_version_is_named() {
+        let mut report = fixture_report();
+        report["properties"][0][1] = "0.0.1".into();
+        report["certification"]["harness"]["version"] = "0.0.1".into();
+        let out = OutDir::with_report(&report);
+        attest::write(out.path(), &statement_inputs()).unwrap();
+        let p = problems(&out, None);
+        assert_names(&p, "report.json was written by certify 0.0.1");
     }
 
     fn edit_json(out: &OutDir, name: &str, f: impl FnOnce(&mut Value)) {
