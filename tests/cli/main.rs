@@ -8,3 +8,4 @@ mod report;
 mod run;
 mod sandbox;
 mod support;
+mod team;
