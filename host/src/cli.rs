@@ -152,7 +152,12 @@ pub struct RunArgs {
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
     /// the account, instead of the state file.
-    #[arg(long, value_name = "URL", env = "CERTIFY_LEDGER_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
     pub ledger: Option<String>,
     /// The certification suite: a shipped one by name (silver, gold, platinum) or a suite file.
     #[arg(long, value_name = "NAME|FILE", default_value = "silver")]
@@ -219,7 +224,12 @@ pub struct BudgetArgs {
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
     /// the account, instead of the state file.
-    #[arg(long, value_name = "URL", env = "CERTIFY_LEDGER_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
     pub ledger: Option<String>,
 }
 
@@ -267,7 +277,12 @@ pub struct CleanupArgs {
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
     /// the account, instead of the state file.
-    #[arg(long, value_name = "URL", env = "CERTIFY_LEDGER_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
     pub ledger: Option<String>,
 }
 

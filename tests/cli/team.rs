@@ -183,9 +183,10 @@ fn a_run_killed_on_one_machine_is_reaped_from_another() {
     child.wait().unwrap();
 
     // Any machine sees the dead run's reservation, with its run and machine.
-    let budget = run(served
-        .certify(&third, schema.url())
-        .args(["budget", "--account", &served.alias]));
+    let budget =
+        run(served
+            .certify(&third, schema.url())
+            .args(["budget", "--account", &served.alias]));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(
         budget.stdout.contains("open reservations (every machine"),
@@ -199,27 +200,35 @@ fn a_run_killed_on_one_machine_is_reaped_from_another() {
     assert!(line.contains(&format!("on {}", hostname())), "{line}");
 
     // Another machine, with no local record of the run, reaps it from the shared journal.
-    let reaped = run(served
-        .certify(&second, schema.url())
-        .args(["cleanup", "--stale", "--endpoint", &served.url]));
+    let reaped = run(served.certify(&second, schema.url()).args([
+        "cleanup",
+        "--stale",
+        "--endpoint",
+        &served.url,
+    ]));
     assert_eq!(reaped.code, 0, "{reaped:?}");
     assert!(
-        reaped
-            .stdout
-            .contains(&format!("run {run_id} (on {}): torn down, verified", hostname())),
+        reaped.stdout.contains(&format!(
+            "run {run_id} (on {}): torn down, verified",
+            hostname()
+        )),
         "{reaped:?}"
     );
     // Once: the run is done with, here and on the first machine.
     for machine in [&second, &first] {
-        let again = run(served
-            .certify(machine, schema.url())
-            .args(["cleanup", "--stale", "--endpoint", &served.url]));
+        let again = run(served.certify(machine, schema.url()).args([
+            "cleanup",
+            "--stale",
+            "--endpoint",
+            &served.url,
+        ]));
         assert!(again.stdout.contains("nothing to clean up"), "{again:?}");
     }
     // Its reservation is closed: nothing is held against the credit any more.
-    let budget = run(served
-        .certify(&third, schema.url())
-        .args(["budget", "--account", &served.alias]));
+    let budget =
+        run(served
+            .certify(&third, schema.url())
+            .args(["budget", "--account", &served.alias]));
     assert!(
         budget.stdout.contains("open reservations   $0.00 (0)"),
         "{budget:?}"
@@ -301,6 +310,9 @@ fn runs_on_several_machines_cannot_together_overrun_the_credit() {
         "the test needs a run that fits once only: {runs:#?}"
     );
     assert_eq!(granted.len(), 1, "{runs:#?}\n{said:#?}");
-    let refusals = said.iter().filter(|s| s.contains("refused: deploying")).count();
+    let refusals = said
+        .iter()
+        .filter(|s| s.contains("refused: deploying"))
+        .count();
     assert_eq!(refusals, 3, "{said:#?}");
 }

@@ -86,7 +86,9 @@ pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
     let db = crate::run::state_db(args.state.as_ref())?;
     let location = crate::run::ledger_location(args.ledger.as_deref(), &db);
     let mut ledger = Ledger::connect(&location).map_err(|e| {
-        Error::Other(anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")))
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
+        )
     })?;
     let credit = Money::from_dollars(i64::from(args.tier.monthly_credit_usd()));
     let month = Month::current();
@@ -112,7 +114,11 @@ pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
                 "  {:>11}  run {}  on {}  {} old  {}",
                 r.estimate.to_string(),
                 r.run_id,
-                if r.hostname.is_empty() { "?" } else { &r.hostname },
+                if r.hostname.is_empty() {
+                    "?"
+                } else {
+                    &r.hostname
+                },
                 age(now - r.requested_at),
                 r.description
             );
@@ -226,4 +232,19 @@ pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::TeardownIncomplete
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_are_short_and_never_negative() {
+        let secs = chrono::Duration::seconds;
+        assert_eq!(age(secs(-5)), "0s");
+        assert_eq!(age(secs(45)), "45s");
+        assert_eq!(age(secs(12 * 60 + 5)), "12m");
+        assert_eq!(age(secs(3 * 3600 + 5 * 60)), "3h05m");
+        assert_eq!(age(secs(2 * 86_400 + 4 * 3600)), "2d04h");
+    }
 }

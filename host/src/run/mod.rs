@@ -79,10 +79,14 @@ pub fn ledger_location(ledger: Option<&str>, db: &std::path::Path) -> certify_le
 /// Opens the ledger and the journal at `location`.
 pub fn open_state(location: &certify_ledger::Location) -> Result<(Ledger, Journal), Error> {
     let ledger = Ledger::connect(location).map_err(|e| {
-        Error::Other(anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")))
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
+        )
     })?;
     let journal = Journal::connect(location).map_err(|e| {
-        Error::Other(anyhow::Error::new(e).context(format!("opening the run journal at {location}")))
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the run journal at {location}")),
+        )
     })?;
     Ok((ledger, journal))
 }

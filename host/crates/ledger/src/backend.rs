@@ -251,10 +251,7 @@ pub(crate) trait Backend: Send {
     fn totals(&mut self, account: &str, month: Month) -> Result<(Money, Money, usize), DbError>;
 
     /// Reservations.
-    fn reservations(
-        &mut self,
-        filter: ReservationFilter<'_>,
-    ) -> Result<Vec<Reservation>, DbError>;
+    fn reservations(&mut self, filter: ReservationFilter<'_>) -> Result<Vec<Reservation>, DbError>;
 
     /// Records a new run holding its lease for `lease`; `None` if the id is taken.
     fn insert_run(&mut self, run: &NewRun<'_>, lease: Duration) -> Result<Option<i64>, DbError>;

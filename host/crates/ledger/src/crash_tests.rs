@@ -7,7 +7,9 @@ use std::os::unix::process::ExitStatusExt as _;
 use serde_json::json;
 
 use crate::testutil::{self, backend_tests};
-use crate::{EntryState, Journal, Kind, Ledger, Location, Money, Month, ReservationRequest, Status};
+use crate::{
+    EntryState, Journal, Kind, Ledger, Location, Money, Month, ReservationRequest, Status,
+};
 
 const ACCOUNT: &str = "ACME";
 const RUN: &str = "killed-mid-deploy";
@@ -117,16 +119,16 @@ fn child_killed_mid_deploy() {
     // transaction by itself; SQLite's file must survive it).
     if let Location::Sqlite(_) = location {
         ledger
-        .sqlite_mut()
-        .execute_batch(
-            "BEGIN IMMEDIATE;
+            .sqlite_mut()
+            .execute_batch(
+                "BEGIN IMMEDIATE;
              UPDATE reservations SET status = 'settled', actual = 0;
              INSERT INTO reservations (account, month, run_id, description, estimate, credit,
                  month_to_date, reserved, status, requested_at)
              VALUES ('ACME', '2026-08', 'x', 'uncommitted', 1, 0, 0, 0, 'open',
                  '2026-08-01T00:00:00.000Z');",
-        )
-        .unwrap();
+            )
+            .unwrap();
     }
     // SAFETY: sends SIGKILL to this process; nothing after it runs.
     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };

@@ -288,6 +288,42 @@ mod tests {
     }
 
     #[test]
+    fn a_file_from_an_older_certify_is_migrated_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (run_id, account, pid, process_start, hostname, boot_id,
+                     started_at)
+                 VALUES ('old', 'ACME', 4242, 17, 'ada', 'b-1', '2026-08-01T00:00:00.000Z');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The old run's holder is its own process, and its lease has run out: its
+        // liveness is its pid's, as it was before leases.
+        let holder: (String, String, i64, Option<i64>, String) = conn
+            .query_row(
+                "SELECT holder_host, holder_boot, holder_pid, holder_start, lease_expires_at
+                 FROM runs WHERE run_id = 'old'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            holder,
+            ("ada".into(), "b-1".into(), 4242, Some(17), String::new())
+        );
+    }
+
+    #[test]
     fn timestamps_round_trip_and_sort_as_text() {
         let a = "2026-01-31T23:59:59.998Z".parse::<DateTime<Utc>>().unwrap();
         let b = "2026-02-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();

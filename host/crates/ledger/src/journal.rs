@@ -236,7 +236,6 @@ pub struct Run {
     pub teardown_verified: Option<bool>,
 }
 
-
 /// Proof that a run is alive: its lease, held from [`Journal::start_run`] (or a claim) and
 /// renewed by a thread of its own until this is dropped. While it is held nobody reaps the
 /// run. Dropping it lets the lease run out at once; a process that dies without dropping
@@ -525,7 +524,11 @@ impl Journal {
 
     /// One entry.
     pub fn entry(&mut self, entry: EntryId) -> Result<Option<Entry>, JournalError> {
-        Ok(self.store.entries(EntryFilter::One(entry))?.into_iter().next())
+        Ok(self
+            .store
+            .entries(EntryFilter::One(entry))?
+            .into_iter()
+            .next())
     }
 
     /// Everything a run intended, in order.
@@ -595,14 +598,10 @@ impl Journal {
         let same_machine = holder.hostname == self.me.hostname
             && holder.boot_id == self.me.boot_id
             && holder.pid_ns == self.me.pid_ns;
-        record.lease.expired
-            || (same_machine && !process::alive(holder.pid, holder.process_start))
+        record.lease.expired || (same_machine && !process::alive(holder.pid, holder.process_start))
     }
 
-    fn claim(
-        &mut self,
-        record: RunRecord,
-    ) -> Result<Result<StaleRun, NotReapable>, JournalError> {
+    fn claim(&mut self, record: RunRecord) -> Result<Result<StaleRun, NotReapable>, JournalError> {
         if !self.holder_gone(&record) {
             let on_this_machine = record.lease.holder.hostname == self.me.hostname;
             return Ok(Err(if on_this_machine {

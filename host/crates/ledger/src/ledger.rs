@@ -399,7 +399,9 @@ impl Ledger {
         &mut self,
         run_id: &str,
     ) -> Result<Vec<Reservation>, LedgerError> {
-        Ok(self.store.reservations(ReservationFilter::OpenOfRun(run_id))?)
+        Ok(self
+            .store
+            .reservations(ReservationFilter::OpenOfRun(run_id))?)
     }
 
     /// The account's reservations, settlements and refusals, newest first.

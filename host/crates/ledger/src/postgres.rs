@@ -40,8 +40,8 @@ use deadpool_postgres::{GenericClient as _, Manager, ManagerConfig, Pool, Recycl
 use tokio_postgres::{NoTls, Row};
 
 use crate::backend::{
-    Backend, Check, EntryFilter, EntryUpdate, Holder, Lease, NewRun, Reserved,
-    ReservationFilter, RunFilter, RunRecord,
+    Backend, Check, EntryFilter, EntryUpdate, Holder, Lease, NewRun, ReservationFilter, Reserved,
+    RunFilter, RunRecord,
 };
 use crate::db::DbError;
 use crate::journal::{Entry, EntryId, EntryState, Kind, Run};
@@ -258,7 +258,10 @@ async fn migrate(pool: &Pool, shown: &str) -> Result<(), DbError> {
     .await
     .map_err(pg)?;
     let found: i64 = tx
-        .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM certify_schema", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM certify_schema",
+            &[],
+        )
         .await
         .map_err(pg)?
         .get(0);
@@ -532,10 +535,7 @@ impl Backend for Postgres {
         })
     }
 
-    fn reservations(
-        &mut self,
-        filter: ReservationFilter<'_>,
-    ) -> Result<Vec<Reservation>, DbError> {
+    fn reservations(&mut self, filter: ReservationFilter<'_>) -> Result<Vec<Reservation>, DbError> {
         let base = format!("SELECT {COLUMNS} FROM reservations");
         let (sql, text, month, limit) = match filter {
             ReservationFilter::OpenInMonth { account, month } => (
@@ -573,8 +573,11 @@ impl Backend for Postgres {
     }
 
     fn insert_run(&mut self, run: &NewRun<'_>, lease: Duration) -> Result<Option<i64>, DbError> {
-        let (run_id, account, started_at) =
-            (run.run_id.to_owned(), run.account.to_owned(), run.started_at);
+        let (run_id, account, started_at) = (
+            run.run_id.to_owned(),
+            run.account.to_owned(),
+            run.started_at,
+        );
         let h = run.holder.clone();
         self.with(move |client| async move {
             let inserted = client
@@ -799,18 +802,86 @@ pub(crate) fn execute_batch(url: &str, sql: &str) -> Result<(), DbError> {
     let sql = sql.to_owned();
     let shown = redact(url);
     block(async move {
-        let (client, connection) =
-            config
-                .connect(NoTls)
-                .await
-                .map_err(|e| DbError::Connect {
-                    url: shown,
-                    message: e.to_string(),
-                })?;
+        let (client, connection) = config.connect(NoTls).await.map_err(|e| DbError::Connect {
+            url: shown,
+            message: e.to_string(),
+        })?;
         let driver = tokio::spawn(connection);
         let result = client.batch_execute(&sql).await.map_err(pg);
         drop(client);
         let _ = driver.await;
         result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Schema};
+
+    #[test]
+    fn migrations_are_versioned_applied_once_and_a_newer_schema_is_refused() {
+        let Some(url) = testing::postgres_url("postgres::tests::migrations") else {
+            return;
+        };
+        let schema = Schema::create(&url, "migrations").unwrap();
+        // Four machines connecting to a new database at once migrate it once.
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| Postgres::connect(schema.url()).unwrap());
+            }
+        });
+        let store = Postgres::connect(schema.url()).unwrap();
+        let versions = store
+            .with(|client| async move {
+                let rows = client
+                    .query("SELECT version FROM certify_schema ORDER BY version", &[])
+                    .await?;
+                Ok(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>())
+            })
+            .unwrap();
+        assert_eq!(versions, (1..=SCHEMA_VERSION as i32).collect::<Vec<_>>());
+
+        execute_batch(
+            schema.url(),
+            "INSERT INTO certify_schema (version, description) VALUES (99, 'from the future')",
+        )
+        .unwrap();
+        let err = Postgres::connect(schema.url()).err().unwrap();
+        assert!(
+            matches!(err, DbError::PostgresTooNew { found: 99, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("upgrade certify"), "{err}");
+        assert!(
+            !err.to_string().contains("certify_test:"),
+            "no password: {err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_url_or_an_unreachable_server_says_what_to_do() {
+        let err = Postgres::connect("postgres://nobody@127.0.0.1:1/nothing")
+            .err()
+            .unwrap();
+        assert!(matches!(err, DbError::Connect { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("postgres://nobody@127.0.0.1:1/nothing"),
+            "{err}"
+        );
+        let err = Postgres::connect("postgres://a:b@host:notaport/db")
+            .err()
+            .unwrap();
+        assert!(matches!(err, DbError::Url { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redact("postgres://certify:s3cret@db.internal:6543/ledger?sslmode=disable"),
+            "postgres://certify@db.internal:6543/ledger"
+        );
+        assert!(!redact("host=db user=u password=s3cret dbname=l").contains("s3cret"));
+    }
 }

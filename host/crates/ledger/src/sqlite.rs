@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 
 use crate::backend::{
-    Backend, Check, EntryFilter, EntryUpdate, Holder, Lease, NewRun, Reserved,
-    ReservationFilter, RunFilter, RunRecord,
+    Backend, Check, EntryFilter, EntryUpdate, Holder, Lease, NewRun, ReservationFilter, Reserved,
+    RunFilter, RunRecord,
 };
 use crate::db::{self, DbError};
 use crate::journal::{Entry, EntryId, EntryState, Kind, Run};
@@ -31,7 +31,6 @@ impl Sqlite {
             path: path.to_owned(),
         })
     }
-
 }
 
 const COLUMNS: &str = "id, account, month, run_id, hostname, description, estimate, credit, \
@@ -214,14 +213,13 @@ impl Backend for Sqlite {
         Ok((settled, open, count as usize))
     }
 
-    fn reservations(
-        &mut self,
-        filter: ReservationFilter<'_>,
-    ) -> Result<Vec<Reservation>, DbError> {
+    fn reservations(&mut self, filter: ReservationFilter<'_>) -> Result<Vec<Reservation>, DbError> {
         let base = format!("SELECT {COLUMNS} FROM reservations");
         let (sql, args): (String, Vec<rusqlite::types::Value>) = match filter {
             ReservationFilter::OpenInMonth { account, month } => (
-                format!("{base} WHERE account = ?1 AND month <= ?2 AND status = 'open' ORDER BY id"),
+                format!(
+                    "{base} WHERE account = ?1 AND month <= ?2 AND status = 'open' ORDER BY id"
+                ),
                 vec![account.to_owned().into(), month.key().into()],
             ),
             ReservationFilter::OpenOfRun(run_id) => (

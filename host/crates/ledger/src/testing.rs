@@ -61,7 +61,13 @@ impl Schema {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let label: String = label
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .take(30)
             .collect();
         let nanos = std::time::SystemTime::now()

@@ -435,7 +435,11 @@ fn race(location: &Location) {
             .map(|r| r.reserved.micros() / 1_000_000)
             .collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..HAMMER_GRANTS).collect::<Vec<_>>(), "round {round}");
+        assert_eq!(
+            seen,
+            (0..HAMMER_GRANTS).collect::<Vec<_>>(),
+            "round {round}"
+        );
 
         let history = ledger.history(&account, 1_000).unwrap();
         let refused = history
@@ -479,7 +483,11 @@ fn child_reserve_hammer() {
     testutil::wait_for(&go);
     let mut granted = 0;
     for _ in 0..HAMMER_ATTEMPTS {
-        if ledger.reserve(&hammer_request(&account, &name)).unwrap().is_ok() {
+        if ledger
+            .reserve(&hammer_request(&account, &name))
+            .unwrap()
+            .is_ok()
+        {
             granted += 1;
         }
         // A moment between attempts, as a run has between actions. Without it the
