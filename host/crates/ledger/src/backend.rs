@@ -310,3 +310,33 @@ pub(crate) trait Backend: Send {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_url_chooses_postgresql_and_is_shown_without_its_password() {
+        let file = PathBuf::from("/state/state.db");
+        assert_eq!(
+            Location::new(None, file.clone()),
+            Location::Sqlite(file.clone())
+        );
+        assert_eq!(
+            Location::new(Some("  "), file.clone()),
+            Location::Sqlite(file.clone())
+        );
+        let shared = Location::new(Some("postgres://team:s3cret@db:5432/certify"), file);
+        assert!(shared.is_shared());
+        assert_eq!(shared.to_string(), "postgres://team@db:5432/certify");
+        assert!(!format!("{shared:?}").contains("s3cret"));
+        assert_eq!(
+            Location::parse("postgresql://db/certify"),
+            Location::Postgres("postgresql://db/certify".into())
+        );
+        assert_eq!(
+            Location::parse("state.db"),
+            Location::Sqlite("state.db".into())
+        );
+    }
+}
