@@ -222,11 +222,32 @@ impl Postgres {
         block(async move {
             let client = pool.get().await.map_err(|e| DbError::Connect {
                 url: "the shared ledger".into(),
-                message: e.to_string(),
+                message: with_causes(&e),
             })?;
             work(client).await.map_err(pg)
         })
     }
+}
+
+/// An error with its causes ("error connecting to server: Connection refused").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    if let Some(db) = e
+        .source()
+        .and_then(|s| s.downcast_ref::<tokio_postgres::Error>())
+        .and_then(tokio_postgres::Error::as_db_error)
+    {
+        return db.message().to_owned();
+    }
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = s.source();
+    }
+    text
 }
 
 async fn migrate(pool: &Pool, shown: &str) -> Result<(), DbError> {
@@ -235,8 +256,8 @@ async fn migrate(pool: &Pool, shown: &str) -> Result<(), DbError> {
         message: match &e {
             deadpool_postgres::PoolError::Backend(e) => e
                 .as_db_error()
-                .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
-            other => other.to_string(),
+                .map_or_else(|| with_causes(e), |d| d.message().to_owned()),
+            other => with_causes(other),
         },
     };
     let mut client = pool.get().await.map_err(connect)?;
