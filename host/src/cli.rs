@@ -154,6 +154,16 @@ pub struct RunArgs {
     /// [default: $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Keep the credit ledger and the run journal in this PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
+    /// the account, instead of the state file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
+    pub ledger: Option<String>,
     /// The certification suite: a shipped one by name (silver, gold, platinum) or a suite file.
     #[arg(long, value_name = "NAME|FILE", default_value = "silver")]
     pub suite: String,
@@ -272,6 +282,16 @@ pub struct BudgetArgs {
     /// The harness's state database.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Keep the credit ledger and the run journal in this PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
+    /// the account, instead of the state file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
+    pub ledger: Option<String>,
 }
 
 /// Program tiers.
@@ -302,7 +322,8 @@ pub struct CleanupArgs {
     /// Tear down this run's leftovers (it must not be running).
     #[arg(long, value_name = "ID", conflicts_with = "stale")]
     pub run: Option<String>,
-    /// Tear down the leftovers of every run on the account whose process is gone (the default).
+    /// Tear down the leftovers of every run on the account whose process is gone, or, with
+    /// --ledger, whose lease ran out on whichever machine it ran (the default).
     #[arg(long)]
     pub stale: bool,
     /// The test account's API endpoint; the embedded emulator's account when absent.
@@ -314,6 +335,16 @@ pub struct CleanupArgs {
     /// The harness's state database.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Keep the credit ledger and the run journal in this PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
+    /// the account, instead of the state file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CERTIFY_LEDGER_URL",
+        hide_env_values = true
+    )]
+    pub ledger: Option<String>,
 }
 
 /// `certify plugin ...`

@@ -9,3 +9,4 @@ mod run;
 mod sandbox;
 mod signed;
 mod support;
+mod team;

@@ -14,6 +14,7 @@ pub fn certify() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_certify"));
     cmd.env("CERTIFY_CACHE_DIR", cache_dir())
         .env_remove("CERTIFY_LOG")
+        .env_remove("CERTIFY_LEDGER_URL")
         .env_remove("RUST_LOG");
     cmd
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use certify_ledger::{Journal, Ledger, Money, Month};
+use certify_ledger::{Ledger, Money, Month};
 use certify_review::sign::{PublicKey, SigningKey};
 
 use crate::cli::{BudgetArgs, CleanupArgs, DiffArgs, KeyGenerateArgs, SuitesShowArgs, VerifyArgs};
@@ -232,8 +232,12 @@ pub fn suites_show(args: SuitesShowArgs) -> Result<Outcome, Error> {
 /// The month's credit on an account: month-to-date, open reservations, history.
 pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
     let db = crate::run::state_db(args.state.as_ref())?;
-    let ledger = Ledger::open(&db)
-        .map_err(|e| Error::Other(anyhow::Error::new(e).context("opening the credit ledger")))?;
+    let location = crate::run::ledger_location(args.ledger.as_deref(), &db);
+    let mut ledger = Ledger::connect(&location).map_err(|e| {
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
+        )
+    })?;
     let credit = Money::from_dollars(i64::from(args.tier.monthly_credit_usd()));
     let month = Month::current();
     let summary = ledger
@@ -247,6 +251,27 @@ pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
         summary.open_reservations, summary.open_count
     );
     println!("  remaining           {}", summary.remaining);
+    let open = ledger
+        .open_reservations(&args.account, month)
+        .map_err(|e| Error::Other(anyhow::Error::new(e).context("reading the ledger")))?;
+    if !open.is_empty() {
+        println!("open reservations (every machine on this ledger):");
+        let now = chrono::Utc::now();
+        for r in open {
+            println!(
+                "  {:>11}  run {}  on {}  {} old  {}",
+                r.estimate.to_string(),
+                r.run_id,
+                if r.hostname.is_empty() {
+                    "?"
+                } else {
+                    &r.hostname
+                },
+                age(now - r.requested_at),
+                r.description
+            );
+        }
+    }
     let history = ledger
         .history(&args.account, args.limit)
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("reading the ledger")))?;
@@ -267,11 +292,22 @@ pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Passed)
 }
 
+/// How long ago, roughly: `45s`, `12m`, `3h05m`, `2d04h`.
+fn age(elapsed: chrono::Duration) -> String {
+    let s = elapsed.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
 /// Tear down what a run (or every dead run) left on the account.
 pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
     let db = crate::run::state_db(args.state.as_ref())?;
-    let journal = Journal::open(&db)
-        .map_err(|e| Error::Other(anyhow::Error::new(e).context("opening the run journal")))?;
+    let location = crate::run::ledger_location(args.ledger.as_deref(), &db);
+    let (mut ledger, journal) = crate::run::open_state(&location)?;
     let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),
@@ -311,13 +347,22 @@ pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
     }
     for run in runs {
         let t = deploy::teardown(&account.client, &journal, &run.run.run_id).await;
+        // Its reservations are closed at their estimate (the safe side): the account's
+        // charge for one run cannot be told apart from its month-to-date.
+        for r in ledger
+            .open_reservations_for_run(&run.run.run_id)
+            .unwrap_or_default()
+        {
+            let _ = ledger.settle(r.id, r.estimate);
+        }
         let _ = journal
             .lock()
             .expect("journal lock")
             .finish_run(&run.run.run_id, t.verified);
         println!(
-            "run {}: {}",
+            "run {} (on {}): {}",
             run.run.run_id,
+            run.run.hostname,
             if t.verified {
                 "torn down, verified"
             } else {
@@ -335,4 +380,19 @@ pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::TeardownIncomplete
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_are_short_and_never_negative() {
+        let secs = chrono::Duration::seconds;
+        assert_eq!(age(secs(-5)), "0s");
+        assert_eq!(age(secs(45)), "45s");
+        assert_eq!(age(secs(12 * 60 + 5)), "12m");
+        assert_eq!(age(secs(3 * 3600 + 5 * 60)), "3h05m");
+        assert_eq!(age(secs(2 * 86_400 + 4 * 3600)), "2d04h");
+    }
 }

@@ -70,6 +70,27 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// Where the ledger and the journal live: the shared PostgreSQL database given by
+/// `--ledger` (or `CERTIFY_LEDGER_URL`), else the state file.
+pub fn ledger_location(ledger: Option<&str>, db: &std::path::Path) -> certify_ledger::Location {
+    certify_ledger::Location::new(ledger, db.to_owned())
+}
+
+/// Opens the ledger and the journal at `location`.
+pub fn open_state(location: &certify_ledger::Location) -> Result<(Ledger, Journal), Error> {
+    let ledger = Ledger::connect(location).map_err(|e| {
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
+        )
+    })?;
+    let journal = Journal::connect(location).map_err(|e| {
+        Error::Other(
+            anyhow::Error::new(e).context(format!("opening the run journal at {location}")),
+        )
+    })?;
+    Ok((ledger, journal))
+}
+
 /// The harness's state directory and database (ledger and journal).
 pub fn state_db(explicit: Option<&PathBuf>) -> Result<PathBuf, Error> {
     if let Some(p) = explicit {
@@ -206,13 +227,9 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Io(format!("creating {}", dir.display()), e))?;
     }
-    let ledger = Ledger::open(&db)
-        .map_err(|e| Error::Other(anyhow::Error::new(e).context("opening the credit ledger")))?;
+    let (ledger, journal) = open_state(&ledger_location(args.ledger.as_deref(), &db))?;
     let ledger = Arc::new(Mutex::new(ledger));
-    let journal: SharedJournal =
-        Arc::new(Mutex::new(Journal::open(&db).map_err(|e| {
-            Error::Other(anyhow::Error::new(e).context("opening the run journal"))
-        })?));
+    let journal: SharedJournal = Arc::new(Mutex::new(journal));
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),
         account: args.account.as_deref(),

@@ -6,8 +6,10 @@ use std::os::unix::process::ExitStatusExt as _;
 
 use serde_json::json;
 
-use crate::testutil;
-use crate::{EntryState, Journal, Kind, Ledger, Money, Month, ReservationRequest, Status};
+use crate::testutil::{self, backend_tests};
+use crate::{
+    EntryState, Journal, Kind, Ledger, Location, Money, Month, ReservationRequest, Status,
+};
 
 const ACCOUNT: &str = "ACME";
 const RUN: &str = "killed-mid-deploy";
@@ -28,11 +30,14 @@ fn request() -> ReservationRequest<'static> {
     }
 }
 
-#[test]
-fn a_sigkilled_run_leaves_a_state_the_next_run_can_reap() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let child = testutil::spawn_child("crash_tests::child_killed_mid_deploy", &path, &[]);
+backend_tests! {
+fn a_sigkilled_run_leaves_a_state_the_next_run_can_reap(store) {
+    sigkilled_run_is_reaped(store.location());
+}
+}
+
+fn sigkilled_run_is_reaped(location: &Location) {
+    let child = testutil::spawn_child("crash_tests::child_killed_mid_deploy", location, &[]);
     let output = testutil::wait(child);
     assert_eq!(
         output.status.signal(),
@@ -41,13 +46,15 @@ fn a_sigkilled_run_leaves_a_state_the_next_run_can_reap() {
         testutil::describe(&output)
     );
 
-    let mut journal = Journal::open(&path).unwrap();
-    let mut ledger = Ledger::open(&path).unwrap();
-    let integrity: String = journal
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    let mut journal = Journal::connect(location).unwrap();
+    let mut ledger = Ledger::connect(location).unwrap();
+    if let Location::Sqlite(_) = location {
+        let integrity: String = journal
+            .sqlite()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
 
     // The committed work is there; the transaction open at the kill is not.
     let open = ledger.open_reservations(ACCOUNT, month()).unwrap();
@@ -92,11 +99,11 @@ fn a_sigkilled_run_leaves_a_state_the_next_run_can_reap() {
 /// Child half of the test above; a no-op in an ordinary test run.
 #[test]
 fn child_killed_mid_deploy() {
-    let Some(path) = testutil::child_db() else {
+    let Some(location) = testutil::child_db() else {
         return;
     };
-    let mut journal = Journal::open(&path).unwrap();
-    let mut ledger = Ledger::open(&path).unwrap();
+    let mut journal = Journal::connect(&location).unwrap();
+    let mut ledger = Ledger::connect(&location).unwrap();
     let _lock = journal
         .start_run(RUN, ACCOUNT, std::process::id(), chrono::Utc::now())
         .unwrap();
@@ -108,18 +115,21 @@ fn child_killed_mid_deploy() {
     journal
         .intend(RUN, Kind::Server, "CRT1WEB01", &json!({"group": "g-42"}))
         .unwrap();
-    // Mid-write when the kill comes.
-    ledger
-        .conn_mut()
-        .execute_batch(
-            "BEGIN IMMEDIATE;
+    // Mid-write when the kill comes (a PostgreSQL server rolls back a dead client's
+    // transaction by itself; SQLite's file must survive it).
+    if let Location::Sqlite(_) = location {
+        ledger
+            .sqlite_mut()
+            .execute_batch(
+                "BEGIN IMMEDIATE;
              UPDATE reservations SET status = 'settled', actual = 0;
              INSERT INTO reservations (account, month, run_id, description, estimate, credit,
                  month_to_date, reserved, status, requested_at)
              VALUES ('ACME', '2026-08', 'x', 'uncommitted', 1, 0, 0, 0, 'open',
                  '2026-08-01T00:00:00.000Z');",
-        )
-        .unwrap();
+            )
+            .unwrap();
+    }
     // SAFETY: sends SIGKILL to this process; nothing after it runs.
     unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     unreachable!("SIGKILL cannot be caught");

@@ -1,5 +1,6 @@
-//! The one SQLite file that holds the ledger and the journal: opening it, its schema, and
-//! the settings that make it safe to share between processes and to survive a crash.
+//! The SQLite file that holds the ledger and the journal on one machine: opening it, its
+//! versioned schema, and the settings that make it safe to share between processes and to
+//! survive a crash. Also the error type of both stores.
 //!
 //! WAL mode lets `certify budget` read while a run writes; `synchronous = FULL` makes a
 //! committed reservation survive a power cut, not just a killed process; every change runs
@@ -17,7 +18,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE reservations (
@@ -66,6 +67,22 @@ CREATE TABLE journal (
 CREATE INDEX journal_by_run ON journal (run_id, state);
 "#;
 
+/// Version 2: the machine that took each reservation (for `certify budget`), and a lease
+/// on each run (see `journal.rs`). Runs from version 1 get their own process as holder
+/// and an expired lease, so their liveness is their pid's, as before.
+const SCHEMA_V2: &str = r#"
+ALTER TABLE reservations ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN holder_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN holder_boot TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN holder_pid_ns TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN holder_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN holder_start INTEGER;
+ALTER TABLE runs ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN lease_expires_at TEXT NOT NULL DEFAULT '';
+UPDATE runs SET holder_host = hostname, holder_boot = boot_id, holder_pid = pid,
+    holder_start = process_start;
+"#;
+
 /// Why the state database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -105,6 +122,46 @@ pub enum DbError {
         /// Its version.
         found: i64,
     },
+    /// The PostgreSQL URL could not be read.
+    #[error(
+        "the ledger URL is not a PostgreSQL connection string: {source}; give \
+         postgres://USER:PASSWORD@HOST:PORT/DATABASE (with --ledger or CERTIFY_LEDGER_URL)"
+    )]
+    Url {
+        /// What the driver said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error(
+        "could not connect to the shared ledger at {url}: {message}; check that the server \
+         is up and reachable from this machine and that the role and database exist"
+    )]
+    Connect {
+        /// The URL without its password.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The PostgreSQL database was migrated by a newer certify.
+    #[error(
+        "the shared ledger at {url} has schema version {found}, newer than this certify \
+         understands ({known}); upgrade certify on this machine"
+    )]
+    PostgresTooNew {
+        /// The URL without its password.
+        url: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A statement failed on the PostgreSQL server.
+    #[error(
+        "the shared ledger failed: {0}; if the server was restarted, run again; if a \
+         statement keeps failing, check the server's log"
+    )]
+    Postgres(String),
     /// A statement failed on an open database.
     #[error(
         "the state database failed: {0}; if another certify holds it for more than 30 s, \
@@ -158,6 +215,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DbError> {
     }
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
+    // A new file is not news; upgrading one that holds a record is.
+    if version > 0 && version < SCHEMA_VERSION {
+        crate::announce_migration(&path.display().to_string(), version, SCHEMA_VERSION);
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
@@ -221,6 +285,42 @@ mod tests {
         let err = open(&path).unwrap_err();
         assert!(matches!(err, DbError::TooNew { found: 99, .. }), "{err}");
         assert!(err.to_string().contains("upgrade certify"));
+    }
+
+    #[test]
+    fn a_file_from_an_older_certify_is_migrated_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (run_id, account, pid, process_start, hostname, boot_id,
+                     started_at)
+                 VALUES ('old', 'ACME', 4242, 17, 'ada', 'b-1', '2026-08-01T00:00:00.000Z');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The old run's holder is its own process, and its lease has run out: its
+        // liveness is its pid's, as it was before leases.
+        let holder: (String, String, i64, Option<i64>, String) = conn
+            .query_row(
+                "SELECT holder_host, holder_boot, holder_pid, holder_start, lease_expires_at
+                 FROM runs WHERE run_id = 'old'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            holder,
+            ("ada".into(), "b-1".into(), 4242, Some(17), String::new())
+        );
     }
 
     #[test]

@@ -9,21 +9,41 @@
 //! create that timed out may still have happened.
 //!
 //! A run is *stale* when its process is gone and it left something behind (it never
-//! finished, or its teardown left entries open). Liveness is decided by a lock file per
-//! run, held by the running process (the kernel drops it when the process dies, SIGKILL
-//! included), backed by a pid check. A reaper takes the same lock before it reaps, so two
-//! cleanups never reap one run twice and a live run is never reaped.
+//! finished, or its teardown left entries open). Liveness is a **lease** in the store:
+//! a running run holds its lease and renews it from a thread of its own every third of
+//! its length ([`DEFAULT_LEASE`], a minute). The holder counts as gone when
+//!
+//! - its lease ran out (by the store's clock: the only test that works across machines,
+//!   and the one a stopped or partitioned process fails too), or
+//! - it ran on this machine (same host name, boot and pid namespace) and its process is
+//!   gone (pid and start time, see [`crate::process`]): the kernel knows at once, so a
+//!   SIGKILLed run on this machine is reaped without waiting out its lease.
+//!
+//! A reaper *claims* a gone holder's run by taking over its lease with a compare-and-swap
+//! on the lease's generation: of two cleanups on two machines, exactly one wins, and the
+//! loser sees a live holder (the winner) from then on. The reaper renews the lease while it
+//! tears down, so if it dies too the run is reaped again later, never twice at once.
 
 use std::fmt;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, DbError};
+use crate::backend::{
+    self, Backend, EntryFilter, EntryUpdate, Holder, Location, NewRun, RunFilter, RunRecord,
+};
+use crate::db::DbError;
 use crate::process::{self, Identity};
+
+/// How long a run's lease lasts unless renewed; it is renewed every third of that. A run
+/// killed on another machine is reaped this long after its last renewal at the latest.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// Why the journal could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +51,7 @@ pub enum JournalError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
-    /// A run id that cannot name a lock file.
+    /// A run id outside the safe alphabet.
     #[error(
         "`{0}` is not a usable run id: use 1–128 letters, digits, `.`, `_` or `-`, not \
          starting with `.`"
@@ -49,24 +69,6 @@ pub enum JournalError {
     /// The details could not be stored.
     #[error("the details of a journal entry could not be written as JSON: {0}")]
     Details(#[from] serde_json::Error),
-    /// A run lock file could not be used.
-    #[error(
-        "could not use the run lock {path}: {source}; the directory must be writable by \
-         every certify that shares this state database"
-    )]
-    Lock {
-        /// The lock file.
-        path: PathBuf,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl From<rusqlite::Error> for JournalError {
-    fn from(e: rusqlite::Error) -> JournalError {
-        JournalError::Db(DbError::Sqlite(e))
-    }
 }
 
 /// The id of a journal entry.
@@ -160,7 +162,7 @@ pub enum EntryState {
 }
 
 impl EntryState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EntryState::Intended => "intended",
             EntryState::Created => "created",
@@ -169,19 +171,13 @@ impl EntryState {
         }
     }
 
-    fn parse(s: &str) -> rusqlite::Result<EntryState> {
+    pub(crate) fn parse(s: &str) -> Result<EntryState, backend::Unknown> {
         Ok(match s {
             "intended" => EntryState::Intended,
             "created" => EntryState::Created,
             "deleted" => EntryState::Deleted,
             "failed" => EntryState::Failed,
-            other => {
-                return Err(rusqlite::Error::InvalidColumnType(
-                    0,
-                    format!("state {other}"),
-                    rusqlite::types::Type::Text,
-                ));
-            }
+            other => return Err(backend::Unknown(other.to_owned())),
         })
     }
 }
@@ -240,32 +236,93 @@ pub struct Run {
     pub teardown_verified: Option<bool>,
 }
 
-/// Proof that a run is alive: held by the running process from [`Journal::start_run`] to
-/// its end. While it is held nobody reaps the run; when the process dies, however it
-/// dies, the kernel releases it.
+/// Proof that a run is alive: its lease, held from [`Journal::start_run`] (or a claim) and
+/// renewed by a thread of its own until this is dropped. While it is held nobody reaps the
+/// run. Dropping it lets the lease run out at once; a process that dies without dropping
+/// it is seen gone by its pid on its own machine and by the lease's end elsewhere.
 #[derive(Debug)]
 pub struct RunLock {
     run_id: String,
-    path: PathBuf,
-    // Only held: the lock lives as long as this open file.
-    _file: File,
+    lost: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    renewer: Option<JoinHandle<()>>,
 }
 
 impl RunLock {
+    fn hold(
+        mut store: Box<dyn Backend>,
+        run_id: &str,
+        generation: i64,
+        lease: Duration,
+    ) -> RunLock {
+        let lost = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let (id, flag) = (run_id.to_owned(), lost.clone());
+        // A zero lease (tests) is never renewed: it has run out from the start.
+        let every = (!lease.is_zero()).then(|| lease / 3);
+        let renewer = std::thread::Builder::new()
+            .name("certify-lease".into())
+            .spawn(move || {
+                loop {
+                    let tick = match every {
+                        Some(every) => stopped.recv_timeout(every),
+                        None => stopped.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                    };
+                    match tick {
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        // Dropped: let the lease run out now, so another machine need not
+                        // wait for it.
+                        _ => {
+                            let _ = store.release(&id, generation);
+                            return;
+                        }
+                    }
+                    match store.renew(&id, generation, lease) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            flag.store(true, Ordering::SeqCst);
+                            tracing::warn!(run = %id, "the run's lease was taken over by a cleanup");
+                            return;
+                        }
+                        // A store that is briefly unreachable: try again at the next tick,
+                        // well within the lease.
+                        Err(e) => tracing::warn!(run = %id, "could not renew the run's lease: {e}"),
+                    }
+                }
+            })
+            .expect("a thread can be started");
+        RunLock {
+            run_id: run_id.to_owned(),
+            lost,
+            stop: Some(stop),
+            renewer: Some(renewer),
+        }
+    }
+
     /// The run it keeps alive.
     pub fn run_id(&self) -> &str {
         &self.run_id
     }
 
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Whether a cleanup took the run over (its lease had run out, say because this
+    /// process was stopped); the run should stop creating anything.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(renewer) = self.renewer.take() {
+            let _ = renewer.join();
+        }
     }
 }
 
 /// A run whose process is gone and that left something behind, claimed for reaping.
 ///
-/// Holding it holds the run's lock: no other cleanup reaps it meanwhile. Delete the
+/// Holding it holds the run's lease: no other cleanup reaps it meanwhile. Delete the
 /// leftovers (newest first, as listed, so servers go before their group), mark each
 /// [`Journal::deleted`], settle the run's open reservations
 /// ([`crate::Ledger::open_reservations_for_run`]), then [`Journal::finish_run`].
@@ -275,16 +332,16 @@ pub struct StaleRun {
     pub run: Run,
     /// What it left: entries not verified deleted, newest first.
     pub leftovers: Vec<Entry>,
-    /// Its lock, now held by the reaper.
+    /// Its lease, now held by the reaper.
     pub lock: RunLock,
 }
 
 /// Why a run may not be reaped now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NotReapable {
-    /// Its process is alive, or another cleanup is reaping it.
+    /// Its process on this machine is alive, or another cleanup is reaping it.
     Live(Run),
-    /// It runs on another machine, whose processes this one cannot see.
+    /// It runs on another machine and its lease is being renewed.
     OtherHost(Run),
     /// It finished and left nothing behind.
     Clean(Run),
@@ -301,7 +358,8 @@ impl fmt::Display for NotReapable {
             ),
             NotReapable::OtherHost(run) => write!(
                 f,
-                "run {} belongs to a process on {}; run the cleanup there",
+                "run {} is alive on {} (it keeps renewing its lease); stop it there, or wait \
+                 until its lease runs out after it died",
                 run.run_id, run.hostname
             ),
             NotReapable::Clean(run) => {
@@ -311,59 +369,24 @@ impl fmt::Display for NotReapable {
     }
 }
 
-/// The journal, on one connection to the state database.
+/// The journal, on one connection to its store (an SQLite file or a shared PostgreSQL
+/// database, see [`Location`]).
 pub struct Journal {
-    conn: Connection,
-    path: PathBuf,
-    locks: PathBuf,
+    store: Box<dyn Backend>,
+    location: Location,
     me: Identity,
+    lease: Duration,
 }
 
 impl fmt::Debug for Journal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Journal")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
 
-const ENTRY_COLUMNS: &str = "j.id, j.run_id, r.account, j.kind, j.name, j.details, j.state, \
-                             j.remote_id, j.error, j.intended_at, j.updated_at";
-const RUN_COLUMNS: &str =
-    "run_id, account, pid, hostname, started_at, finished_at, teardown_verified";
-
-fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Entry> {
-    let details: String = row.get(5)?;
-    Ok(Entry {
-        id: EntryId(row.get(0)?),
-        run_id: row.get(1)?,
-        account: row.get(2)?,
-        kind: Kind::from(row.get::<_, String>(3)?),
-        name: row.get(4)?,
-        details: serde_json::from_str(&details).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        state: EntryState::parse(&row.get::<_, String>(6)?)?,
-        remote_id: row.get(7)?,
-        error: row.get(8)?,
-        intended_at: db::parse_timestamp(&row.get::<_, String>(9)?)?,
-        updated_at: db::parse_timestamp(&row.get::<_, String>(10)?)?,
-    })
-}
-
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
-    Ok(Run {
-        run_id: row.get(0)?,
-        account: row.get(1)?,
-        pid: row.get(2)?,
-        hostname: row.get(3)?,
-        started_at: db::parse_timestamp(&row.get::<_, String>(4)?)?,
-        finished_at: db::parse_opt_timestamp(row.get(5)?)?,
-        teardown_verified: row.get(6)?,
-    })
-}
-
-/// Run ids name lock files, so they are kept to a safe alphabet.
+/// Run ids are shown and typed on command lines, so they are kept to a safe alphabet.
 fn check_run_id(run_id: &str) -> Result<(), JournalError> {
     let ok = (1..=128).contains(&run_id.len())
         && !run_id.starts_with('.')
@@ -377,59 +400,44 @@ fn check_run_id(run_id: &str) -> Result<(), JournalError> {
     }
 }
 
-/// Where the run locks of a state database live: `state.db` → `state.db-runs/`, beside the
-/// `-wal` and `-shm` files SQLite keeps.
-fn locks_dir(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_owned();
-    name.push("-runs");
-    path.with_file_name(name)
-}
-
 impl Journal {
-    /// Opens the journal in the state database at `path` (see [`crate::default_path`]),
+    /// Opens the journal in the SQLite state file at `path` (see [`crate::default_path`]),
     /// creating the file if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Journal, JournalError> {
-        let path = path.as_ref().to_owned();
-        let conn = db::open(&path)?;
+        Journal::connect(&Location::Sqlite(path.as_ref().to_owned()))
+    }
+
+    /// Opens the journal at `location`, creating and migrating its schema if needed.
+    pub fn connect(location: &Location) -> Result<Journal, JournalError> {
+        Journal::connect_as(location, Identity::current())
+    }
+
+    pub(crate) fn connect_as(location: &Location, me: Identity) -> Result<Journal, JournalError> {
         Ok(Journal {
-            conn,
-            locks: locks_dir(&path),
-            path,
-            me: Identity::current(),
+            store: backend::open(location)?,
+            location: location.clone(),
+            me,
+            lease: DEFAULT_LEASE,
         })
     }
 
-    /// The state database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the journal lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
-    fn lock_path(&self, run_id: &str) -> PathBuf {
-        self.locks.join(format!("{run_id}.lock"))
+    /// The length of the leases this journal takes (runs it starts, runs it claims).
+    pub fn set_lease(&mut self, lease: Duration) {
+        self.lease = lease;
     }
 
-    /// Takes a run's lock without waiting; `None` if someone holds it.
-    fn try_lock(&self, run_id: &str) -> Result<Option<RunLock>, JournalError> {
-        let path = self.lock_path(run_id);
-        let lock_err = |source| JournalError::Lock {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&self.locks).map_err(lock_err)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(lock_err)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(RunLock {
-                run_id: run_id.to_owned(),
-                path,
-                _file: file,
-            })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(lock_err(e)),
+    fn holder(&self, pid: u32) -> Holder {
+        Holder {
+            hostname: self.me.hostname.clone(),
+            boot_id: self.me.boot_id.clone(),
+            pid_ns: self.me.pid_ns.clone(),
+            pid,
+            process_start: process::start_time(pid),
         }
     }
 
@@ -444,33 +452,23 @@ impl Journal {
         started_at: DateTime<Utc>,
     ) -> Result<RunLock, JournalError> {
         check_run_id(run_id)?;
-        let lock = self
-            .try_lock(run_id)?
+        let holder = self.holder(pid);
+        let run = NewRun {
+            run_id,
+            account,
+            started_at,
+            holder: &holder,
+        };
+        let generation = self
+            .store
+            .insert_run(&run, self.lease)?
             .ok_or_else(|| JournalError::RunExists(run_id.to_owned()))?;
-        let tx = db::immediate(&mut self.conn)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)",
-            [run_id],
-            |r| r.get(0),
-        )?;
-        if exists {
-            return Err(JournalError::RunExists(run_id.to_owned()));
-        }
-        tx.execute(
-            "INSERT INTO runs (run_id, account, pid, process_start, hostname, boot_id, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                run_id,
-                account,
-                pid,
-                process::start_time(pid).map(|t| t as i64),
-                self.me.hostname,
-                self.me.boot_id,
-                db::timestamp(started_at),
-            ],
-        )?;
-        tx.commit()?;
-        Ok(lock)
+        Ok(RunLock::hold(
+            self.store.try_clone()?,
+            run_id,
+            generation,
+            self.lease,
+        ))
     }
 
     /// Records the end of a run and whether its teardown was verified. Also used by a
@@ -481,28 +479,9 @@ impl Journal {
         run_id: &str,
         teardown_verified: bool,
     ) -> Result<(), JournalError> {
-        let tx = db::immediate(&mut self.conn)?;
-        let changed = tx.execute(
-            "UPDATE runs SET finished_at = COALESCE(finished_at, ?2), teardown_verified = ?3
-             WHERE run_id = ?1",
-            params![run_id, db::timestamp(Utc::now()), teardown_verified],
-        )?;
-        if changed == 0 {
-            return Err(JournalError::UnknownRun(run_id.to_owned()));
-        }
-        let leftovers: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM journal WHERE run_id = ?1 AND state != 'deleted'",
-            [run_id],
-            |r| r.get(0),
-        )?;
-        tx.commit()?;
-        if teardown_verified && leftovers == 0 {
-            // Nothing will ever ask about this run's liveness again. The caller holds the
-            // lock, so a cleanup that opened the file meanwhile sees it held, and then a
-            // finished clean run.
-            let _ = std::fs::remove_file(self.lock_path(run_id));
-        }
-        Ok(())
+        self.store
+            .finish_run(run_id, teardown_verified, backend::now())?
+            .ok_or_else(|| JournalError::UnknownRun(run_id.to_owned()))
     }
 
     /// Records that the run is about to create something, before it does; returns the
@@ -515,179 +494,139 @@ impl Journal {
         details: &serde_json::Value,
     ) -> Result<EntryId, JournalError> {
         let details = serde_json::to_string(details)?;
-        let now = db::timestamp(Utc::now());
-        let tx = db::immediate(&mut self.conn)?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM runs WHERE run_id = ?1)",
-            [run_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Err(JournalError::UnknownRun(run_id.to_owned()));
-        }
-        tx.execute(
-            "INSERT INTO journal (run_id, kind, name, details, state, intended_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 'intended', ?5, ?5)",
-            params![run_id, kind.as_str(), name, details, now],
-        )?;
-        let id = EntryId(tx.last_insert_rowid());
-        tx.commit()?;
-        Ok(id)
+        self.store
+            .intend(run_id, kind.as_str(), name, &details, backend::now())?
+            .ok_or_else(|| JournalError::UnknownRun(run_id.to_owned()))
     }
 
-    fn update(
-        &mut self,
-        entry: EntryId,
-        sql: &str,
-        value: Option<&str>,
-    ) -> Result<(), JournalError> {
-        let tx = db::immediate(&mut self.conn)?;
-        let changed = tx.execute(sql, params![entry.0, value, db::timestamp(Utc::now())])?;
-        if changed == 0 {
-            return Err(JournalError::UnknownEntry(entry));
+    fn update(&mut self, entry: EntryId, update: EntryUpdate<'_>) -> Result<(), JournalError> {
+        if self.store.update_entry(entry, update, backend::now())? {
+            Ok(())
+        } else {
+            Err(JournalError::UnknownEntry(entry))
         }
-        tx.commit()?;
-        Ok(())
     }
 
     /// Records that the entry now exists on the account, under `remote_id`.
     pub fn created(&mut self, entry: EntryId, remote_id: &str) -> Result<(), JournalError> {
-        self.update(
-            entry,
-            "UPDATE journal SET state = 'created', remote_id = ?2, updated_at = ?3 WHERE id = ?1",
-            Some(remote_id),
-        )
+        self.update(entry, EntryUpdate::Created { remote_id })
     }
 
     /// Records that the entry is verified gone from the account. Idempotent.
     pub fn deleted(&mut self, entry: EntryId) -> Result<(), JournalError> {
-        self.update(
-            entry,
-            "UPDATE journal SET state = 'deleted', updated_at = ?3 WHERE id = ?1",
-            None,
-        )
+        self.update(entry, EntryUpdate::Deleted)
     }
 
     /// Records that creating or deleting the entry failed; it stays a leftover.
     pub fn failed(&mut self, entry: EntryId, message: &str) -> Result<(), JournalError> {
-        self.update(
-            entry,
-            "UPDATE journal SET state = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1",
-            Some(message),
-        )
+        self.update(entry, EntryUpdate::Failed { error: message })
     }
 
     /// One entry.
-    pub fn entry(&self, entry: EntryId) -> Result<Option<Entry>, JournalError> {
+    pub fn entry(&mut self, entry: EntryId) -> Result<Option<Entry>, JournalError> {
         Ok(self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM journal j JOIN runs r USING (run_id) WHERE j.id = ?1"
-                ),
-                [entry.0],
-                entry_from_row,
-            )
-            .optional()?)
+            .store
+            .entries(EntryFilter::One(entry))?
+            .into_iter()
+            .next())
     }
 
     /// Everything a run intended, in order.
-    pub fn entries(&self, run_id: &str) -> Result<Vec<Entry>, JournalError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM journal j JOIN runs r USING (run_id)
-             WHERE j.run_id = ?1 ORDER BY j.id"
-        ))?;
-        let rows = stmt.query_map([run_id], entry_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn entries(&mut self, run_id: &str) -> Result<Vec<Entry>, JournalError> {
+        Ok(self.store.entries(EntryFilter::OfRun(run_id))?)
     }
 
     /// What a run intended or created and is not verified deleted, newest first: the
     /// order to tear it down in.
-    pub fn leftovers(&self, run_id: &str) -> Result<Vec<Entry>, JournalError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM journal j JOIN runs r USING (run_id)
-             WHERE j.run_id = ?1 AND j.state != 'deleted' ORDER BY j.id DESC"
-        ))?;
-        let rows = stmt.query_map([run_id], entry_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn leftovers(&mut self, run_id: &str) -> Result<Vec<Entry>, JournalError> {
+        Ok(self.store.entries(EntryFilter::Leftovers(run_id))?)
     }
 
     /// One run.
-    pub fn run(&self, run_id: &str) -> Result<Option<Run>, JournalError> {
+    pub fn run(&mut self, run_id: &str) -> Result<Option<Run>, JournalError> {
         Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"),
-                [run_id],
-                run_from_row,
-            )
-            .optional()?)
+            .store
+            .runs(RunFilter::One(run_id))?
+            .into_iter()
+            .next()
+            .map(|r| r.run))
     }
 
     /// An account's runs, newest first.
-    pub fn runs(&self, account: &str) -> Result<Vec<Run>, JournalError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE account = ?1 ORDER BY started_at DESC, rowid DESC"
-        ))?;
-        let rows = stmt.query_map([account], run_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn runs(&mut self, account: &str) -> Result<Vec<Run>, JournalError> {
+        Ok(self
+            .store
+            .runs(RunFilter::OfAccount(account))?
+            .into_iter()
+            .map(|r| r.run)
+            .collect())
     }
 
     /// Claims a run for reaping (`certify cleanup --run ID`), or says why it may not be
     /// reaped now.
-    pub fn claim_run(&self, run_id: &str) -> Result<Result<StaleRun, NotReapable>, JournalError> {
-        let run = self
-            .run(run_id)?
+    pub fn claim_run(
+        &mut self,
+        run_id: &str,
+    ) -> Result<Result<StaleRun, NotReapable>, JournalError> {
+        let record = self
+            .store
+            .runs(RunFilter::One(run_id))?
+            .pop()
             .ok_or_else(|| JournalError::UnknownRun(run_id.to_owned()))?;
-        self.claim(run)
+        self.claim(record)
     }
 
-    /// Claims every run of the account whose process is gone and that left something
-    /// behind (`certify cleanup --stale`, and the start of every run). Live runs, runs of
-    /// other machines and clean runs are skipped.
-    pub fn stale_runs(&self, account: &str) -> Result<Vec<StaleRun>, JournalError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE account = ?1
-               AND (finished_at IS NULL OR teardown_verified = 0
-                    OR EXISTS (SELECT 1 FROM journal j WHERE j.run_id = r.run_id AND j.state != 'deleted'))
-             ORDER BY started_at, rowid"
-        ))?;
-        let candidates = stmt
-            .query_map([account], run_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Claims every run of the account whose holder is gone and that left something
+    /// behind (`certify cleanup --stale`, and the start of every run), on whichever
+    /// machine it ran. Live runs and clean runs are skipped, and so are runs another
+    /// cleanup claimed first.
+    pub fn stale_runs(&mut self, account: &str) -> Result<Vec<StaleRun>, JournalError> {
+        let candidates = self.store.runs(RunFilter::MaybeStale(account))?;
         let mut stale = Vec::new();
-        for run in candidates {
-            if let Ok(claimed) = self.claim(run)? {
+        for record in candidates {
+            if let Ok(claimed) = self.claim(record)? {
                 stale.push(claimed);
             }
         }
         Ok(stale)
     }
 
-    fn claim(&self, run: Run) -> Result<Result<StaleRun, NotReapable>, JournalError> {
-        let (process_start, boot_id): (Option<i64>, String) = self.conn.query_row(
-            "SELECT process_start, boot_id FROM runs WHERE run_id = ?1",
-            [&run.run_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if run.hostname != self.me.hostname {
-            // Neither its pid nor (over a network file system) its lock can be trusted.
-            return Ok(Err(NotReapable::OtherHost(run)));
+    /// Whether the holder of a lease is gone: the lease ran out, or the holder ran on this
+    /// machine and its process is no more.
+    fn holder_gone(&self, record: &RunRecord) -> bool {
+        let holder = &record.lease.holder;
+        let same_machine = holder.hostname == self.me.hostname
+            && holder.boot_id == self.me.boot_id
+            && holder.pid_ns == self.me.pid_ns;
+        record.lease.expired || (same_machine && !process::alive(holder.pid, holder.process_start))
+    }
+
+    fn claim(&mut self, record: RunRecord) -> Result<Result<StaleRun, NotReapable>, JournalError> {
+        if !self.holder_gone(&record) {
+            let on_this_machine = record.lease.holder.hostname == self.me.hostname;
+            return Ok(Err(if on_this_machine {
+                NotReapable::Live(record.run)
+            } else {
+                NotReapable::OtherHost(record.run)
+            }));
         }
-        let Some(lock) = self.try_lock(&run.run_id)? else {
-            return Ok(Err(NotReapable::Live(run)));
-        };
-        // The lock is free. The pid check backs it up for a lock file that was deleted
-        // under a live run; after a reboot (a new boot id) no process of the run survives.
-        let same_boot = boot_id == self.me.boot_id;
-        if same_boot && process::alive(run.pid, process_start.map(|t| t as u64)) {
-            return Ok(Err(NotReapable::Live(run)));
-        }
+        let run = record.run;
         let leftovers = self.leftovers(&run.run_id)?;
         if run.finished_at.is_some() && run.teardown_verified == Some(true) && leftovers.is_empty()
         {
             return Ok(Err(NotReapable::Clean(run)));
         }
+        let me = self.holder(std::process::id());
+        let Some(generation) =
+            self.store
+                .claim(&run.run_id, record.lease.generation, &me, self.lease)?
+        else {
+            // Another cleanup took it between our read and our claim.
+            return Ok(Err(NotReapable::Live(run)));
+        };
+        let lock = RunLock::hold(self.store.try_clone()?, &run.run_id, generation, self.lease);
+        // Read again under the claim: the run may have gone on before it died.
+        let leftovers = self.leftovers(&run.run_id)?;
         Ok(Ok(StaleRun {
             run,
             leftovers,
@@ -695,10 +634,10 @@ impl Journal {
         }))
     }
 
-    /// The connection, for tests that need to edit a row.
+    /// The SQLite connection, for tests that need to edit a row.
     #[cfg(test)]
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+    pub(crate) fn sqlite(&mut self) -> &mut rusqlite::Connection {
+        self.store.sqlite().expect("an SQLite journal")
     }
 }
 

@@ -3,10 +3,12 @@
 //! actual charge afterwards.
 //!
 //! The credit must never be overrun, also not by two runs on the same account at once in
-//! two processes. So the check ("month-to-date + open reservations + this estimate ≤
-//! credit") and the insert of the reservation happen in one `BEGIN IMMEDIATE`
-//! transaction: the second process waits for the first to commit and then sees its
-//! reservation.
+//! two processes, also not by runs on several machines sharing a PostgreSQL ledger. So the
+//! check ("month-to-date + open reservations + this estimate ≤ credit") and the insert of
+//! the reservation happen in one transaction that is serialised per account: SQLite's
+//! `BEGIN IMMEDIATE` writer lock on one machine, a row lock on the account in PostgreSQL
+//! (see [`crate::postgres`] for why a lock rather than SERIALIZABLE). The second reserver
+//! waits for the first to commit and then sees its reservation.
 //!
 //! Month-to-date is the larger of what the ledger has settled and what the account's own
 //! billing says, because each can know something the other does not: the ledger knows
@@ -20,14 +22,15 @@
 //! `certify budget` can list it in the history.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, DbError};
+use crate::backend::{self, Backend, Check, Location, ReservationFilter};
+use crate::db::DbError;
 use crate::money::{Money, Month};
+use crate::process::Identity;
 
 /// Why the ledger could not do its job (as opposed to refusing an action, which is a
 /// [`Refusal`]).
@@ -53,12 +56,6 @@ pub enum LedgerError {
     /// A required name was empty.
     #[error("the {0} of a reservation is empty; give every reservation an account and a run id")]
     Empty(&'static str),
-}
-
-impl From<rusqlite::Error> for LedgerError {
-    fn from(e: rusqlite::Error) -> LedgerError {
-        LedgerError::Db(DbError::Sqlite(e))
-    }
 }
 
 /// The id of a reservation (or of a recorded refusal), unique within a state database.
@@ -87,7 +84,7 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Open => "open",
             Status::Settled => "settled",
@@ -96,19 +93,13 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> rusqlite::Result<Status> {
+    pub(crate) fn parse(s: &str) -> Result<Status, backend::Unknown> {
         Ok(match s {
             "open" => Status::Open,
             "settled" => Status::Settled,
             "released" => Status::Released,
             "refused" => Status::Refused,
-            other => {
-                return Err(rusqlite::Error::InvalidColumnType(
-                    0,
-                    format!("status {other}"),
-                    rusqlite::types::Type::Text,
-                ));
-            }
+            other => return Err(backend::Unknown(other.to_owned())),
         })
     }
 }
@@ -150,6 +141,8 @@ pub struct Reservation {
     pub month: Month,
     /// The run it belongs to.
     pub run_id: String,
+    /// The machine that reserved it.
+    pub hostname: String,
     /// What it pays for.
     pub description: String,
     /// The estimate reserved.
@@ -247,71 +240,23 @@ pub struct Summary {
     pub remaining: Money,
 }
 
-/// The ledger, on one connection to the state database.
+/// The ledger, on one connection to its store (an SQLite file or a shared PostgreSQL
+/// database, see [`Location`]).
 ///
 /// Open one per thread or task; a `Ledger` is `Send` but not `Sync`. Any number of
-/// `Ledger`s, in any number of processes, may share a file.
+/// `Ledger`s, in any number of processes on any number of machines, may share a store.
 pub struct Ledger {
-    conn: Connection,
-    path: PathBuf,
+    store: Box<dyn Backend>,
+    location: Location,
+    hostname: String,
 }
 
 impl fmt::Debug for Ledger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
-}
-
-const COLUMNS: &str = "id, account, month, run_id, description, estimate, credit, month_to_date, \
-                       reserved, status, actual, requested_at, closed_at";
-
-fn reservation_from_row(row: &Row<'_>) -> rusqlite::Result<Reservation> {
-    let month: String = row.get(2)?;
-    Ok(Reservation {
-        id: ReservationId(row.get(0)?),
-        account: row.get(1)?,
-        month: month.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        run_id: row.get(3)?,
-        description: row.get(4)?,
-        estimate: Money::from_micros(row.get(5)?),
-        credit: Money::from_micros(row.get(6)?),
-        month_to_date: Money::from_micros(row.get(7)?),
-        reserved: Money::from_micros(row.get(8)?),
-        status: Status::parse(&row.get::<_, String>(9)?)?,
-        actual: row.get::<_, Option<i64>>(10)?.map(Money::from_micros),
-        requested_at: db::parse_timestamp(&row.get::<_, String>(11)?)?,
-        closed_at: db::parse_opt_timestamp(row.get(12)?)?,
-    })
-}
-
-/// Settled (and released) charges of an account in a month.
-fn settled_total(conn: &Connection, account: &str, month: Month) -> rusqlite::Result<Money> {
-    conn.query_row(
-        "SELECT COALESCE(SUM(actual), 0) FROM reservations
-         WHERE account = ?1 AND month = ?2 AND status IN ('settled', 'released')",
-        params![account, month.key()],
-        |row| row.get(0).map(Money::from_micros),
-    )
-}
-
-/// Open reservations that weigh on a month: its own, and any left open from an earlier
-/// month (a run that straddles midnight on the 1st keeps spending into the new month).
-fn open_total(conn: &Connection, account: &str, month: Month) -> rusqlite::Result<(Money, usize)> {
-    conn.query_row(
-        "SELECT COALESCE(SUM(estimate), 0), COUNT(*) FROM reservations
-         WHERE account = ?1 AND month <= ?2 AND status = 'open'",
-        params![account, month.key()],
-        |row| {
-            Ok((
-                Money::from_micros(row.get(0)?),
-                row.get::<_, i64>(1)? as usize,
-            ))
-        },
-    )
 }
 
 fn non_negative(what: &'static str, amount: Money) -> Result<(), LedgerError> {
@@ -322,17 +267,24 @@ fn non_negative(what: &'static str, amount: Money) -> Result<(), LedgerError> {
 }
 
 impl Ledger {
-    /// Opens the ledger in the state database at `path` (see [`crate::default_path`]),
+    /// Opens the ledger in the SQLite state file at `path` (see [`crate::default_path`]),
     /// creating the file if needed.
     pub fn open(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
-        let path = path.as_ref().to_owned();
-        let conn = db::open(&path)?;
-        Ok(Ledger { conn, path })
+        Ledger::connect(&Location::Sqlite(path.as_ref().to_owned()))
     }
 
-    /// The state database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Opens the ledger at `location`, creating and migrating its schema if needed.
+    pub fn connect(location: &Location) -> Result<Ledger, LedgerError> {
+        Ok(Ledger {
+            store: backend::open(location)?,
+            location: location.clone(),
+            hostname: Identity::current().hostname,
+        })
+    }
+
+    /// Where the ledger lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Reserves `request.estimate` against the month's credit, or refuses it.
@@ -353,70 +305,42 @@ impl Ledger {
         non_negative("the estimate", request.estimate)?;
         non_negative("the account's month-to-date", request.account_month_to_date)?;
 
-        let now = Utc::now();
-        let tx = db::immediate(&mut self.conn)?;
-        let ledger_mtd = settled_total(&tx, request.account, request.month)?;
-        let (reserved, _) = open_total(&tx, request.account, request.month)?;
-        let month_to_date = ledger_mtd.max(request.account_month_to_date);
-        let total = month_to_date + reserved + request.estimate;
-        let granted = total <= request.credit;
-        let status = if granted {
-            Status::Open
-        } else {
-            Status::Refused
-        };
-        let closed_at = (!granted).then(|| db::timestamp(now));
-        tx.execute(
-            "INSERT INTO reservations (account, month, run_id, description, estimate, credit,
-                 month_to_date, reserved, status, requested_at, closed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                request.account,
-                request.month.key(),
-                request.run_id,
-                request.description,
-                request.estimate.micros(),
-                request.credit.micros(),
-                month_to_date.micros(),
-                reserved.micros(),
-                status.as_str(),
-                db::timestamp(now),
-                closed_at,
-            ],
-        )?;
-        let id = ReservationId(tx.last_insert_rowid());
-        tx.commit()?;
-
-        if !granted {
+        let now = backend::now();
+        let check = Check::of(request);
+        let done = self.store.reserve(request, &self.hostname, now)?;
+        let month_to_date = check.month_to_date(done.ledger_month_to_date);
+        if !done.granted {
+            let total = month_to_date + done.reserved + request.estimate;
             return Ok(Err(Refusal {
-                id,
+                id: done.id,
                 account: request.account.to_owned(),
                 month: request.month,
                 run_id: request.run_id.to_owned(),
                 description: request.description.to_owned(),
                 estimate: request.estimate,
                 month_to_date,
-                ledger_month_to_date: ledger_mtd,
+                ledger_month_to_date: done.ledger_month_to_date,
                 account_month_to_date: request.account_month_to_date,
-                reserved,
+                reserved: done.reserved,
                 credit: request.credit,
                 shortfall: total - request.credit,
             }));
         }
         // Built from what was inserted rather than re-read: the row is ours and final.
         Ok(Ok(Reservation {
-            id,
+            id: done.id,
             account: request.account.to_owned(),
             month: request.month,
             run_id: request.run_id.to_owned(),
+            hostname: self.hostname.clone(),
             description: request.description.to_owned(),
             estimate: request.estimate,
             credit: request.credit,
             month_to_date,
-            reserved,
+            reserved: done.reserved,
             status: Status::Open,
             actual: None,
-            requested_at: db::parse_timestamp(&db::timestamp(now))?,
+            requested_at: now,
             closed_at: None,
         }))
     }
@@ -442,91 +366,65 @@ impl Ledger {
         status: Status,
         actual: Money,
     ) -> Result<Reservation, LedgerError> {
-        let tx = db::immediate(&mut self.conn)?;
-        tx.execute(
-            "UPDATE reservations SET status = ?2, actual = ?3, closed_at = ?4
-             WHERE id = ?1 AND status = 'open'",
-            params![
-                id.0,
-                status.as_str(),
-                actual.micros(),
-                db::timestamp(Utc::now())
-            ],
-        )?;
-        let reservation = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM reservations WHERE id = ?1"),
-                [id.0],
-                reservation_from_row,
-            )
-            .optional()?
-            .ok_or(LedgerError::UnknownReservation(id))?;
-        tx.commit()?;
-        Ok(reservation)
+        self.store
+            .close_reservation(id, status, actual, backend::now())?
+            .ok_or(LedgerError::UnknownReservation(id))
     }
 
     /// One reservation (or recorded refusal).
-    pub fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>, LedgerError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM reservations WHERE id = ?1"),
-                [id.0],
-                reservation_from_row,
-            )
-            .optional()?)
+    pub fn reservation(&mut self, id: ReservationId) -> Result<Option<Reservation>, LedgerError> {
+        Ok(self.store.reservation(id)?)
     }
 
     /// What the ledger has settled for an account in a month (released ones at $0).
-    pub fn month_to_date(&self, account: &str, month: Month) -> Result<Money, LedgerError> {
-        Ok(settled_total(&self.conn, account, month)?)
+    pub fn month_to_date(&mut self, account: &str, month: Month) -> Result<Money, LedgerError> {
+        Ok(self.store.totals(account, month)?.0)
     }
 
     /// Open reservations that weigh on a month: its own and any still open from earlier
     /// months, oldest first.
     pub fn open_reservations(
-        &self,
+        &mut self,
         account: &str,
         month: Month,
     ) -> Result<Vec<Reservation>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM reservations
-             WHERE account = ?1 AND month <= ?2 AND status = 'open' ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![account, month.key()], reservation_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self
+            .store
+            .reservations(ReservationFilter::OpenInMonth { account, month })?)
     }
 
     /// A run's open reservations, for the teardown of that run or the reaper of a
     /// crashed one to settle.
-    pub fn open_reservations_for_run(&self, run_id: &str) -> Result<Vec<Reservation>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM reservations WHERE run_id = ?1 AND status = 'open' ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([run_id], reservation_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn open_reservations_for_run(
+        &mut self,
+        run_id: &str,
+    ) -> Result<Vec<Reservation>, LedgerError> {
+        Ok(self
+            .store
+            .reservations(ReservationFilter::OpenOfRun(run_id))?)
     }
 
     /// The account's reservations, settlements and refusals, newest first.
-    pub fn history(&self, account: &str, limit: usize) -> Result<Vec<Reservation>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM reservations WHERE account = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![account, limit], reservation_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn history(
+        &mut self,
+        account: &str,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, LedgerError> {
+        Ok(self
+            .store
+            .reservations(ReservationFilter::History { account, limit })?)
     }
 
     /// The figures for `certify budget`.
     pub fn summary(
-        &self,
+        &mut self,
         account: &str,
         month: Month,
         credit: Money,
         account_month_to_date: Money,
     ) -> Result<Summary, LedgerError> {
-        let ledger_month_to_date = settled_total(&self.conn, account, month)?;
-        let (open_reservations, open_count) = open_total(&self.conn, account, month)?;
+        let (ledger_month_to_date, open_reservations, open_count) =
+            self.store.totals(account, month)?;
         let month_to_date = ledger_month_to_date.max(account_month_to_date);
         Ok(Summary {
             account: account.to_owned(),
@@ -541,10 +439,10 @@ impl Ledger {
         })
     }
 
-    /// The connection, for tests that need to leave a transaction open.
+    /// The SQLite connection, for tests that need to leave a transaction open.
     #[cfg(test)]
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    pub(crate) fn sqlite_mut(&mut self) -> &mut rusqlite::Connection {
+        self.store.sqlite().expect("an SQLite ledger")
     }
 }
 

@@ -1,13 +1,16 @@
-//! The certification harness's crash-safe state on the integrator's machine: the
-//! monthly-credit ledger and the run journal, in one SQLite file.
+//! The certification harness's crash-safe state: the monthly-credit ledger and the run
+//! journal, in one SQLite file on the integrator's machine (the default), or in a
+//! PostgreSQL database that a team's machines share ([`Location`]), so that runs on many
+//! machines draw on one account's credit without overrunning it, and any machine can reap
+//! a run that died on another.
 //!
 //! - [`Ledger`]: every chargeable action is priced, then reserved against what is left of
 //!   the account's monthly credit before it happens — or refused with the numbers — and
-//!   settled to the account's actual charge afterwards. Two processes reserving on one
-//!   account at once cannot together overrun the credit.
+//!   settled to the account's actual charge afterwards. Processes reserving on one
+//!   account at once, on one machine or many, cannot together overrun the credit.
 //! - [`Journal`]: everything a run creates is written down before it is created, so that
 //!   what a crashed run left behind is found and torn down by the next run on the account
-//!   or by `certify cleanup`.
+//!   or by `certify cleanup`, on any machine that shares the journal.
 //! - [`pricing`]: the price list and the estimate of a server for some billed hours.
 //! - [`Money`], [`Month`], [`Tier`]: exact micro-dollar amounts, UTC calendar months and
 //!   the program's credit tiers.
@@ -41,29 +44,43 @@
 //! # Ok::<(), certify_ledger::LedgerError>(())
 //! ```
 //!
-//! The file lives at [`default_path`] unless the harness is told otherwise; the journal's
-//! run locks sit beside it in a `<file>-runs/` directory.
+//! The file lives at [`default_path`] unless the harness is told otherwise;
+//! [`Ledger::connect`] and [`Journal::connect`] take a [`Location`] for either store.
 
 #![warn(missing_docs)]
 
+mod backend;
 mod db;
 pub mod journal;
 pub mod ledger;
 mod money;
+pub mod postgres;
 pub mod pricing;
 mod process;
+mod sqlite;
+pub mod testing;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub use backend::{LEDGER_URL_ENV, Location};
 pub use db::DbError;
 pub use journal::{
-    Entry, EntryId, EntryState, Journal, JournalError, Kind, NotReapable, Run, RunLock, StaleRun,
+    DEFAULT_LEASE, Entry, EntryId, EntryState, Journal, JournalError, Kind, NotReapable, Run,
+    RunLock, StaleRun,
 };
 pub use ledger::{
     Ledger, LedgerError, Refusal, Reservation, ReservationId, ReservationRequest, Status, Summary,
 };
 pub use money::{Money, MoneyError, Month, MonthError, Tier, TierError};
+
+/// Says on stderr that a store's schema was brought up to date: a shared ledger is
+/// migrated by whichever machine's certify connects first after an upgrade, and the
+/// team should be able to see which and when.
+pub(crate) fn announce_migration(store: &str, from: i64, to: i64) {
+    eprintln!("certify: migrated the state at {store} from schema version {from} to {to}");
+    tracing::info!(store, from, to, "migrated the state schema");
+}
 
 /// The environment variable that overrides where the state database lives.
 pub const STATE_DB_ENV: &str = "CERTIFY_STATE_DB";

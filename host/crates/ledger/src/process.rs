@@ -3,8 +3,9 @@
 //!
 //! A pid alone is not enough: pids are reused, and a SIGKILLed process may linger as a
 //! zombie. So a run also records its process's start time (Linux `/proc/<pid>/stat`) and
-//! the machine's boot id; a pid that now belongs to a younger process, or a boot id that
-//! changed, means the run's process is gone.
+//! the machine's boot id and pid namespace; a pid that now belongs to a younger process
+//! means the run's process is gone, and a pid from another boot or namespace is not
+//! looked at (the run's lease decides then).
 
 /// Who started a run, as recorded with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,9 @@ pub(crate) struct Identity {
     pub hostname: String,
     /// `/proc/sys/kernel/random/boot_id`; empty where the OS has none.
     pub boot_id: String,
+    /// The pid namespace (`/proc/self/ns/pid`), which tells containers on one kernel apart:
+    /// they share its boot id, but a pid means nothing outside its namespace.
+    pub pid_ns: String,
 }
 
 impl Identity {
@@ -20,6 +24,19 @@ impl Identity {
         Identity {
             hostname: hostname(),
             boot_id: read_trimmed("/proc/sys/kernel/random/boot_id").unwrap_or_default(),
+            pid_ns: std::fs::read_link("/proc/self/ns/pid")
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Another machine, for tests of what a journal sees from there.
+    #[cfg(test)]
+    pub fn elsewhere(hostname: &str) -> Identity {
+        Identity {
+            hostname: hostname.to_owned(),
+            boot_id: format!("{hostname}-boot"),
+            pid_ns: String::new(),
         }
     }
 }

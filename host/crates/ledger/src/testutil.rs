@@ -1,25 +1,117 @@
-//! Helpers for tests that need other processes: the only honest way to show that two
-//! runs cannot overrun the credit together, or that a SIGKILLed run leaves a usable
-//! state, is to do it with real processes on a real file.
+//! Helpers for the ledger's and the journal's tests.
 //!
-//! A child is this test binary run again with `--exact <test>`: the named test is a
-//! helper that does nothing unless [`CHILD_DB`] is set, so it passes as a no-op in an
-//! ordinary `cargo test`.
+//! - [`Store`] and [`backend_tests!`]: the behaviour tests are written once and run
+//!   against both stores, SQLite in a temporary directory and PostgreSQL in a schema of
+//!   the test's own (see [`crate::testing`] for when PostgreSQL is skipped).
+//! - Child processes: the only honest way to show that runs cannot overrun the credit
+//!   together, or that a SIGKILLed run leaves a usable state, is to do it with real
+//!   processes on a real store. A child is this test binary run again with
+//!   `--exact <test>`: the named test is a helper that does nothing unless [`CHILD_DB`]
+//!   is set, so it passes as a no-op in an ordinary `cargo test`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Set in a child: the state database to work on.
+use crate::backend::Location;
+use crate::process::Identity;
+use crate::testing::{self, Schema};
+use crate::{Journal, Ledger};
+
+/// A store for one test: dropped with it.
+pub(crate) struct Store {
+    location: Location,
+    _dir: Option<tempfile::TempDir>,
+    _schema: Option<Schema>,
+}
+
+impl Store {
+    /// A fresh SQLite file.
+    pub(crate) fn sqlite() -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        Store {
+            location: Location::Sqlite(dir.path().join("state.db")),
+            _dir: Some(dir),
+            _schema: None,
+        }
+    }
+
+    /// A fresh schema on the test server, or `None` (after a notice) without one.
+    pub(crate) fn postgres(test: &str) -> Option<Store> {
+        let url = testing::postgres_url(test)?;
+        let schema = Schema::create(&url, test.rsplit("::").next().unwrap_or(test))
+            .unwrap_or_else(|e| panic!("{test}: creating a schema on {url}: {e}"));
+        Some(Store {
+            location: Location::Postgres(schema.url().to_owned()),
+            _dir: None,
+            _schema: Some(schema),
+        })
+    }
+
+    pub(crate) fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub(crate) fn ledger(&self) -> Ledger {
+        Ledger::connect(&self.location).unwrap()
+    }
+
+    pub(crate) fn journal(&self) -> Journal {
+        Journal::connect(&self.location).unwrap()
+    }
+
+    /// The journal as another machine sees it.
+    pub(crate) fn journal_on(&self, hostname: &str) -> Journal {
+        Journal::connect_as(&self.location, Identity::elsewhere(hostname)).unwrap()
+    }
+}
+
+/// Writes each test once and runs it against both stores: `sqlite::<name>` and
+/// `postgres::<name>`. The body gets `$store: &Store`.
+macro_rules! backend_tests {
+    ($(fn $name:ident($store:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    let store = $crate::testutil::Store::sqlite();
+                    let $store = &store;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    let Some(store) = $crate::testutil::Store::postgres(
+                        concat!(module_path!(), "::", stringify!($name)),
+                    ) else {
+                        return;
+                    };
+                    let $store = &store;
+                    $body
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backend_tests;
+
+/// Set in a child: the store to work on (a file path or a PostgreSQL URL).
 pub(crate) const CHILD_DB: &str = "CERTIFY_LEDGER_TEST_CHILD_DB";
 /// Set in a child: a file whose appearance is the signal to start, so children race.
 pub(crate) const CHILD_GO: &str = "CERTIFY_LEDGER_TEST_CHILD_GO";
 /// Set in a child: a name for it (used as its run id).
 pub(crate) const CHILD_NAME: &str = "CERTIFY_LEDGER_TEST_CHILD_NAME";
 
-/// The state database, when running as a child; `None` in an ordinary test run.
-pub(crate) fn child_db() -> Option<PathBuf> {
-    std::env::var_os(CHILD_DB).map(PathBuf::from)
+/// The store, when running as a child; `None` in an ordinary test run.
+pub(crate) fn child_db() -> Option<Location> {
+    std::env::var(CHILD_DB).ok().map(|s| Location::parse(&s))
 }
 
 /// A variable set for a child.
@@ -29,7 +121,11 @@ pub(crate) fn child_var(name: &str) -> String {
 
 /// Runs the test `test` (full path, e.g. `ledger::tests::child_reserve_hammer`) in a
 /// new process of this test binary.
-pub(crate) fn spawn_child(test: &str, db: &Path, vars: &[(&str, &str)]) -> Child {
+pub(crate) fn spawn_child(test: &str, db: &Location, vars: &[(&str, &str)]) -> Child {
+    let db = match db {
+        Location::Sqlite(path) => path.display().to_string(),
+        Location::Postgres(url) => url.clone(),
+    };
     Command::new(std::env::current_exe().expect("the test binary knows its path"))
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD_DB, db)

@@ -1,14 +1,12 @@
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use super::*;
+use crate::testutil::backend_tests;
 
 const ACCOUNT: &str = "ACME";
-
-fn journal() -> (tempfile::TempDir, Journal) {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(dir.path().join("state.db")).unwrap();
-    (dir, journal)
-}
 
 /// The pid of a process that has exited and been collected.
 fn dead_pid() -> u32 {
@@ -22,9 +20,13 @@ fn names(entries: &[Entry]) -> Vec<(&str, EntryState)> {
     entries.iter().map(|e| (e.name.as_str(), e.state)).collect()
 }
 
-#[test]
-fn what_was_intended_or_created_and_not_deleted_is_a_leftover() {
-    let (_dir, mut journal) = journal();
+fn this_host() -> String {
+    Identity::current().hostname
+}
+
+backend_tests! {
+fn what_was_intended_or_created_and_not_deleted_is_a_leftover(store) {
+    let mut journal = store.journal();
     let _lock = journal
         .start_run("run-1", ACCOUNT, std::process::id(), Utc::now())
         .unwrap();
@@ -89,43 +91,42 @@ fn what_was_intended_or_created_and_not_deleted_is_a_leftover() {
     );
 }
 
-#[test]
-fn a_live_run_is_never_stale() {
-    let (_dir, mut journal) = journal();
-    let lock = journal
+
+fn a_live_run_is_never_stale(store) {
+    let mut journal = store.journal();
+    let _lock = journal
         .start_run("live", ACCOUNT, std::process::id(), Utc::now())
         .unwrap();
     journal
         .intend("live", Kind::Group, "g", &json!({}))
         .unwrap();
     assert!(journal.stale_runs(ACCOUNT).unwrap().is_empty());
-    assert!(matches!(
-        journal.claim_run("live").unwrap(),
-        Err(NotReapable::Live(_))
-    ));
-
-    // Even with its lock gone (say the lock file was deleted), a running pid keeps it
-    // alive.
-    drop(lock);
-    std::fs::remove_file(journal.lock_path("live")).unwrap();
-    assert!(journal.stale_runs(ACCOUNT).unwrap().is_empty());
     let err = journal.claim_run("live").unwrap().unwrap_err();
+    assert!(matches!(err, NotReapable::Live(_)), "{err}");
     assert!(err.to_string().contains("still alive"), "{err}");
+
+    // Another machine cannot see the process, but sees the lease being held.
+    let mut elsewhere = store.journal_on("elsewhere");
+    assert!(elsewhere.stale_runs(ACCOUNT).unwrap().is_empty());
+    let err = elsewhere.claim_run("live").unwrap().unwrap_err();
+    assert!(matches!(err, NotReapable::OtherHost(_)), "{err}");
+    assert!(err.to_string().contains(&this_host()), "{err}");
 }
 
-#[test]
-fn a_run_whose_process_is_gone_is_stale_and_claimed_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let mut journal = Journal::open(&path).unwrap();
-    let lock = journal
+fn a_run_whose_process_is_gone_is_stale_and_claimed_once(store) {
+    let mut journal = store.journal();
+    // Its lease is fresh, but on this machine the kernel knows the process is gone.
+    let _lock = journal
         .start_run("crashed", ACCOUNT, dead_pid(), Utc::now())
         .unwrap();
     let server = journal
         .intend("crashed", Kind::Server, "s1", &json!({}))
         .unwrap();
     journal.created(server, "va1s1").unwrap();
-    drop(lock); // what the kernel does when the process dies
+    assert!(
+        store.journal_on("elsewhere").stale_runs(ACCOUNT).unwrap().is_empty(),
+        "another machine waits for the lease"
+    );
 
     let mut stale = journal.stale_runs(ACCOUNT).unwrap();
     assert_eq!(stale.len(), 1);
@@ -134,12 +135,16 @@ fn a_run_whose_process_is_gone_is_stale_and_claimed_once() {
     assert_eq!(claimed.run.finished_at, None);
     assert_eq!(names(&claimed.leftovers), [("s1", EntryState::Created)]);
 
-    // While one cleanup holds it, another (here: another connection) cannot claim it.
-    let other = Journal::open(&path).unwrap();
+    // While one cleanup holds it, another cannot claim it, here or elsewhere.
+    let mut other = store.journal();
     assert!(other.stale_runs(ACCOUNT).unwrap().is_empty());
     assert!(matches!(
         other.claim_run("crashed").unwrap(),
         Err(NotReapable::Live(_))
+    ));
+    assert!(matches!(
+        store.journal_on("elsewhere").claim_run("crashed").unwrap(),
+        Err(NotReapable::OtherHost(_))
     ));
     // Nor can a new run reuse its id.
     assert!(matches!(
@@ -150,8 +155,6 @@ fn a_run_whose_process_is_gone_is_stale_and_claimed_once() {
     // Reap: delete, record, finish.
     journal.deleted(server).unwrap();
     journal.finish_run("crashed", true).unwrap();
-    let lock_path = claimed.lock.path().to_owned();
-    assert!(!lock_path.exists(), "a clean run's lock file is removed");
     drop(claimed);
     assert!(journal.stale_runs(ACCOUNT).unwrap().is_empty());
     assert!(matches!(
@@ -163,11 +166,10 @@ fn a_run_whose_process_is_gone_is_stale_and_claimed_once() {
     assert!(run.finished_at.is_some());
 }
 
-#[test]
-fn a_finished_run_that_left_something_is_stale_once_its_process_is_gone() {
-    let (_dir, mut journal) = journal();
+fn a_finished_run_that_left_something_is_stale_once_it_lets_go(store) {
+    let mut journal = store.journal();
     let lock = journal
-        .start_run("leaky", ACCOUNT, dead_pid(), Utc::now())
+        .start_run("leaky", ACCOUNT, std::process::id(), Utc::now())
         .unwrap();
     let group = journal
         .intend("leaky", Kind::Group, "g", &json!({}))
@@ -177,39 +179,96 @@ fn a_finished_run_that_left_something_is_stale_once_its_process_is_gone() {
     journal.finish_run("leaky", false).unwrap();
     assert!(
         journal.stale_runs(ACCOUNT).unwrap().is_empty(),
-        "its process still holds the lock"
+        "its process still holds the lease"
     );
+    // Dropping the lock lets the lease run out at once: any machine may reap it now.
     drop(lock);
-    let stale = journal.stale_runs(ACCOUNT).unwrap();
+    let stale = store.journal_on("elsewhere").stale_runs(ACCOUNT).unwrap();
     assert_eq!(stale.len(), 1);
     assert_eq!(stale[0].run.teardown_verified, Some(false));
+    assert_eq!(stale[0].run.hostname, this_host());
     assert_eq!(names(&stale[0].leftovers), [("g", EntryState::Failed)]);
 }
 
-#[test]
-fn a_run_on_another_machine_is_left_to_that_machine() {
-    let (_dir, mut journal) = journal();
-    drop(
-        journal
-            .start_run("remote", ACCOUNT, dead_pid(), Utc::now())
-            .unwrap(),
-    );
-    journal
-        .conn()
-        .execute(
-            "UPDATE runs SET hostname = 'elsewhere' WHERE run_id = 'remote'",
-            [],
-        )
+fn a_run_whose_lease_ran_out_is_reaped_from_another_machine(store) {
+    let mut journal = store.journal();
+    // A zero lease has run out from the start: what a run killed on this machine looks
+    // like to another one after a minute.
+    journal.set_lease(Duration::ZERO);
+    let _lock = journal
+        .start_run("silent", ACCOUNT, std::process::id(), Utc::now())
         .unwrap();
-    assert!(journal.stale_runs(ACCOUNT).unwrap().is_empty());
-    let err = journal.claim_run("remote").unwrap().unwrap_err();
-    assert!(matches!(err, NotReapable::OtherHost(_)));
-    assert!(err.to_string().contains("elsewhere"), "{err}");
+    journal
+        .intend("silent", Kind::Group, "g", &json!({}))
+        .unwrap();
+    let mut elsewhere = store.journal_on("elsewhere");
+    let stale = elsewhere.stale_runs(ACCOUNT).unwrap();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].run.run_id, "silent");
 }
 
-#[test]
-fn runs_are_listed_per_account_newest_first() {
-    let (_dir, mut journal) = journal();
+fn a_held_lease_is_renewed_for_as_long_as_the_run_lives(store) {
+    let mut journal = store.journal();
+    journal.set_lease(Duration::from_millis(1_000));
+    let lock = journal
+        .start_run("long", ACCOUNT, std::process::id(), Utc::now())
+        .unwrap();
+    journal.intend("long", Kind::Group, "g", &json!({})).unwrap();
+    let mut elsewhere = store.journal_on("elsewhere");
+    // Several lease lengths later the run still holds it, because it renews it.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(3_500) {
+        assert!(
+            matches!(
+                elsewhere.claim_run("long").unwrap(),
+                Err(NotReapable::OtherHost(_))
+            ),
+            "lost the lease after {:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!lock.is_lost());
+    drop(lock);
+    assert!(elsewhere.claim_run("long").unwrap().is_ok());
+}
+
+fn reapers_on_many_machines_claim_a_dead_run_exactly_once(store) {
+    const REAPERS: usize = 4;
+    const ROUNDS: usize = 15;
+    let mut journal = store.journal();
+    journal.set_lease(Duration::ZERO);
+    let mut reapers: Vec<Journal> = (0..REAPERS)
+        .map(|i| store.journal_on(&format!("reaper-{i}")))
+        .collect();
+    for round in 0..ROUNDS {
+        let account = format!("ACME{round}");
+        let run_id = format!("dead-{round}");
+        drop(journal.start_run(&run_id, &account, dead_pid(), Utc::now()).unwrap());
+        journal.intend(&run_id, Kind::Group, "g", &json!({})).unwrap();
+        let barrier = Barrier::new(REAPERS);
+        // Each reaper keeps what it claimed until all have tried, as a real one holds it
+        // while it tears down (letting go unfinished would rightly let another try).
+        let claims: Vec<Vec<StaleRun>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = reapers
+                .iter_mut()
+                .map(|reaper| {
+                    let (barrier, account) = (&barrier, &account);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        reaper.stale_runs(account).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let counts: Vec<usize> = claims.iter().map(Vec::len).collect();
+        assert_eq!(counts.iter().sum::<usize>(), 1, "round {round}: {counts:?}");
+    }
+}
+
+fn runs_are_listed_per_account_newest_first(store) {
+    let mut journal = store.journal();
     let t0 = "2026-08-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
     let pid = std::process::id();
     let _a = journal.start_run("a", ACCOUNT, pid, t0).unwrap();
@@ -227,9 +286,8 @@ fn runs_are_listed_per_account_newest_first() {
     assert!(journal.run("nope").unwrap().is_none());
 }
 
-#[test]
-fn misuse_is_an_error_that_says_what_to_do() {
-    let (_dir, mut journal) = journal();
+fn misuse_is_an_error_that_says_what_to_do(store) {
+    let mut journal = store.journal();
     for bad in ["", "../etc", ".hidden", "a b", &"x".repeat(129)] {
         assert!(
             matches!(
@@ -255,6 +313,7 @@ fn misuse_is_an_error_that_says_what_to_do() {
         journal.claim_run("ghost"),
         Err(JournalError::UnknownRun(_))
     ));
+}
 }
 
 #[test]

@@ -1,16 +1,13 @@
 use super::*;
-use crate::testutil;
+use std::path::PathBuf;
+
+use crate::Location;
+use crate::testutil::{self, backend_tests};
 
 const ACCOUNT: &str = "ACME";
 
 fn august() -> Month {
     Month::new(2026, 8).unwrap()
-}
-
-fn ledger() -> (tempfile::TempDir, Ledger) {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(dir.path().join("state.db")).unwrap();
-    (dir, ledger)
 }
 
 fn request<'a>(
@@ -33,9 +30,9 @@ fn dollars(text: &str) -> Money {
     text.parse().unwrap()
 }
 
-#[test]
-fn a_reservation_that_would_exceed_the_credit_is_refused_with_the_numbers() {
-    let (_dir, mut ledger) = ledger();
+backend_tests! {
+fn a_reservation_that_would_exceed_the_credit_is_refused_with_the_numbers(store) {
+    let mut ledger = store.ledger();
     let first = ledger
         .reserve(&request("a package run", dollars("0.50"), dollars("1999")))
         .unwrap()
@@ -73,9 +70,8 @@ fn a_reservation_that_would_exceed_the_credit_is_refused_with_the_numbers() {
     assert!(recorded.closed_at.is_some());
 }
 
-#[test]
-fn a_reservation_that_exactly_uses_the_credit_is_granted() {
-    let (_dir, mut ledger) = ledger();
+fn a_reservation_that_exactly_uses_the_credit_is_granted(store) {
+    let mut ledger = store.ledger();
     let r = ledger
         .reserve(&request("all of it", dollars("2000"), Money::ZERO))
         .unwrap();
@@ -97,9 +93,8 @@ fn a_reservation_that_exactly_uses_the_credit_is_granted() {
     );
 }
 
-#[test]
-fn month_to_date_is_the_larger_of_the_ledger_and_the_account_billing() {
-    let (_dir, mut ledger) = ledger();
+fn month_to_date_is_the_larger_of_the_ledger_and_the_account_billing(store) {
+    let mut ledger = store.ledger();
     let r = ledger
         .reserve(&request("earlier run", dollars("600"), Money::ZERO))
         .unwrap()
@@ -135,9 +130,8 @@ fn month_to_date_is_the_larger_of_the_ledger_and_the_account_billing() {
     assert_eq!(summary.remaining, dollars("100"));
 }
 
-#[test]
-fn settle_and_release_close_a_reservation_once() {
-    let (_dir, mut ledger) = ledger();
+fn settle_and_release_close_a_reservation_once(store) {
+    let mut ledger = store.ledger();
     let a = ledger
         .reserve(&request("a", dollars("3"), Money::ZERO))
         .unwrap()
@@ -193,9 +187,8 @@ fn settle_and_release_close_a_reservation_once() {
     ));
 }
 
-#[test]
-fn months_are_counted_apart_but_open_reservations_carry_over() {
-    let (_dir, mut ledger) = ledger();
+fn months_are_counted_apart_but_open_reservations_carry_over(store) {
+    let mut ledger = store.ledger();
     let july = august().previous();
     let in_july = |description, estimate| ReservationRequest {
         month: july,
@@ -243,9 +236,8 @@ fn months_are_counted_apart_but_open_reservations_carry_over() {
     assert_eq!(Month::of(at.with_timezone(&Utc)), august());
 }
 
-#[test]
-fn accounts_do_not_share_a_credit() {
-    let (_dir, mut ledger) = ledger();
+fn accounts_do_not_share_a_credit(store) {
+    let mut ledger = store.ledger();
     ledger
         .reserve(&request("all of ACME's", dollars("2000"), Money::ZERO))
         .unwrap()
@@ -257,9 +249,8 @@ fn accounts_do_not_share_a_credit() {
     assert!(ledger.reserve(&other).unwrap().is_ok());
 }
 
-#[test]
-fn history_lists_reservations_settlements_and_refusals_newest_first() {
-    let (_dir, mut ledger) = ledger();
+fn history_lists_reservations_settlements_and_refusals_newest_first(store) {
+    let mut ledger = store.ledger();
     let a = ledger
         .reserve(&request("first", dollars("1"), Money::ZERO))
         .unwrap()
@@ -327,17 +318,33 @@ fn history_lists_reservations_settlements_and_refusals_newest_first() {
     );
 }
 
+fn processes_racing_to_reserve_never_overrun_the_credit(store) {
+    race(store.location());
+}
+
+fn the_machine_that_reserved_is_recorded(store) {
+    let mut ledger = store.ledger();
+    let r = ledger
+        .reserve(&request("a", dollars("1"), Money::ZERO))
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.hostname, crate::process::Identity::current().hostname);
+    assert_eq!(ledger.open_reservations(ACCOUNT, august()).unwrap(), [r]);
+}
+}
+
 #[test]
 fn a_dropped_connection_loses_only_what_was_not_committed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let mut ledger = Ledger::open(&path).unwrap();
+    // (PostgreSQL rolls back a dropped connection's transaction by itself.)
     let kept = ledger
         .reserve(&request("committed", dollars("3"), Money::ZERO))
         .unwrap()
         .unwrap();
     ledger
-        .conn_mut()
+        .sqlite_mut()
         .execute_batch(
             "BEGIN IMMEDIATE;
              INSERT INTO reservations (account, month, run_id, description, estimate, credit,
@@ -348,122 +355,144 @@ fn a_dropped_connection_loses_only_what_was_not_committed() {
         .unwrap();
     drop(ledger);
 
-    let ledger = Ledger::open(&path).unwrap();
+    let mut ledger = Ledger::open(&path).unwrap();
     let open = ledger.open_reservations(ACCOUNT, august()).unwrap();
     assert_eq!(open, [kept]);
 }
 
-/// How often each child tries to reserve, and how many reservations the credit allows.
-const HAMMER_ATTEMPTS: usize = 60;
+/// How often each child tries to reserve in a round, how many reservations the credit
+/// allows, how many processes race, and how many rounds (each on a fresh account).
+const HAMMER_ATTEMPTS: usize = 12;
 const HAMMER_GRANTS: i64 = 25;
-const HAMMER_PROCESSES: usize = 2;
+const HAMMER_PROCESSES: usize = 4;
+const HAMMER_ROUNDS: usize = 12;
 
-fn hammer_request(run_id: &str) -> ReservationRequest<'_> {
+fn hammer_request<'a>(account: &'a str, run_id: &'a str) -> ReservationRequest<'a> {
     ReservationRequest {
+        account,
         run_id,
         credit: Money::from_dollars(HAMMER_GRANTS),
         ..request("one dollar", Money::from_dollars(1), Money::ZERO)
     }
 }
 
-#[test]
-fn two_processes_reserving_at_once_cannot_together_overrun() {
+/// Rounds of separate processes, each with a connection of its own, racing to reserve
+/// more than the credit on one account: every round, exactly the credit is granted, and
+/// each grant saw every grant before it.
+fn race(location: &Location) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.db");
-    let go = dir.path().join("go");
-    let ledger = Ledger::open(&path).unwrap();
+    let mut ledger = Ledger::connect(location).unwrap();
+    let mut interleaved_rounds = 0;
+    for round in 0..HAMMER_ROUNDS {
+        let account = format!("RACE{round}");
+        let go = dir.path().join(format!("go-{round}"));
+        let names: Vec<String> = (0..HAMMER_PROCESSES)
+            .map(|i| format!("hammer-{round}-{i}"))
+            .collect();
+        let children: Vec<_> = names
+            .iter()
+            .map(|name| {
+                testutil::spawn_child(
+                    "ledger::tests::child_reserve_hammer",
+                    location,
+                    &[
+                        (testutil::CHILD_GO, go.to_str().unwrap()),
+                        (testutil::CHILD_NAME, name),
+                        (HAMMER_ACCOUNT, &account),
+                    ],
+                )
+            })
+            .collect();
+        // Start them together once all have connected, so they really race.
+        for name in &names {
+            testutil::wait_for(&dir.path().join(format!("{name}.ready")));
+        }
+        std::fs::write(&go, "").unwrap();
+        let outputs: Vec<_> = children.into_iter().map(testutil::wait).collect();
 
-    let names: Vec<String> = (0..HAMMER_PROCESSES)
-        .map(|i| format!("hammer-{i}"))
-        .collect();
-    let children: Vec<_> = names
-        .iter()
-        .map(|name| {
-            testutil::spawn_child(
-                "ledger::tests::child_reserve_hammer",
-                &path,
-                &[
-                    (testutil::CHILD_GO, go.to_str().unwrap()),
-                    (testutil::CHILD_NAME, name),
-                ],
-            )
-        })
-        .collect();
-    // Start them together once both have opened the database, so they really race.
-    for name in &names {
-        testutil::wait_for(&dir.path().join(format!("{name}.ready")));
+        let mut granted_by_children = 0;
+        for output in &outputs {
+            assert!(output.status.success(), "{}", testutil::describe(output));
+            let granted: i64 = testutil::printed(output, "granted")
+                .unwrap_or_else(|| panic!("the child ran: {}", testutil::describe(output)))
+                .parse()
+                .unwrap();
+            granted_by_children += granted;
+        }
+        assert_eq!(granted_by_children, HAMMER_GRANTS, "round {round}");
+
+        let open = ledger.open_reservations(&account, august()).unwrap();
+        let total: Money = open.iter().map(|r| r.estimate).sum();
+        assert_eq!(
+            total,
+            Money::from_dollars(HAMMER_GRANTS),
+            "round {round}: within the credit, to the dollar"
+        );
+        // Each grant saw every grant before it, whichever process made it: the
+        // reservations each was checked against are exactly $0, $1, …, $24.
+        let mut seen: Vec<i64> = open
+            .iter()
+            .map(|r| r.reserved.micros() / 1_000_000)
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..HAMMER_GRANTS).collect::<Vec<_>>(),
+            "round {round}"
+        );
+
+        let history = ledger.history(&account, 1_000).unwrap();
+        let refused = history
+            .iter()
+            .filter(|r| r.status == Status::Refused)
+            .count();
+        assert_eq!(
+            refused,
+            HAMMER_PROCESSES * HAMMER_ATTEMPTS - HAMMER_GRANTS as usize
+        );
+        let switches = history
+            .windows(2)
+            .filter(|w| w[0].run_id != w[1].run_id)
+            .count();
+        if switches >= HAMMER_PROCESSES {
+            interleaved_rounds += 1;
+        }
     }
-    std::fs::write(&go, "").unwrap();
-    let outputs: Vec<_> = children.into_iter().map(testutil::wait).collect();
-
-    let mut granted_by_children = 0;
-    for output in &outputs {
-        assert!(output.status.success(), "{}", testutil::describe(output));
-        let granted: i64 = testutil::printed(output, "granted")
-            .unwrap_or_else(|| panic!("the child ran the hammer: {}", testutil::describe(output)))
-            .parse()
-            .unwrap();
-        granted_by_children += granted;
-    }
-    assert_eq!(granted_by_children, HAMMER_GRANTS);
-
-    let open = ledger.open_reservations(ACCOUNT, august()).unwrap();
-    assert_eq!(open.len() as i64, HAMMER_GRANTS);
-    let total: Money = open.iter().map(|r| r.estimate).sum();
-    assert_eq!(
-        total,
-        Money::from_dollars(HAMMER_GRANTS),
-        "within the credit, to the dollar"
-    );
-    // Each grant saw every grant before it, whichever process made it: the reservations
-    // each was checked against are exactly $0, $1, …, $24.
-    let mut seen: Vec<i64> = open
-        .iter()
-        .map(|r| r.reserved.micros() / 1_000_000)
-        .collect();
-    seen.sort_unstable();
-    assert_eq!(seen, (0..HAMMER_GRANTS).collect::<Vec<_>>());
-
-    let history = ledger.history(ACCOUNT, 1_000).unwrap();
-    let refused = history
-        .iter()
-        .filter(|r| r.status == Status::Refused)
-        .count();
-    assert_eq!(
-        refused,
-        HAMMER_PROCESSES * HAMMER_ATTEMPTS - HAMMER_GRANTS as usize
-    );
     // In the order the ledger took them, the processes' attempts interleave: they did
     // run at the same time.
-    let switches = history
-        .windows(2)
-        .filter(|w| w[0].run_id != w[1].run_id)
-        .count();
     assert!(
-        switches >= 2,
-        "the processes took turns only {switches} times"
+        interleaved_rounds > 0,
+        "in no round did the processes take turns more than a few times"
     );
 }
 
-/// Child half of the test above; a no-op in an ordinary test run.
+/// Set in a child of the race: the account.
+const HAMMER_ACCOUNT: &str = "CERTIFY_LEDGER_TEST_CHILD_ACCOUNT";
+
+/// Child half of the race; a no-op in an ordinary test run.
 #[test]
 fn child_reserve_hammer() {
-    let Some(path) = testutil::child_db() else {
+    let Some(location) = testutil::child_db() else {
         return;
     };
     let name = testutil::child_var(testutil::CHILD_NAME);
-    let mut ledger = Ledger::open(&path).unwrap();
+    let account = testutil::child_var(HAMMER_ACCOUNT);
+    let mut ledger = Ledger::connect(&location).unwrap();
     let go = PathBuf::from(testutil::child_var(testutil::CHILD_GO));
     std::fs::write(go.with_file_name(format!("{name}.ready")), "").unwrap();
     testutil::wait_for(&go);
     let mut granted = 0;
     for _ in 0..HAMMER_ATTEMPTS {
-        if ledger.reserve(&hammer_request(&name)).unwrap().is_ok() {
+        if ledger
+            .reserve(&hammer_request(&account, &name))
+            .unwrap()
+            .is_ok()
+        {
             granted += 1;
         }
         // A moment between attempts, as a run has between actions. Without it the
-        // process holding the lock takes it again at once while the other sleeps in
-        // SQLite's busy handler, and the two take turns only once.
+        // process holding SQLite's lock takes it again at once while the others sleep in
+        // its busy handler, and they take turns only once.
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     // On a line of its own: libtest has printed the test's name without a newline.
