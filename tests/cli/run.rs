@@ -33,8 +33,8 @@ fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     cmd
 }
 
-/// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
-/// plugin's Cargo project only builds inside this workspace).
+/// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (built
+/// once by the fixtures, instead of once per copy).
 fn sample_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("bundle");
     copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
@@ -183,6 +183,61 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
         .arg("budget"));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(budget.stdout.contains("settled"), "{budget:?}");
+}
+
+/// The workspace's copy of the SDK, for plugins built outside the workspace
+/// while `certify-sdk` is not on crates.io.
+pub fn workspace_sdk() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk")
+}
+
+/// Give a plugin project outside the workspace the workspace's lock file, so
+/// it builds with the dependency versions the workspace tests, without
+/// resolving them anew.
+pub fn lock_like_the_workspace(plugin: &Path) {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"),
+        plugin.join("Cargo.lock"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_copy_of_the_sample_outside_the_repository_is_certified() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("acme-status-page");
+    copy_dir(&sample(), &copy, &|p| p.ends_with("target"));
+    lock_like_the_workspace(&copy.join("plugin"));
+
+    // Without a certify-sdk to build against, the plugin does not load; the
+    // report says so, and says time-to-value could not be measured for that
+    // reason (the server was deployed).
+    let out = dir.path().join("no-sdk");
+    let done = run(certify_run(dir.path(), &copy, &out).env_remove("CERTIFY_SDK_PATH"));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let load = case(&report, "plugin.load");
+    assert_eq!(load["verdict"], "error", "{load}");
+    assert!(
+        load["message"].as_str().unwrap().contains("certify-sdk"),
+        "{load}"
+    );
+    assert_eq!(case(&report, "blueprint.deployed")["verdict"], "passed");
+    let ttv = case(&report, "blueprint.time-to-value");
+    let reason = ttv["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("plugin did not load"), "{ttv}");
+    assert!(!reason.contains("nothing was deployed"), "{ttv}");
+
+    // With the SDK's location, the copy is certified as the original is.
+    let out = dir.path().join("report");
+    let done = run(certify_run(dir.path(), &copy, &out).env("CERTIFY_SDK_PATH", workspace_sdk()));
+    assert_eq!(done.code, 0, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["certification"]["verdict"], "certified");
+    for id in ["status.health", "status.api", "blueprint.time-to-value"] {
+        assert_eq!(case(&report, id)["verdict"], "passed", "{id}");
+    }
 }
 
 #[test]
