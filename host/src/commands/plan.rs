@@ -198,18 +198,8 @@ async fn load_plugin(
     Ok(plugin.info().clone())
 }
 
-/// The plan as JSON: what `--json` prints and the text is written from.
-fn document(
-    bundle: &Bundle,
-    suite: &certify_suite::Suite,
-    estimate: &Estimate,
-    credit: &Credit,
-    docs: &Result<(Vec<certify_kb::Article>, DocsReport), String>,
-    plugin: &Result<certify_runtime::PluginInfo, String>,
-    blockers: &[String],
-) -> Value {
-    let base = bundle.root.clone();
-    let rel = |p: &Path| crate::report::docs::relative(p, &base);
+/// What would be deployed: servers, packages, parameters (secrets masked).
+fn deployment(bundle: &Bundle, estimate: &Estimate) -> Value {
     let servers: Vec<Value> = bundle
         .blueprint
         .servers
@@ -270,22 +260,23 @@ fn document(
             json!({ "name": p.name, "value": value, "secret": p.is_secret(), "source": source })
         })
         .collect();
-    let cost_servers: Vec<Value> = estimate
-        .servers
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "cost": s.cost.to_string(),
-                "cost_exact": format!("{:#}", s.cost),
-                "cost_micros": s.cost.micros(),
-                "items": s.items.iter().map(|(r, m)| json!({
-                    "resource": r, "label": r.to_string(), "cost": m.to_string(), "cost_exact": format!("{m:#}"), "cost_micros": m.micros(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let shortfall = credit.shortfall(estimate.total);
+    json!({
+        "blueprint": bundle.blueprint.name,
+        "data_center": bundle.deploy.data_center,
+        "servers": servers,
+        "packages": packages,
+        "parameters": parameters,
+    })
+}
+
+/// The documentation checks and steps, and the plugin's checks, as JSON.
+fn checks(
+    bundle: &Bundle,
+    docs: &Result<(Vec<certify_kb::Article>, DocsReport), String>,
+    plugin: &Result<certify_runtime::PluginInfo, String>,
+) -> (Value, Value) {
+    let base = bundle.root.clone();
+    let rel = |p: &Path| crate::report::docs::relative(p, &base);
     let docs_json = match docs {
         Ok((articles, report)) => json!({
             "passed": report.passed(),
@@ -318,6 +309,36 @@ fn document(
         }),
         Err(e) => json!({ "error": e }),
     };
+    (docs_json, plugin_json)
+}
+
+/// The plan as JSON: what `--json` prints and the text is written from.
+fn document(
+    bundle: &Bundle,
+    suite: &certify_suite::Suite,
+    estimate: &Estimate,
+    credit: &Credit,
+    docs: &Result<(Vec<certify_kb::Article>, DocsReport), String>,
+    plugin: &Result<certify_runtime::PluginInfo, String>,
+    blockers: &[String],
+) -> Value {
+    let (docs_json, plugin_json) = checks(bundle, docs, plugin);
+    let cost_servers: Vec<Value> = estimate
+        .servers
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "cost": s.cost.to_string(),
+                "cost_exact": format!("{:#}", s.cost),
+                "cost_micros": s.cost.micros(),
+                "items": s.items.iter().map(|(r, m)| json!({
+                    "resource": r, "label": r.to_string(), "cost": m.to_string(), "cost_exact": format!("{m:#}"), "cost_micros": m.micros(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let shortfall = credit.shortfall(estimate.total);
     json!({
         "bundle": bundle.root.display().to_string(),
         "candidate": {
@@ -330,13 +351,7 @@ fn document(
         "ready": blockers.is_empty(),
         "blockers": blockers,
         "problems": bundle.warnings,
-        "deployment": {
-            "blueprint": bundle.blueprint.name,
-            "data_center": bundle.deploy.data_center,
-            "servers": servers,
-            "packages": packages,
-            "parameters": parameters,
-        },
+        "deployment": deployment(bundle, estimate),
         "cost": {
             "hours": estimate.hours,
             "run_time_limit_minutes": suite.run_time_limit_minutes,
@@ -450,6 +465,12 @@ fn print_text(doc: &Value) {
         Some(short) => println!("  DOES NOT FIT: short by {short}"),
         None => println!("  fits"),
     }
+    print_checks(doc);
+}
+
+/// The documentation checks and steps, the plugin's checks, the verdict.
+fn print_checks(doc: &Value) {
+    let s = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
     let docs = &doc["docs"];
     println!("\ndocumentation checks:");
     if let Some(e) = docs["error"].as_str() {
