@@ -105,3 +105,29 @@ fn certify_new_refuses_a_non_empty_directory_and_unsafe_names() {
     assert_eq!(refused.code, 2, "{refused:?}");
     assert!(!target.exists());
 }
+
+/// certify-sdk carries the contract inside its package (`sdk/wit`, which
+/// `cargo package` follows), and that is the repository's one `wit/`, not a
+/// copy that could drift. `cargo publish --dry-run -p certify-sdk` checks the
+/// rest (it needs crates.io).
+#[test]
+fn the_sdk_ships_the_one_contract() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let link = root.join("sdk/wit");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "sdk/wit must link to wit/, not copy it"
+    );
+    assert_eq!(
+        std::fs::canonicalize(&link).unwrap(),
+        std::fs::canonicalize(root.join("wit")).unwrap()
+    );
+    let manifest = std::fs::read_to_string(root.join("sdk/Cargo.toml")).unwrap();
+    assert!(manifest.contains("\"wit/*.wit\""), "{manifest}");
+    assert!(!manifest.contains("publish = false"), "{manifest}");
+    let bindings = std::fs::read_to_string(root.join("sdk/src/bindings.rs")).unwrap();
+    assert!(bindings.contains("path: \"wit\""), "{bindings}");
+}
