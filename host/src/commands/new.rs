@@ -142,7 +142,10 @@ pub fn new(args: NewArgs) -> Result<Outcome, Error> {
     println!(
         "\nnext: `certify plan {dir}` shows what a run would do; `certify run {dir}` certifies it on the emulator.\n\
          Replace the service in packages/ with your product, the contacts in candidate.toml and the articles,\n\
-         and the plugin's checks with ones that prove what your product is for.",
+         and the plugin's checks with ones that prove what your product is for.\n\
+         While certify-sdk is not on crates.io, set {sdk_env} to the sdk/ directory of a certify checkout\n\
+         for `certify`, and give `cargo test` the same path with `[patch.crates-io]` in plugin/Cargo.toml.",
+        sdk_env = crate::build::SDK_PATH_ENV,
         dir = args.dir.display()
     );
     Ok(Outcome::Passed)
