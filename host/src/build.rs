@@ -5,6 +5,11 @@
 //! The build uses the harness's own target directory under the cache
 //! (`<cache>/cargo-target`), so repeated runs are incremental and a build
 //! never waits on the lock of a target directory another cargo holds.
+//!
+//! A plugin depends on `certify-sdk` by version, as on any published crate.
+//! [`SDK_PATH_ENV`] names a local copy of the SDK instead (a checkout's
+//! `sdk/`): the build patches it in for crates.io, as a `[patch.crates-io]`
+//! in the plugin's own manifest would, without editing the candidate's files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -39,11 +44,44 @@ impl PluginSource {
     }
 }
 
+/// The environment variable naming a local `certify-sdk` source directory
+/// that plugin builds use instead of the crates.io release.
+pub const SDK_PATH_ENV: &str = "CERTIFY_SDK_PATH";
+
+/// `--config` for cargo that patches `certify-sdk` to `sdk` (a directory
+/// with the SDK's Cargo.toml), or why it cannot.
+fn sdk_patch(sdk: &Path) -> Result<String, Error> {
+    let dir = sdk
+        .canonicalize()
+        .map_err(|e| Error::Io(format!("{SDK_PATH_ENV}={}", sdk.display()), e))?;
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(Error::Usage(format!(
+            "{SDK_PATH_ENV}={} is not the certify-sdk crate: it has no Cargo.toml",
+            sdk.display()
+        )));
+    }
+    let path = dir.to_str().ok_or_else(|| {
+        Error::Usage(format!(
+            "{SDK_PATH_ENV}={} is not valid UTF-8",
+            sdk.display()
+        ))
+    })?;
+    // A JSON string is a TOML basic string.
+    Ok(format!(
+        "patch.crates-io.certify-sdk.path={}",
+        serde_json::Value::from(path)
+    ))
+}
+
 /// `cargo build --release --target wasm32-wasip2` in `project`; returns the `.wasm`.
 pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
     let manifest = project.join("Cargo.toml");
     tracing::info!("building the plugin {}", project.display());
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    if let Some(sdk) = std::env::var_os(SDK_PATH_ENV).filter(|v| !v.is_empty()) {
+        cargo.arg("--config").arg(sdk_patch(Path::new(&sdk))?);
+    }
+    let output = cargo
         .args([
             "build",
             "--release",
@@ -75,8 +113,15 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let hint = if stderr.contains("no matching package named `certify-sdk`") {
+            format!(
+                "certify-sdk is not on the registry cargo uses: set {SDK_PATH_ENV} to the sdk/ directory of a certify checkout, or add `[patch.crates-io] certify-sdk = {{ path = \"...\" }}` to the plugin's Cargo.toml"
+            )
+        } else {
+            "is the target installed? `rustup target add wasm32-wasip2`".into()
+        };
         return Err(Error::Usage(format!(
-            "building the plugin {} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
+            "building the plugin {} failed ({hint}):\n{}",
             project.display(),
             tail.join("\n")
         )));

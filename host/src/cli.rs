@@ -48,6 +48,18 @@ pub enum Command {
     /// Exit codes: 0 certified; 1 not certified; 2 the harness could not run;
     /// 3 teardown incomplete (something may be left on the account).
     Run(RunArgs),
+    /// Show what `certify run` would do with a bundle, touching no account:
+    /// every bundle problem, what would be deployed, the cost against the
+    /// credit left, the documentation checks, the plugin checks and doc steps.
+    ///
+    /// Exit codes: 0 a run could start; 1 a run would be refused (the bundle
+    /// has errors, or the cost exceeds the credit left); 2 the harness could
+    /// not do its job.
+    Plan(PlanArgs),
+    /// Scaffold a new, complete candidate bundle that `certify run` certifies
+    /// as generated: candidate.toml, a one-server blueprint, a script package,
+    /// the public and internal KB articles, a plugin crate and a CI workflow.
+    New(NewArgs),
     /// Verify a report (by its signer's key, against its attestation and the bundle it
     /// certified), or compare two reports.
     #[command(subcommand)]
@@ -194,6 +206,39 @@ pub enum KeyCommand {
 pub struct KeyGenerateArgs {
     /// The files' name without extension, e.g. `ci` or `keys/integrator`.
     pub name: PathBuf,
+}
+
+/// `certify plan`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The candidate bundle: a directory with candidate.toml.
+    pub bundle: PathBuf,
+    /// The certification suite: a shipped one by name (silver, gold, platinum) or a suite file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "silver")]
+    pub suite: String,
+    /// The account whose month-to-date the local ledger is read for (the embedded emulator's is CERT).
+    #[arg(long, value_name = "ALIAS", default_value = "CERT")]
+    pub account: String,
+    /// The harness's state database (credit ledger), read if it exists
+    /// [default: as for `certify run`].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `certify new`
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The directory to create the bundle in (must not exist, or be empty).
+    pub dir: PathBuf,
+    /// The product's name.
+    #[arg(long, value_name = "NAME", default_value = "Example Product")]
+    pub product: String,
+    /// The company's name.
+    #[arg(long, value_name = "NAME", default_value = "Example Company Inc.")]
+    pub company: String,
 }
 
 /// `certify report ...`

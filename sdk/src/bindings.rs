@@ -3,7 +3,7 @@
 //! API in the crate root instead of these types.
 
 wit_bindgen::generate!({
-    path: "../wit",
+    path: "wit",
     world: "ecosystem:certify/plugin@0.1.0",
     pub_export_macro: true,
     export_macro_name: "__export_certify_world",

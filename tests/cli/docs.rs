@@ -100,3 +100,51 @@ fn every_corpus_article_parses_and_the_report_validates() {
     );
     assert!(!failed.contains(&"kb.public.step-by-step"), "{failed:?}");
 }
+
+/// A bundle's public article linking to the rest of the Knowledge Base, as
+/// real articles do: a known KB article passes, an unknown one is left
+/// unchecked with the reason, and neither fails the bundle's documentation.
+#[test]
+fn links_to_the_rest_of_the_knowledge_base_are_not_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = crate::run::sample_copy(dir.path());
+    let article = bundle.join("kb/public/getting-started-with-acme-status-page-blueprint.md");
+    crate::run::edit(
+        &article,
+        "### Pricing\n",
+        "See [Creating a new enterprise cloud server](../../Servers/creating-a-new-enterprise-cloud-server.md) \
+         and [the VPN client](../../Network/how-to-configure-a-vpn-that-does-not-exist.md).\n\n### Pricing\n",
+    );
+    let json = dir.path().join("docs.json");
+    let out = run(certify()
+        .args(["docs", "check"])
+        .arg(&bundle)
+        .arg("--json")
+        .arg(&json));
+    assert_eq!(out.code, 0, "{out:?}");
+    let links: Vec<serde_json::Value> = cases(&read_json(&json))
+        .into_iter()
+        .filter(|(id, _)| id.starts_with("kb.link"))
+        .map(|(_, c)| c)
+        .collect();
+    let known = links
+        .iter()
+        .find(|c| {
+            c.to_string()
+                .contains("creating-a-new-enterprise-cloud-server")
+        })
+        .unwrap();
+    assert_eq!(known["verdict"], "passed", "{known}");
+    let unknown = links
+        .iter()
+        .find(|c| c.to_string().contains("does-not-exist"))
+        .unwrap();
+    assert_eq!(unknown["verdict"], "skipped", "{unknown}");
+    assert!(
+        unknown["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Network/how-to-configure-a-vpn-that-does-not-exist.md"),
+        "{unknown}"
+    );
+}

@@ -3,6 +3,8 @@
 
 mod docs;
 mod example;
+mod new;
+mod plan;
 mod recipes;
 mod report;
 mod run;

@@ -16,14 +16,14 @@ use certify_fixtures::SAMPLE_PLUGIN;
 
 use crate::support::{cases, certify, read_json, run, validate_junit};
 
-pub(crate) static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn sample() -> PathBuf {
+pub fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
 }
 
 /// A `certify run` with its own state (ledger, journal, emulator account).
-pub(crate) fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
+pub fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     let mut cmd = certify();
     cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
         .arg("run")
@@ -33,9 +33,9 @@ pub(crate) fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     cmd
 }
 
-/// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
-/// plugin's Cargo project only builds inside this workspace).
-pub(crate) fn sample_copy(dir: &Path) -> PathBuf {
+/// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (built
+/// once by the fixtures, instead of once per copy).
+pub fn sample_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("bundle");
     copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
     std::fs::copy(SAMPLE_PLUGIN, copy.join("plugin.wasm")).unwrap();
@@ -47,7 +47,7 @@ pub(crate) fn sample_copy(dir: &Path) -> PathBuf {
     copy
 }
 
-pub(crate) fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
+pub fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let path = entry.path();
@@ -63,7 +63,7 @@ pub(crate) fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
     }
 }
 
-fn edit(file: &Path, from: &str, to: &str) {
+pub fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).unwrap();
     assert!(
         text.contains(from),
@@ -75,7 +75,7 @@ fn edit(file: &Path, from: &str, to: &str) {
 
 /// Record in the run's ledger that earlier runs this month spent `cents` of
 /// the emulator account's Silver credit.
-fn spent(state: &Path, cents: i64) {
+pub fn spent(state: &Path, cents: i64) {
     use certify_ledger::{Ledger, Money, Month, ReservationRequest};
     let mut ledger = Ledger::open(state.join("state.db")).unwrap();
     let r = ledger
@@ -93,7 +93,7 @@ fn spent(state: &Path, cents: i64) {
     ledger.settle(r.id, Money::from_cents(cents)).unwrap();
 }
 
-fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
+pub fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
     cases(report)
         .into_iter()
         .find(|(i, _)| i == id)
@@ -183,6 +183,61 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
         .arg("budget"));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(budget.stdout.contains("settled"), "{budget:?}");
+}
+
+/// The workspace's copy of the SDK, for plugins built outside the workspace
+/// while `certify-sdk` is not on crates.io.
+pub fn workspace_sdk() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sdk")
+}
+
+/// Give a plugin project outside the workspace the workspace's lock file, so
+/// it builds with the dependency versions the workspace tests, without
+/// resolving them anew.
+pub fn lock_like_the_workspace(plugin: &Path) {
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"),
+        plugin.join("Cargo.lock"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_copy_of_the_sample_outside_the_repository_is_certified() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("acme-status-page");
+    copy_dir(&sample(), &copy, &|p| p.ends_with("target"));
+    lock_like_the_workspace(&copy.join("plugin"));
+
+    // Without a certify-sdk to build against, the plugin does not load; the
+    // report says so, and says time-to-value could not be measured for that
+    // reason (the server was deployed).
+    let out = dir.path().join("no-sdk");
+    let done = run(certify_run(dir.path(), &copy, &out).env_remove("CERTIFY_SDK_PATH"));
+    assert_eq!(done.code, 1, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let load = case(&report, "plugin.load");
+    assert_eq!(load["verdict"], "error", "{load}");
+    assert!(
+        load["message"].as_str().unwrap().contains("certify-sdk"),
+        "{load}"
+    );
+    assert_eq!(case(&report, "blueprint.deployed")["verdict"], "passed");
+    let ttv = case(&report, "blueprint.time-to-value");
+    let reason = ttv["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("plugin did not load"), "{ttv}");
+    assert!(!reason.contains("nothing was deployed"), "{ttv}");
+
+    // With the SDK's location, the copy is certified as the original is.
+    let out = dir.path().join("report");
+    let done = run(certify_run(dir.path(), &copy, &out).env("CERTIFY_SDK_PATH", workspace_sdk()));
+    assert_eq!(done.code, 0, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["certification"]["verdict"], "certified");
+    for id in ["status.health", "status.api", "blueprint.time-to-value"] {
+        assert_eq!(case(&report, id)["verdict"], "passed", "{id}");
+    }
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 pub mod docs;
 pub mod emulator;
+pub mod new;
+pub mod plan;
 pub mod plugin;
 pub mod review;
 
@@ -22,6 +24,8 @@ use crate::{Error, Outcome};
 pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Run(args) => crate::run::execute(&cli.global, args).await,
+        Command::Plan(args) => plan::plan(&cli.global, args).await,
+        Command::New(args) => new::new(args),
         Command::Report(ReportCommand::Verify(args)) => review::verify(args),
         Command::Report(ReportCommand::Diff(args)) => review::diff(args),
         Command::Key(KeyCommand::Generate(args)) => review::key_generate(args),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use certify_bundle::Bundle;
 use certify_clc::Client;
 use certify_clc::model::Template;
-use certify_ledger::pricing::{PriceList, ServerSize, StorageType, billed_hours};
+use certify_ledger::pricing::{PriceList, Resource, ServerSize, StorageType, billed_hours};
 use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
 
 use crate::Error;
@@ -22,6 +22,21 @@ pub struct Estimate {
     pub hours: u32,
     /// One line per priced item.
     pub lines: Vec<String>,
+    /// Each server's size and price, item by item.
+    pub servers: Vec<ServerEstimate>,
+}
+
+/// One server of the blueprint, priced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerEstimate {
+    /// Its name in the blueprint (`WEB`).
+    pub name: String,
+    /// What it is priced as.
+    pub size: ServerSize,
+    /// The server priced as a whole for the billed hours: what is reserved.
+    pub cost: Money,
+    /// The same, item by item (each rounded up on its own).
+    pub items: Vec<(Resource, Money)>,
 }
 
 /// Price the blueprint's servers and public IPs for the run's time limit,
@@ -33,12 +48,24 @@ pub async fn estimate(
     prices: &PriceList,
     time_limit: Duration,
 ) -> Result<Estimate, Error> {
-    let hours = billed_hours(time_limit);
     let templates = templates(client, data_center).await;
+    Ok(estimate_with(&templates, bundle, prices, time_limit))
+}
+
+/// [`estimate`] with the templates given: `certify plan` prices with the
+/// embedded emulator's, a run with its account's.
+pub fn estimate_with(
+    templates: &[Template],
+    bundle: &Bundle,
+    prices: &PriceList,
+    time_limit: Duration,
+) -> Estimate {
+    let hours = billed_hours(time_limit);
     let mut total = Money::ZERO;
     let mut lines = Vec::new();
+    let mut servers = Vec::new();
     for server in &bundle.blueprint.servers {
-        let template_gb = storage_gb(&templates, &server.template);
+        let template_gb = storage_gb(templates, &server.template);
         let mut size = ServerSize::new(
             server.cpu,
             server.memory_gb,
@@ -62,12 +89,19 @@ pub async fn estimate(
             },
         ));
         total += cost;
+        servers.push(ServerEstimate {
+            name: server.name.clone(),
+            items: prices.breakdown(&size, hours),
+            size,
+            cost,
+        });
     }
-    Ok(Estimate {
+    Estimate {
         total,
         hours,
         lines,
-    })
+        servers,
+    }
 }
 
 /// The data center's templates, for their storage sizes (none when the

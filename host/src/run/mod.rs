@@ -17,7 +17,7 @@
 //!    (1), harness error (2) or teardown incomplete (3).
 
 mod account;
-mod budget;
+pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
@@ -42,7 +42,7 @@ use crate::{Error, Outcome};
 
 pub use account::{Account, Target};
 use deploy::SharedJournal;
-pub use docs::bundle_facts as docs_facts;
+pub use docs::{bundle_facts as docs_facts, check as docs_check, rules as docs_rules};
 
 /// `1m30s`, `250ms`: for messages.
 pub fn human(d: Duration) -> String {

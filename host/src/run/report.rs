@@ -259,6 +259,11 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         }
         (None, Some(why), _) => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", failed(why.clone())),
         (None, None, Some(d)) if d.result.is_err() => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", failed("the deployment failed")),
+        // Deployed, but nothing could tell when the product was ready.
+        (None, None, Some(_)) => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", skipped(match &facts.plugin {
+            Err(_) => "the plugin did not load (see plugin.load), so no readiness check could tell when the product was ready",
+            Ok(_) => "the run stopped before the readiness check passed",
+        })),
         _ => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", not_deployed()),
     });
     match facts.teardown {

@@ -14,7 +14,7 @@
 //! | `kb.front-matter.title` / `.date` / `.author` | all | present, non-empty; the date parses |
 //! | `kb.annotation` | all | every `<!-- certify: … -->` is valid and applies to a block |
 //! | `kb.placeholder` | all | every `{{…}}` in a step has a known shape |
-//! | `kb.link` / `kb.image` / `kb.anchor` | all | relative targets exist inside the bundle root; `#anchors` exist |
+//! | `kb.link` / `kb.image` / `kb.anchor` | all | relative targets exist inside the bundle root; `#anchors` exist; a target outside the bundle is a Knowledge Base path [`crate::layout`] knows (skipped with the reason when it does not know it) |
 //! | `kb.bundle.names` | with bundle facts | each blueprint/package name the article mentions is in the bundle |
 //! | `kb.public.step-by-step` | public | an ordered list of at least `min_ordered_steps` steps |
 //! | `kb.public.section.<name>` | public | a heading for each required section (lenient match) |
@@ -921,13 +921,16 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         };
         let kind = if l.image { "image" } else { "link" };
         if !target.starts_with(&root) {
-            o.push(
-                id,
-                l.line,
-                false,
-                format!("{kind} {d} points outside the bundle"),
-                "keep images and linked files inside the bundle, next to the article",
-            );
+            // Real articles link to the rest of the Knowledge Base by relative
+            // path. Such a link is checked against the KB's layout, never
+            // against files outside the bundle (which are not the candidate's).
+            outside(o, id, l.line, kind, d, &dir, &decoded);
+            continue;
+        }
+        if !target.exists() && decoded.trim_start_matches("./").starts_with("../") {
+            // Not in the bundle, and meant relative to where the article is
+            // published: a link to the rest of the Knowledge Base.
+            outside(o, id, l.line, kind, d, &dir, &decoded);
             continue;
         }
         if !target.exists() {
@@ -961,6 +964,39 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
     }
 }
 
+/// A link that leaves the bundle: passed when it is a Knowledge Base path
+/// known to exist, else skipped with the reason (the index is a sample of the
+/// KB, so an unknown path is unchecked, not missing).
+fn outside(o: &mut Out<'_>, id: &str, line: usize, kind: &str, dest: &str, dir: &Path, link: &str) {
+    let home = crate::layout::home_of(dir);
+    let resolved = crate::layout::resolve(&home, link);
+    match resolved {
+        Some(path) if crate::layout::is_known(&path) => o.push(
+            id,
+            line,
+            true,
+            format!("{kind} {dest} is the Knowledge Base's {path}"),
+            "",
+        ),
+        other => o.checks.push(CheckResult {
+            id: id.to_string(),
+            file: o.a.path.clone(),
+            line,
+            status: CheckStatus::Skipped {
+                reason: format!(
+                    "{kind} {dest} leaves the bundle{}; the harness's index of the Knowledge Base does not list it, so it is not checked (make sure it exists)",
+                    other.map_or_else(
+                        || " and the Knowledge Base".to_string(),
+                        |p| format!(" for the Knowledge Base's {p}")
+                    )
+                ),
+            },
+            message: format!("{kind} {dest} is outside the bundle"),
+            hint: None,
+        }),
+    }
+}
+
 /// Resolves `.` and `..` without touching the filesystem (targets may not exist).
 fn lexical(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -989,6 +1025,47 @@ mod tests {
         assert!(well_formed_phone("+44 20 7946 0958"));
         assert!(!well_formed_phone("555-01"));
         assert!(!well_formed_phone("800 555 01"));
+    }
+
+    fn link_checks(text: &str, path: &str) -> Vec<(String, CheckStatus, String)> {
+        let a = Article::parse(path, text);
+        let bundle = BundleFacts {
+            root: Some("/bundles/acme".into()),
+            ..BundleFacts::default()
+        };
+        check_article(&a, Audience::Public, Some(&bundle), &DocRules::default())
+            .checks
+            .into_iter()
+            .filter(|c| c.id == "kb.link" || c.id == "kb.image")
+            .map(|c| (c.id, c.status, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn links_leaving_the_bundle_are_checked_against_the_kb_layout() {
+        let text = "{{{ \"title\": \"T\" }}}\n\
+            [a](../../Servers/creating-a-new-enterprise-cloud-server.md)\n\
+            [b](../../Servers/no-such-article.md)\n\
+            [c](../../../../../../etc/passwd)\n\
+            ![d](../../images/logo.png)\n\
+            [e](missing.md)\n\
+            [f](../Partner%20Integration%20Resources/centurylink-cloud-ecosystem-program-guide.md)\n";
+        let checks = link_checks(text, "/bundles/acme/kb/public/guide.md");
+        assert_eq!(checks.len(), 6, "{checks:#?}");
+        assert_eq!(checks[0].1, CheckStatus::Passed, "{checks:#?}");
+        assert!(
+            checks[0]
+                .2
+                .contains("Servers/creating-a-new-enterprise-cloud-server.md")
+        );
+        for c in &checks[1..4] {
+            assert!(matches!(c.1, CheckStatus::Skipped { .. }), "{c:?}");
+        }
+        // A file that should be in the bundle and is not still fails.
+        assert_eq!(checks[4].1, CheckStatus::Failed, "{checks:#?}");
+        assert!(checks[4].2.contains("does not exist"));
+        // A sibling folder of the partner guides, known to the KB.
+        assert_eq!(checks[5].1, CheckStatus::Passed, "{checks:#?}");
     }
 
     #[test]

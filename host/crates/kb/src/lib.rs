@@ -48,6 +48,7 @@ pub mod annotation;
 pub mod article;
 pub mod checks;
 pub mod front_matter;
+pub mod layout;
 pub mod matching;
 pub mod placeholder;
 pub mod run;

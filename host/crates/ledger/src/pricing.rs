@@ -135,6 +135,37 @@ impl ServerSize {
     }
 }
 
+/// What a line of a server's price is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// Virtual CPUs.
+    Cpu,
+    /// Memory.
+    Memory,
+    /// Block storage.
+    Storage,
+    /// A Windows or Red Hat licence.
+    OsLicence,
+    /// Managed OS.
+    ManagedOs,
+    /// Public IP addresses.
+    PublicIps,
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Resource::Cpu => "CPU",
+            Resource::Memory => "memory",
+            Resource::Storage => "storage",
+            Resource::OsLicence => "OS licence",
+            Resource::ManagedOs => "managed OS",
+            Resource::PublicIps => "public IPs",
+        })
+    }
+}
+
 /// Whether an OS type carries a licence charge: Windows and Red Hat do.
 pub fn os_is_licensed(os: &str) -> bool {
     let os = os.trim().to_ascii_lowercase();
@@ -207,6 +238,57 @@ impl PriceList {
     /// IPs included, rounded up to the micro-dollar.
     pub fn estimate_server(&self, server: &ServerSize, hours: u32) -> Money {
         self.server_rate(server).over(hours, self.hours_per_month)
+    }
+
+    /// What one server costs for `hours`, item by item: vCPUs, memory,
+    /// storage, OS licence, managed OS, public IPs (items that cost nothing
+    /// are left out). Each item is rounded up on its own, so the items can add
+    /// up to a few micro-dollars more than [`PriceList::estimate_server`],
+    /// which prices the server as a whole and is what a run reserves.
+    pub fn breakdown(&self, server: &ServerSize, hours: u32) -> Vec<(Resource, Money)> {
+        let item = |f: &dyn Fn(&mut Rate)| {
+            let mut rate = Rate::default();
+            f(&mut rate);
+            rate.over(hours, self.hours_per_month)
+        };
+        let storage = match server.storage_type {
+            StorageType::Standard => {
+                item(&|r| r.monthly(self.standard_storage_gb_month, server.storage_gb))
+            }
+            StorageType::Premium => {
+                item(&|r| r.monthly(self.premium_storage_gb_month, server.storage_gb))
+            }
+            StorageType::Hyperscale => {
+                item(&|r| r.hourly(self.hyperscale_storage_gb_hour, server.storage_gb))
+            }
+        };
+        let lines = [
+            (
+                Resource::Cpu,
+                item(&|r| r.hourly(self.cpu_hour, server.cpu)),
+            ),
+            (
+                Resource::Memory,
+                item(&|r| r.hourly(self.memory_gb_hour, server.memory_gb)),
+            ),
+            (Resource::Storage, storage),
+            (
+                Resource::OsLicence,
+                item(&|r| r.hourly(self.os_licence_hour, u32::from(os_is_licensed(&server.os)))),
+            ),
+            (
+                Resource::ManagedOs,
+                item(&|r| r.hourly(self.managed_os_hour, u32::from(server.managed_os))),
+            ),
+            (
+                Resource::PublicIps,
+                item(&|r| r.monthly(self.public_ip_month, server.public_ips)),
+            ),
+        ];
+        lines
+            .into_iter()
+            .filter(|(_, cost)| *cost != Money::ZERO)
+            .collect()
     }
 
     /// What one server costs an hour, rounded up to the micro-dollar.
@@ -288,6 +370,41 @@ mod tests {
         assert_eq!(
             prices.estimate_server(&server, 720),
             Money::from_dollars(216 + 2)
+        );
+    }
+
+    #[test]
+    fn the_breakdown_names_each_resource_and_covers_the_whole() {
+        let prices = PriceList::default();
+        let mut server = ServerSize::new(2, 4, 60, StorageType::Standard, "RHEL-7-64-TEMPLATE");
+        server.public_ips = 1;
+        let lines = prices.breakdown(&server, 3);
+        let names: Vec<Resource> = lines.iter().map(|(r, _)| *r).collect();
+        assert_eq!(
+            names,
+            [
+                Resource::Cpu,
+                Resource::Memory,
+                Resource::Storage,
+                Resource::OsLicence,
+                Resource::PublicIps
+            ]
+        );
+        assert_eq!(lines[0].1, Money::from_cents(6), "2 vCPU × 3 h × $0.01");
+        assert_eq!(lines[3].1, Money::from_cents(12), "3 h of licence");
+        let sum = lines.iter().fold(Money::ZERO, |a, (_, m)| a + *m);
+        let whole = prices.estimate_server(&server, 3);
+        assert!(
+            sum >= whole && sum - whole < Money::from_micros(10),
+            "{sum} vs {whole}"
+        );
+        // Ubuntu has no licence line.
+        server.os = "UBUNTU-16-64-TEMPLATE".into();
+        assert!(
+            prices
+                .breakdown(&server, 3)
+                .iter()
+                .all(|(r, _)| *r != Resource::OsLicence)
         );
     }
 

@@ -138,9 +138,9 @@ fn health(ctx: &mut Context) -> certify_sdk::Result<Outcome> {
     Ok(Outcome::expect(
         response.status() == 200 && body.trim() == "ok",
         format!(
-            "GET {url} answered {} {:?}; expected 200 \"ok\"",
+            "GET {url} answered {} {}; expected 200 \"ok\"",
             response.status(),
-            body.trim()
+            quote(body.trim())
         ),
     ))
 }
@@ -162,7 +162,10 @@ fn version(ctx: &mut Context) -> certify_sdk::Result<Outcome> {
     ctx.info(format!("Acme Status Page reports version {actual}"));
     Ok(Outcome::expect(
         actual == expected,
-        format!("the service reports version {actual:?}; the candidate advertises {expected:?}"),
+        format!(
+            "the service reports version {}; the candidate advertises {expected}",
+            quote(&actual)
+        ),
     ))
 }
 
@@ -210,22 +213,22 @@ fn status_problems(doc: &Value, expected_version: &str, contact: Option<&str>) -
     let text = |k: &str| doc.get(k).and_then(Value::as_str);
     if text("product") != Some(PRODUCT) {
         out.push(format!(
-            "product is {:?}, not {PRODUCT:?}",
-            doc.get("product")
+            "product is {}, not \"{PRODUCT}\"",
+            shown(doc.get("product"))
         ));
     }
     if text("version") != Some(expected_version) {
         out.push(format!(
-            "version is {:?}, the candidate advertises {expected_version:?}",
-            doc.get("version")
+            "version is {}, the candidate advertises {expected_version}",
+            shown(doc.get("version"))
         ));
     }
     let rank = |s: &str| STATUSES.iter().position(|x| *x == s);
     let overall = text("status");
     if overall.and_then(rank).is_none() {
         out.push(format!(
-            "status is {:?}, not one of {}",
-            doc.get("status"),
+            "status is {}, not one of {}",
+            shown(doc.get("status")),
             STATUSES.join(", ")
         ));
     }
@@ -243,7 +246,9 @@ fn status_problems(doc: &Value, expected_version: &str, contact: Option<&str>) -
                 match rank(status) {
                     Some(r) => worst = worst.max(r),
                     None => out.push(format!(
-                        "component {name:?} has the unknown status {status:?}"
+                        "component {} has the unknown status {}",
+                        quote(name),
+                        quote(status)
                     )),
                 }
             }
@@ -253,7 +258,7 @@ fn status_problems(doc: &Value, expected_version: &str, contact: Option<&str>) -
                 && o < worst
             {
                 out.push(format!(
-                    "the page says {:?} while a component is {:?}",
+                    "the page says {} while a component is {}",
                     overall.unwrap_or(""),
                     STATUSES[worst]
                 ));
@@ -264,11 +269,41 @@ fn status_problems(doc: &Value, expected_version: &str, contact: Option<&str>) -
         && text("contact") != Some(want)
     {
         out.push(format!(
-            "contact is {:?}, the deployment set Acme.AdminEmail to {want:?}",
-            doc.get("contact")
+            "contact is {}, the deployment set Acme.AdminEmail to {want}",
+            shown(doc.get("contact"))
         ));
     }
     out
+}
+
+/// A JSON field as a reader would want it named: `"2.3.1"`, `42`, `missing`.
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None => "missing".into(),
+        Some(Value::String(s)) => quote(s),
+        Some(Value::Null) => "null".into(),
+        Some(other) => {
+            let mut text = other.to_string();
+            if text.chars().count() > 60 {
+                text = text.chars().take(60).collect::<String>() + "…";
+            }
+            text
+        }
+    }
+}
+
+/// A product's text in quotes, bounded, with line breaks and control
+/// characters shown as spaces so a message stays one readable line.
+fn quote(text: &str) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(60)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 60 {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
 }
 
 fn admin_protected(ctx: &mut Context) -> certify_sdk::Result<Outcome> {
@@ -442,6 +477,34 @@ mod tests {
             .respond("GET", format!("{BASE}/api/status"), 200, "<html>")
             .run(&plugin(), "status.api");
         assert!(matches!(run.outcome, Ok(Outcome::Fail(m)) if m.contains("not JSON")));
+    }
+
+    #[test]
+    fn messages_read_as_prose() {
+        let doc: Value = serde_json::from_str(
+            r#"{"product": "Acme Status Page", "version": "2.2.0", "status": 3, "components": [{"name": "API", "status": "meh"}]}"#,
+        )
+        .unwrap();
+        let p = status_problems(&doc, "2.3.1", Some("ops@acmewidgets.example")).join("; ");
+        assert_eq!(
+            p,
+            "version is \"2.2.0\", the candidate advertises 2.3.1; \
+             status is 3, not one of operational, degraded, partial_outage, major_outage; \
+             component \"API\" has the unknown status \"meh\"; \
+             contact is missing, the deployment set Acme.AdminEmail to ops@acmewidgets.example"
+        );
+        let run = host()
+            .respond("GET", format!("{BASE}/health"), 503, "starting\n")
+            .run(&plugin(), "status.health");
+        assert_eq!(
+            run.outcome,
+            Ok(Outcome::fail(format!(
+                "GET {BASE}/health answered 503 \"starting\"; expected 200 \"ok\""
+            )))
+        );
+        for leak in ["Some(", "String(", "None"] {
+            assert!(!p.contains(leak), "{p}");
+        }
     }
 
     #[test]

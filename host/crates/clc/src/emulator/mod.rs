@@ -74,6 +74,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 pub use clock::AccountClock;
+
 pub use faults::{EndpointClass, FaultSpec, FaultSpecError, Faults};
 
 use crate::client::Credentials;
@@ -81,6 +82,38 @@ use state::State;
 
 pub(crate) fn auth_b64url_decode(s: &str) -> Option<Vec<u8>> {
     auth::b64url_decode(s)
+}
+
+/// The templates the emulated account offers in every data center, as its
+/// deployment capabilities list them. `certify plan` prices a blueprint's
+/// storage from them without asking any account.
+pub fn templates() -> Vec<crate::model::Template> {
+    use crate::model::Template;
+    use state::TEMPLATES;
+    TEMPLATES
+        .iter()
+        .map(|(name, os, desc, gb)| Template {
+            name: name.to_string(),
+            os_type: os.to_string(),
+            description: desc.to_string(),
+            storage_size_gb: *gb,
+            capabilities: vec!["cpuAutoscale".into()],
+            reserved_drive_paths: if os.starts_with("windows") {
+                vec!["a".into(), "b".into(), "c".into(), "d".into()]
+            } else {
+                vec![
+                    "bin".into(),
+                    "boot".into(),
+                    "dev".into(),
+                    "etc".into(),
+                    "lib".into(),
+                    "proc".into(),
+                    "usr".into(),
+                    "var".into(),
+                ]
+            },
+        })
+        .collect()
 }
 
 /// How blueprint packages run.

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::faults::EndpointClass;
-use super::state::{DATA_CENTERS, GroupRec, Refusal, ServerRec, State as Account, TEMPLATES};
+use super::state::{DATA_CENTERS, GroupRec, Refusal, ServerRec, State as Account};
 use crate::model::*;
 
 type Sh = State<Arc<Shared>>;
@@ -418,30 +418,7 @@ async fn capabilities(
             kind: "private".into(),
             account_id: sh.alias.clone(),
         }],
-        templates: TEMPLATES
-            .iter()
-            .map(|(name, os, desc, gb)| Template {
-                name: name.to_string(),
-                os_type: os.to_string(),
-                description: desc.to_string(),
-                storage_size_gb: *gb,
-                capabilities: vec!["cpuAutoscale".into()],
-                reserved_drive_paths: if os.starts_with("windows") {
-                    vec!["a".into(), "b".into(), "c".into(), "d".into()]
-                } else {
-                    vec![
-                        "bin".into(),
-                        "boot".into(),
-                        "dev".into(),
-                        "etc".into(),
-                        "lib".into(),
-                        "proc".into(),
-                        "usr".into(),
-                        "var".into(),
-                    ]
-                },
-            })
-            .collect(),
+        templates: super::templates(),
         importable_os_types: Vec::new(),
     };
     ok(&caps)

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use certify_kb::{
-    Article, ArticleReport, Audience, BundleFacts, DocRules, StepKind, check_article, find_articles,
+    Article, ArticleReport, Audience, BundleFacts, CheckStatus, DocRules, StepKind, check_article,
+    find_articles,
 };
 
 use crate::corpus_dir;
@@ -137,19 +138,33 @@ fn a_bitnami_getting_started_guide_is_a_complete_public_article() {
         flow[flow.len() - 1],
         (75, StepKind::WatchQueue { .. })
     ));
-    // Its images were not copied into the corpus: every one dangles, at its line.
-    let images: Vec<_> = r
-        .failures()
-        .filter(|c| c.id == "kb.image")
-        .map(|c| c.line)
+    // Its links to the rest of the Knowledge Base are checked against the
+    // KB's layout: each is a known article, though not a file here.
+    let links: Vec<(usize, &str)> = r
+        .checks
+        .iter()
+        .filter(|c| c.id == "kb.link")
+        .map(|c| (c.line, c.message.as_str()))
         .collect();
-    assert_eq!(images, [9]);
-    // Links to other KB articles leave the corpus sample's folder tree only where the
-    // target was not copied; those fail as missing, never silently.
+    assert_eq!(
+        links.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        [31, 33, 87, 91],
+        "{links:#?}"
+    );
+    assert!(!failed(&r, "kb.link"), "{links:#?}");
     assert!(
-        r.failures()
-            .filter(|c| c.id == "kb.link")
-            .all(|c| c.message.contains("does not exist"))
+        links[2]
+            .1
+            .ends_with("the Knowledge Base's Servers/creating-a-new-enterprise-cloud-server.md"),
+        "{links:#?}"
+    );
+    // Its logo is in the KB's images, which the index does not list: not
+    // checked, with the reason, and never a failure.
+    let image = r.checks.iter().find(|c| c.id == "kb.image").unwrap();
+    assert_eq!(image.line, 9);
+    assert!(
+        matches!(&image.status, CheckStatus::Skipped { reason } if reason.contains("images/abantecart-stack-logo.png")),
+        "{image:#?}"
     );
 }
 
