@@ -152,10 +152,17 @@ pub async fn deploy(
             value: group_id.into(),
         },
     ];
-    values.extend(parameters.iter().map(|p| NameValue {
-        name: p.name.clone(),
-        value: p.value.clone(),
-    }));
+    // The bundle was refused if it set a reserved name; this keeps the harness's
+    // values authoritative whatever reaches here.
+    values.extend(
+        parameters
+            .iter()
+            .filter(|p| !certify_bundle::reserved_parameter(&p.name))
+            .map(|p| NameValue {
+                name: p.name.clone(),
+                value: p.value.clone(),
+            }),
+    );
     let entry = journal
         .lock()
         .expect("journal lock")

@@ -167,31 +167,29 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     ));
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
-    let plugin_source = match &bundle.plugin.source {
-        certify_bundle::PluginSource::Wasm { path } => {
-            crate::build::PluginSource::Wasm(path.clone())
-        }
+    view.phase("building and loading the plugin");
+    // Built (or read) from the bundle's snapshot, never from the candidate's directory.
+    let built = match &bundle.plugin.source {
+        certify_bundle::PluginSource::Wasm { path } => std::fs::read(path)
+            .map(|bytes| (bundle.snapshot.shown(path), bytes))
+            .map_err(|e| format!("reading {}: {e}", bundle.snapshot.shown(path).display())),
         certify_bundle::PluginSource::Cargo { dir, .. } => {
-            crate::build::PluginSource::Project(dir.clone())
+            crate::build_copy::build(&bundle.snapshot, dir, &cache_root).map_err(|e| e.to_string())
         }
     };
-    view.phase("building and loading the plugin");
     let plugin_file;
-    let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
-        Ok(wasm) => {
+    let plugin: Result<Arc<Plugin>, String> = match built {
+        Ok((wasm, bytes)) => {
             plugin_file = wasm.display().to_string();
-            match std::fs::read(&wasm) {
-                Ok(bytes) => runtime
-                    .load(bytes, None)
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("reading {}: {e}", wasm.display())),
-            }
+            runtime
+                .load(bytes, None)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
         }
         Err(e) => {
             plugin_file = String::new();
-            Err(e.to_string())
+            Err(e)
         }
     };
     let rules = docs::rules(&suite.docs);
