@@ -159,6 +159,16 @@ pub struct RunArgs {
     /// to see the harness keep its guarantees when the account misbehaves.
     #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
     pub faults: Option<String>,
+    /// The candidate's program tier, from the integrator's records: with the suite's
+    /// [credit] (the lower of the two) it sets the month's credit. The bundle's own
+    /// `tier` is only a claim, which the report compares.
+    #[arg(long, value_enum, default_value_t = TierArg::Silver)]
+    pub tier: TierArg,
+    /// The first day of the candidate's program (YYYY-MM-DD), from the integrator's
+    /// records: the report counts the program's days from it. The bundle's own
+    /// `program_start` is only a claim.
+    #[arg(long, value_name = "DATE")]
+    pub program_start: Option<chrono::NaiveDate>,
 }
 
 /// `certify report ...`

@@ -16,14 +16,14 @@ use certify_fixtures::SAMPLE_PLUGIN;
 
 use crate::support::{cases, certify, read_json, run, validate_junit};
 
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn sample() -> PathBuf {
+pub(crate) fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
 }
 
 /// A `certify run` with its own state (ledger, journal, emulator account).
-fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
+pub(crate) fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     let mut cmd = certify();
     cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
         .arg("run")
@@ -35,7 +35,7 @@ fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
 
 /// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
 /// plugin's Cargo project only builds inside this workspace).
-fn sample_copy(dir: &Path) -> PathBuf {
+pub(crate) fn sample_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("bundle");
     copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
     std::fs::copy(SAMPLE_PLUGIN, copy.join("plugin.wasm")).unwrap();
@@ -47,7 +47,7 @@ fn sample_copy(dir: &Path) -> PathBuf {
     copy
 }
 
-fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
+pub(crate) fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let path = entry.path();
@@ -63,7 +63,7 @@ fn copy_dir(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) {
     }
 }
 
-fn edit(file: &Path, from: &str, to: &str) {
+pub(crate) fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).unwrap();
     assert!(
         text.contains(from),
@@ -75,7 +75,7 @@ fn edit(file: &Path, from: &str, to: &str) {
 
 /// Record in the run's ledger that earlier runs this month spent `cents` of
 /// the emulator account's Silver credit.
-fn spent(state: &Path, cents: i64) {
+pub(crate) fn spent(state: &Path, cents: i64) {
     use certify_ledger::{Ledger, Money, Month, ReservationRequest};
     let mut ledger = Ledger::open(state.join("state.db")).unwrap();
     let r = ledger
@@ -93,7 +93,7 @@ fn spent(state: &Path, cents: i64) {
     ledger.settle(r.id, Money::from_cents(cents)).unwrap();
 }
 
-fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
+pub(crate) fn case(report: &serde_json::Value, id: &str) -> serde_json::Value {
     cases(report)
         .into_iter()
         .find(|(i, _)| i == id)
@@ -281,7 +281,7 @@ fn a_package_that_fails_is_not_certified_and_still_torn_down() {
 }
 
 /// Start a run and wait until it prints `line`.
-fn start_until(cmd: &mut Command, line: &str) -> std::process::Child {
+pub(crate) fn start_until(cmd: &mut Command, line: &str) -> std::process::Child {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

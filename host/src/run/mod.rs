@@ -21,6 +21,7 @@ mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+pub mod policy;
 mod report;
 mod view;
 
@@ -136,6 +137,7 @@ pub struct Facts<'a> {
     pub(crate) reservation: Option<Result<&'a Reservation, &'a Refusal>>,
     pub(crate) settled: Option<Money>,
     pub(crate) credit: Money,
+    pub(crate) policy: &'a policy::Policy,
     pub(crate) month_to_date: Money,
     pub(crate) ttv_limit: Duration,
     pub(crate) reaped: &'a [String],
@@ -158,13 +160,17 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     for w in &bundle.warnings {
         eprintln!("warning: {w}");
     }
+    let policy = policy::Policy::new(&suite, args.tier, args.program_start, &bundle);
     say(&format!(
-        "certifying {} by {} ({} tier) against the {} suite",
+        "certifying {} by {} ({} tier account) against the {} suite",
         bundle.candidate.product,
         bundle.candidate.company,
-        bundle.candidate.tier,
+        policy.tier,
         suite.label()
     ));
+    if let Some(note) = policy.tier_note() {
+        say(&format!("tier: {note}"));
+    }
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
     view.phase("building and loading the plugin");
@@ -245,10 +251,8 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         say(&format!("reaped: {r}"));
     }
 
-    // 3. The credit.
-    // The candidate's own tier decides the credit on its account; the suite
-    // may certify towards a higher tier.
-    let credit = Money::from_dollars(i64::from(bundle.candidate.tier.monthly_credit_usd()));
+    // 3. The credit: the integrator's and the suite's, never the bundle's.
+    let credit = policy.credit;
     let time_limit = Duration::from_secs(u64::from(suite.run_time_limit_minutes) * 60);
     let ttv_limit = Duration::from_secs(u64::from(suite.time_to_value_minutes) * 60);
     let estimate = budget::estimate(
@@ -309,6 +313,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             articles: docs.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
             rules: rules.clone(),
             credit,
+            tier: policy.tier,
             hours: estimate.hours,
             ttv_limit,
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -401,6 +406,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         reservation: Some(reservation.as_ref()),
         settled,
         credit,
+        policy: &policy,
         month_to_date,
         ttv_limit,
         reaped: &reaped,
@@ -533,6 +539,7 @@ struct Work {
     articles: Vec<certify_kb::Article>,
     rules: DocRules,
     credit: Money,
+    tier: &'static str,
     hours: u32,
     ttv_limit: Duration,
     concurrency: usize,
@@ -675,7 +682,7 @@ impl Work {
         let mut facts = vec![
             ("company".to_string(), c.company.clone()),
             ("product".to_string(), c.product.clone()),
-            ("tier".to_string(), c.tier.to_string()),
+            ("tier".to_string(), self.tier.to_string()),
             ("run_id".to_string(), self.run_id.clone()),
             ("account".to_string(), self.alias.clone()),
         ];

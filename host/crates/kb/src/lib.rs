@@ -111,9 +111,12 @@ pub fn find_articles(path: &Path) -> Result<Vec<PathBuf>, KbError> {
                 source,
             })?;
             let p = e.path();
-            if p.is_dir() {
+            // Links are never followed: two links to `.` would otherwise walk forever.
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("md"))
+            } else if kind.is_file()
+                && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("md"))
                 && !p
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("readme.md"))
