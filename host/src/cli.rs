@@ -169,6 +169,29 @@ pub struct RunArgs {
     /// `program_start` is only a claim.
     #[arg(long, value_name = "DATE")]
     pub program_start: Option<chrono::NaiveDate>,
+    /// How long teardown may wait on the account (e.g. 10m, 30s); when it runs out
+    /// the run exits 3 with its report, and `certify cleanup` finishes the job.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub teardown_timeout: std::time::Duration,
+}
+
+/// `90s`, `10m`, `1h`, `250ms`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (n, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s or 10m"))?;
+    let secs = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// `certify report ...`

@@ -270,3 +270,207 @@ fn an_untouched_bundle_verifies_and_a_changed_hidden_file_does_not() {
         "{changed:?}"
     );
 }
+
+/// A served emulator (`certify emulator serve`, packages really run), its URL and
+/// the credentials and alias it printed.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    alias: String,
+    username: String,
+    password: String,
+}
+
+impl Served {
+    fn start(state: &Path) -> Served {
+        use std::io::BufRead;
+        let port = crate::support::closed_port();
+        let mut child = certify()
+            .args(["emulator", "serve", "--execution", "local", "--addr"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--state")
+            .arg(state)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut field = |name: &str| loop {
+            let l = lines
+                .next()
+                .expect("the emulator printed its details")
+                .unwrap();
+            if let Some(v) = l.trim().strip_prefix(name) {
+                break v.trim().to_string();
+            }
+        };
+        let alias = field("account alias:");
+        let username = field("username:");
+        let password = field("password:");
+        std::thread::spawn(move || for _ in lines {});
+        Served {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            alias,
+            username,
+            password,
+        }
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// A run against this account, until it prints `line`.
+    fn run_until(
+        &self,
+        state: &Path,
+        bundle: &Path,
+        out: &Path,
+        extra: &[&str],
+        line: &str,
+    ) -> std::process::Child {
+        let mut cmd = certify_run(state, bundle, out);
+        cmd.args(["--endpoint", &self.url, "--account", &self.alias])
+            .args(extra)
+            .env("CLC_USERNAME", &self.username)
+            .env("CLC_PASSWORD", &self.password);
+        start_until(&mut cmd, line)
+    }
+}
+
+impl Served {
+    /// `certify cleanup` of the runs that state's journal left on this account.
+    fn cleanup(&self, state: &Path) {
+        let done = run(certify()
+            .env("CERTIFY_STATE_DB", state.join("state.db"))
+            .args([
+                "cleanup",
+                "--stale",
+                "--endpoint",
+                &self.url,
+                "--account",
+                &self.alias,
+            ])
+            .env("CLC_USERNAME", &self.username)
+            .env("CLC_PASSWORD", &self.password));
+        assert_eq!(done.code, 0, "{done:?}");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // Let it run again so that its servers' processes are stopped with it.
+        self.signal(libc::SIGCONT);
+        self.signal(libc::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` at most `limit`; its exit code.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("the run was still there after {limit:?}");
+}
+
+#[test]
+fn an_account_that_stops_answering_during_teardown_ends_the_run_with_exit_3_and_a_report() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(&dir.path().join("account"));
+    let bundle = sample_copy(dir.path());
+    let out = dir.path().join("report");
+    let mut child = served.run_until(
+        dir.path(),
+        &bundle,
+        &out,
+        &["--teardown-timeout", "5s"],
+        "running the plugin's checks",
+    );
+    // The account stops answering (the process is stopped, its socket still
+    // accepts), and the run is interrupted: it tears down against silence.
+    served.signal(libc::SIGSTOP);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(wait_at_most(&mut child, Duration::from_secs(90)), Some(3));
+    let report = read_json(&out.join("report.json"));
+    let complete = case(&report, "teardown.complete");
+    assert_eq!(complete["verdict"], "error", "{complete}");
+    assert!(
+        complete["message"]
+            .as_str()
+            .unwrap()
+            .contains("group certify-"),
+        "{complete}"
+    );
+    // The journal kept what is left: once the account answers, cleanup finishes.
+    served.signal(libc::SIGCONT);
+    served.cleanup(dir.path());
+}
+
+#[test]
+fn a_second_signal_during_teardown_ends_the_run_at_once() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(&dir.path().join("account"));
+    let bundle = sample_copy(dir.path());
+    let out = dir.path().join("report");
+    let mut child = served.run_until(
+        dir.path(),
+        &bundle,
+        &out,
+        &[],
+        "running the plugin's checks",
+    );
+    served.signal(libc::SIGSTOP);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_secs(1));
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // The default teardown timeout is ten minutes: only the second signal ends it.
+    assert_eq!(wait_at_most(&mut child, Duration::from_secs(30)), Some(3));
+    served.signal(libc::SIGCONT);
+    served.cleanup(dir.path());
+}
+
+#[test]
+fn the_suites_run_time_limit_ends_the_run_with_teardown() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let suite = dir.path().join("short.toml");
+    let silver = Path::new(env!("CARGO_MANIFEST_DIR")).join("certification-suites/silver.toml");
+    std::fs::copy(silver, &suite).unwrap();
+    edit(&suite, "time_limit_minutes = 60", "time_limit_minutes = 1");
+    edit(&suite, "limit_minutes = 20", "limit_minutes = 1");
+    let out = dir.path().join("report");
+    // One account minute is a quarter of a second here.
+    let done = run(certify_run(dir.path(), &bundle, &out)
+        .args(["--clock-scale", "240", "--suite"])
+        .arg(&suite));
+    assert_eq!(done.code, 1, "{done:?}");
+    assert!(
+        done.stdout
+            .contains("run time limit of 1 minutes was reached"),
+        "{done:?}"
+    );
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(case(&report, "teardown.verified")["verdict"], "passed");
+}

@@ -304,6 +304,30 @@ pub async fn teardown(client: &Client, journal: &SharedJournal, run_id: &str) ->
     out
 }
 
+/// The teardown that ran out of time: everything the journal still holds is left for
+/// `certify cleanup`.
+pub fn unfinished_teardown(journal: &SharedJournal, run_id: &str, after: Duration) -> Teardown {
+    let leftovers = journal
+        .lock()
+        .expect("journal lock")
+        .leftovers(run_id)
+        .map(|l| {
+            l.iter()
+                .map(|e| format!("{} {}", e.kind.as_str(), e.name))
+                .collect()
+        })
+        .unwrap_or_else(|e| vec![format!("could not read the journal: {e}")]);
+    Teardown {
+        complete: false,
+        verified: false,
+        log: vec![format!(
+            "the account did not answer within {}: teardown stopped; the journal keeps what is left for `certify cleanup`",
+            crate::run::human(after)
+        )],
+        leftovers,
+    }
+}
+
 async fn delete_server(client: &Client, id: &str, log: &mut Vec<String>) -> bool {
     match client.delete_server(id).await {
         Ok(pending) => match client.wait(&pending).await {

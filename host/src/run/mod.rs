@@ -329,6 +329,9 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         tokio::pin!(watchdog);
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
+        // The suite's run time limit is account time; the account's clock may run faster.
+        let run_limit = time_limit.div_f64(account.clock_scale.max(1.0));
+        let mut signalled = false;
         tokio::select! {
             joined = &mut task => match joined {
                 Ok(Ok(())) => {}
@@ -338,26 +341,55 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             },
             _ = tokio::signal::ctrl_c() => {
                 task.abort();
+                signalled = true;
                 ending.interrupted = Some("interrupted by Ctrl-C (SIGINT)".into());
             }
             _ = sigterm.recv() => {
                 task.abort();
+                signalled = true;
                 ending.interrupted = Some("terminated (SIGTERM)".into());
             }
             reason = &mut watchdog => {
                 task.abort();
                 ending.interrupted = Some(reason);
             }
+            _ = tokio::time::sleep(run_limit) => {
+                task.abort();
+                ending.interrupted = Some(format!(
+                    "the suite's run time limit of {} minutes was reached",
+                    suite.run_time_limit_minutes
+                ));
+            }
         }
         if let Some(why) = &ending.interrupted {
             say(&format!("{why}: tearing down"));
         }
         view.phase("tearing down");
+        let _second_signal = exit_on_second_signal(signalled, sigterm, view.clone());
+        // Everything that talks to the account from here on shares one deadline: an
+        // account that stops answering cannot keep the run (and its report) hostage.
+        let deadline = tokio::time::Instant::now() + args.teardown_timeout;
         // The accrued charge, read before the servers go.
-        let accrued = accrued_cost(&account.client, &progress).await;
-        let t = deploy::teardown(&account.client, &journal, &run_id).await;
+        let accrued = tokio::time::timeout_at(deadline, accrued_cost(&account.client, &progress))
+            .await
+            .ok()
+            .flatten();
+        let t = match tokio::time::timeout_at(
+            deadline,
+            deploy::teardown(&account.client, &journal, &run_id),
+        )
+        .await
+        {
+            Ok(t) => t,
+            Err(_) => deploy::unfinished_teardown(&journal, &run_id, args.teardown_timeout),
+        };
         for line in &t.log {
             tracing::info!("teardown: {line}");
+        }
+        if !t.verified {
+            say(&format!(
+                "teardown incomplete: run `certify cleanup --run {run_id}` once the account answers"
+            ));
         }
         // When the account's billing cannot be read, the estimate stands: the safe side.
         let actual = accrued.unwrap_or(reservation.estimate);
@@ -440,6 +472,40 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// While the run tears down, a signal (the second, counting the one that interrupted
+/// the run) ends the process at once with exit code 3: whatever is left stays in the
+/// journal for `certify cleanup`. The watcher stops when the returned guard drops.
+fn exit_on_second_signal(
+    signalled: bool,
+    mut sigterm: tokio::signal::unix::Signal,
+    view: view::View,
+) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        let mut seen = u32::from(signalled);
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = sigterm.recv() => {}
+            }
+            seen += 1;
+            if seen >= 2 {
+                view.line("second signal: stopping now, without finishing the teardown; run `certify cleanup` for what is left");
+                std::process::exit(3);
+            }
+            view.line("tearing down; a second Ctrl-C or SIGTERM stops at once (and leaves the rest to `certify cleanup`)");
+        }
+    }))
+}
+
+/// A task that stops when its guard goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Reap what earlier, dead runs on this account left: delete it, settle
