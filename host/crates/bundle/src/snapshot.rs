@@ -402,7 +402,7 @@ impl Copy<'_> {
 
 /// `64 MiB`, `4096 bytes`.
 fn bytes_shown(n: u64) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
     } else {
         format!("{n} bytes")
