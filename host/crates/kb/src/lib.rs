@@ -181,7 +181,16 @@ pub fn check_docs(
                 line: 1,
                 status: if found.is_some() { CheckStatus::Passed } else { CheckStatus::Failed },
                 message: match found {
-                    Some(r) => format!("{aud:?} article: {}", r.file.display()),
+                    // Relative to the bundle: its files are read from a snapshot whose
+                    // place changes from run to run.
+                    Some(r) => format!(
+                        "{aud:?} article: {}",
+                        bundle
+                            .and_then(|b| b.root.as_deref())
+                            .and_then(|root| r.file.strip_prefix(root).ok())
+                            .unwrap_or(&r.file)
+                            .display()
+                    ),
                     None => format!("no {aud:?} article (the program requires a public and an internal one)").to_lowercase(),
                 },
                 hint: found.is_none().then(|| {
