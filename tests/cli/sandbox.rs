@@ -57,6 +57,13 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
     ("evidence-flood", "passed", "", ""),
     ("measurement-flood", "passed", "", ""),
     ("ansi-message", "failed", "", "the widget is down"),
+    // Fields count in the log budget like the message does.
+    (
+        "log-field-flood",
+        "error",
+        "output-limit",
+        "logged more than",
+    ),
 ];
 
 #[test]
@@ -105,7 +112,7 @@ fn every_misbehaviour_is_the_right_error_and_good_checks_still_pass() {
         );
     }
     assert_eq!(report["counts"]["passed"], 4);
-    assert_eq!(report["counts"]["errors"], 11);
+    assert_eq!(report["counts"]["errors"], 12);
     bounded(&cases, &std::fs::read_to_string(&junit).unwrap());
 }
 

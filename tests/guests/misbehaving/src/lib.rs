@@ -28,6 +28,7 @@ pub const BEHAVIOURS: &[&str] = &[
     "evidence-flood",
     "measurement-flood",
     "ansi-message",
+    "log-field-flood",
 ];
 
 fn plugin() -> Plugin {
@@ -155,6 +156,15 @@ fn plugin() -> Plugin {
                 for i in 0..200_000 {
                     ctx.measure(format!("m{i}"), f64::from(i), "count");
                 }
+                Ok(Outcome::Pass)
+            },
+        ))
+        .check(Check::new(
+            "log-field-flood",
+            "Logs one short message with a 1 MiB field",
+            |ctx| {
+                let big = "f".repeat(1 << 20);
+                ctx.log(certify_sdk::Level::Info, "ok", &[("payload", big.as_str())]);
                 Ok(Outcome::Pass)
             },
         ))
