@@ -186,6 +186,20 @@ pub struct RunArgs {
     /// to see the harness keep its guarantees when the account misbehaves.
     #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
     pub faults: Option<String>,
+    /// The candidate's program tier, from the integrator's records: with the suite's
+    /// [credit] (the lower of the two) it sets the month's credit. The bundle's own
+    /// `tier` is only a claim, which the report compares.
+    #[arg(long, value_enum, default_value_t = TierArg::Silver)]
+    pub tier: TierArg,
+    /// The first day of the candidate's program (YYYY-MM-DD), from the integrator's
+    /// records: the report counts the program's days from it. The bundle's own
+    /// `program_start` is only a claim.
+    #[arg(long, value_name = "DATE")]
+    pub program_start: Option<chrono::NaiveDate>,
+    /// How long teardown may wait on the account (e.g. 10m, 30s); when it runs out
+    /// the run exits 3 with its report, and `certify cleanup` finishes the job.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub teardown_timeout: std::time::Duration,
     /// Sign the run's attestation with this Ed25519 private key (PKCS#8 PEM, from
     /// `certify key generate`), writing attestation.dsse.json. Without it, the PEM in
     /// the environment variable CERTIFY_SIGN_KEY (for CI secrets) signs, if set.
@@ -239,6 +253,25 @@ pub struct NewArgs {
     /// The company's name.
     #[arg(long, value_name = "NAME", default_value = "Example Company Inc.")]
     pub company: String,
+}
+
+/// `90s`, `10m`, `1h`, `250ms`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (n, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s or 10m"))?;
+    let secs = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(n)),
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// `certify report ...`

@@ -1,6 +1,7 @@
 //! The ecosystem certification harness.
 //!
 //! - [`build`]: building a plugin's Cargo project for `wasm32-wasip2`.
+//! - [`build_copy`]: building it from a bundle's snapshot, in a private copy.
 //! - [`cli`]: the command line (clap types only).
 //! - [`commands`]: one module per verb; each turns arguments into work and an [`Outcome`].
 //! - [`run`]: `certify run`, a whole certification: deploy, check, tear down, report.
@@ -12,6 +13,7 @@
 //! The plugin sandbox itself is the `certify-runtime` crate.
 
 pub mod build;
+pub mod build_copy;
 pub mod cli;
 pub mod commands;
 pub mod error;

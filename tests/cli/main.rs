@@ -5,6 +5,7 @@ mod docs;
 mod example;
 mod new;
 mod plan;
+mod hostile;
 mod recipes;
 mod report;
 mod run;

@@ -336,7 +336,7 @@ fn a_package_that_fails_is_not_certified_and_still_torn_down() {
 }
 
 /// Start a run and wait until it prints `line`.
-fn start_until(cmd: &mut Command, line: &str) -> std::process::Child {
+pub(crate) fn start_until(cmd: &mut Command, line: &str) -> std::process::Child {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -48,6 +48,22 @@ const EXPECTED: &[(&str, &str, &str, &str)] = &[
         "timeout",
         "waiting in a host call",
     ),
+    (
+        "huge-message",
+        "failed",
+        "",
+        "[truncated: 25165824 bytes in all",
+    ),
+    ("evidence-flood", "passed", "", ""),
+    ("measurement-flood", "passed", "", ""),
+    ("ansi-message", "failed", "", "the widget is down"),
+    // Fields count in the log budget like the message does.
+    (
+        "log-field-flood",
+        "error",
+        "output-limit",
+        "logged more than",
+    ),
 ];
 
 #[test]
@@ -55,13 +71,16 @@ fn every_misbehaviour_is_the_right_error_and_good_checks_still_pass() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
     let out = run(certify()
         .args(["plugin", "run", MISBEHAVING, "--allow-host"])
         .arg(server.address())
         .arg("--param")
         .arg(format!("url={}", server.url("/health")))
         .arg("--json")
-        .arg(&json));
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit));
     assert_eq!(out.code, 1, "{out:?}");
     let report = read_json(&json);
     let cases = cases(&report);
@@ -92,8 +111,45 @@ fn every_misbehaviour_is_the_right_error_and_good_checks_still_pass() {
             "{id}: {text:?} does not contain {phrase:?}"
         );
     }
-    assert_eq!(report["counts"]["passed"], 2);
-    assert_eq!(report["counts"]["errors"], 11);
+    assert_eq!(report["counts"]["passed"], 4);
+    assert_eq!(report["counts"]["errors"], 12);
+    bounded(&cases, &std::fs::read_to_string(&junit).unwrap());
+}
+
+/// What a plugin returns is bounded: messages, measurements, evidence, names.
+fn bounded(cases: &[(String, serde_json::Value)], junit: &str) {
+    let case = |id: &str| &cases.iter().find(|(c, _)| c == id).unwrap().1;
+    let huge = case("huge-message")["message"].as_str().unwrap();
+    assert!(huge.len() <= (64 << 10) + 100, "{}", huge.len());
+    assert_eq!(
+        case("measurement-flood")["measurements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        256
+    );
+    let evidence = case("evidence-flood")["attachments"].as_array().unwrap();
+    assert_eq!(evidence.len(), 64);
+    assert!(
+        evidence
+            .iter()
+            .all(|e| !e["name"].as_str().unwrap().contains('/')),
+        "{evidence:?}"
+    );
+    assert!(
+        case("evidence-flood")["output"]
+            .as_str()
+            .unwrap()
+            .contains("99936 evidence items dropped"),
+    );
+    // No control character reaches the report (or a terminal printing it).
+    let ansi = case("ansi-message")["message"].as_str().unwrap();
+    assert!(
+        !ansi.chars().any(|c| c.is_control() && c != '\n'),
+        "{ansi:?}"
+    );
+    // Every JUnit text node stays under lxml's default 10 MB limit.
+    assert!(junit.len() < 10 << 20, "junit.xml is {} bytes", junit.len());
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use certify_kb::{Article, CheckStatus, DocRules};
+use certify_runtime::text::strip_controls;
 
 use crate::cli::DocsCheckArgs;
 use crate::report::{self, json, junit};
@@ -44,7 +45,16 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Other(e.into()))?;
     let facts = bundle.as_ref().map(crate::run::docs_facts);
-    let docs = certify_kb::check_docs(&articles, facts.as_ref(), &DocRules::default());
+    let mut docs = certify_kb::check_docs(&articles, facts.as_ref(), &DocRules::default());
+    // A bundle's articles were read from its snapshot: name the candidate's files.
+    if let Some(b) = &bundle {
+        for article in &mut docs.articles {
+            article.file = b.snapshot.shown(&article.file);
+            for c in &mut article.checks {
+                c.file = b.snapshot.shown(&c.file);
+            }
+        }
+    }
     let base = std::env::current_dir().unwrap_or_default();
     for article in &docs.articles {
         let failed = article.failures().count();
@@ -56,15 +66,16 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
             article.checks.len()
         );
         for c in article.failures() {
+            // Messages quote the article: no control sequences to the terminal.
             println!(
                 "  {}:{}: {} {}",
                 report::docs::relative(&c.file, &base),
                 c.line,
                 c.id,
-                c.message
+                strip_controls(&c.message)
             );
             if let Some(hint) = &c.hint {
-                println!("    what to do: {hint}");
+                println!("    what to do: {}", strip_controls(hint));
             }
         }
     }
@@ -73,7 +84,7 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
         .iter()
         .filter(|c| c.status == CheckStatus::Failed)
     {
-        println!("FAIL  {}: {}", c.id, c.message);
+        println!("FAIL  {}: {}", c.id, strip_controls(&c.message));
     }
     let report = report::docs::report(&docs, &base, started_at, clock.elapsed());
     if let Some(path) = &args.junit {

@@ -13,13 +13,22 @@ use crate::report::terminal::Terminal;
 use crate::report::{self, json, junit};
 use crate::{Error, Outcome, runner};
 
-/// Read the plugin's `.wasm`, building it first when `path` is a Cargo project.
+/// Read the plugin's `.wasm`, building it first when `path` is a Cargo project: from a
+/// snapshot of the project, never in the project's own directory.
 fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<Vec<u8>, Error> {
-    let wasm = PluginSource::detect(path).wasm(&super::cache_root(global))?;
-    std::fs::read(&wasm).map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e))
+    match PluginSource::detect(path) {
+        PluginSource::Wasm(wasm) => std::fs::read(&wasm)
+            .map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e)),
+        PluginSource::Project(dir) => {
+            let snapshot =
+                certify_bundle::Snapshot::take(&dir).map_err(|e| Error::Usage(e.to_string()))?;
+            let root = snapshot.root().to_path_buf();
+            crate::build_copy::build(&snapshot, &root, &super::cache_root(global))
+                .map(|(_, bytes)| bytes)
+        }
+    }
 }
 
-/// Show a plugin's metadata, checks, imports and sha256.
 pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, Error> {
     let wasm = read_wasm(global, &args.wasm)?;
     let runtime = super::runtime(global, None)?;

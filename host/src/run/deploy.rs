@@ -152,10 +152,17 @@ pub async fn deploy(
             value: group_id.into(),
         },
     ];
-    values.extend(parameters.iter().map(|p| NameValue {
-        name: p.name.clone(),
-        value: p.value.clone(),
-    }));
+    // The bundle was refused if it set a reserved name; this keeps the harness's
+    // values authoritative whatever reaches here.
+    values.extend(
+        parameters
+            .iter()
+            .filter(|p| !certify_bundle::reserved_parameter(&p.name))
+            .map(|p| NameValue {
+                name: p.name.clone(),
+                value: p.value.clone(),
+            }),
+    );
     let entry = journal
         .lock()
         .expect("journal lock")
@@ -295,6 +302,30 @@ pub async fn teardown(client: &Client, journal: &SharedJournal, run_id: &str) ->
     out.complete = complete;
     out.verified = complete && verify(client, journal, run_id, &mut out).await;
     out
+}
+
+/// The teardown that ran out of time: everything the journal still holds is left for
+/// `certify cleanup`.
+pub fn unfinished_teardown(journal: &SharedJournal, run_id: &str, after: Duration) -> Teardown {
+    let leftovers = journal
+        .lock()
+        .expect("journal lock")
+        .leftovers(run_id)
+        .map(|l| {
+            l.iter()
+                .map(|e| format!("{} {}", e.kind.as_str(), e.name))
+                .collect()
+        })
+        .unwrap_or_else(|e| vec![format!("could not read the journal: {e}")]);
+    Teardown {
+        complete: false,
+        verified: false,
+        log: vec![format!(
+            "the account did not answer within {}: teardown stopped; the journal keeps what is left for `certify cleanup`",
+            crate::run::human(after)
+        )],
+        leftovers,
+    }
 }
 
 async fn delete_server(client: &Client, id: &str, log: &mut Vec<String>) -> bool {

@@ -21,6 +21,7 @@ pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+pub mod policy;
 mod report;
 mod view;
 
@@ -157,6 +158,7 @@ pub struct Facts<'a> {
     pub(crate) reservation: Option<Result<&'a Reservation, &'a Refusal>>,
     pub(crate) settled: Option<Money>,
     pub(crate) credit: Money,
+    pub(crate) policy: &'a policy::Policy,
     pub(crate) month_to_date: Money,
     pub(crate) ttv_limit: Duration,
     pub(crate) reaped: &'a [String],
@@ -182,40 +184,42 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     for w in &bundle.warnings {
         eprintln!("warning: {w}");
     }
+    let policy = policy::Policy::new(&suite, args.tier, args.program_start, &bundle);
     say(&format!(
-        "certifying {} by {} ({} tier) against the {} suite",
+        "certifying {} by {} ({} tier account) against the {} suite",
         bundle.candidate.product,
         bundle.candidate.company,
-        bundle.candidate.tier,
+        policy.tier,
         suite.label()
     ));
+    if let Some(note) = policy.tier_note() {
+        say(&format!("tier: {note}"));
+    }
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
-    let plugin_source = match &bundle.plugin.source {
-        certify_bundle::PluginSource::Wasm { path } => {
-            crate::build::PluginSource::Wasm(path.clone())
-        }
+    view.phase("building and loading the plugin");
+    // Built (or read) from the bundle's snapshot, never from the candidate's directory.
+    let built = match &bundle.plugin.source {
+        certify_bundle::PluginSource::Wasm { path } => std::fs::read(path)
+            .map(|bytes| (bundle.snapshot.shown(path), bytes))
+            .map_err(|e| format!("reading {}: {e}", bundle.snapshot.shown(path).display())),
         certify_bundle::PluginSource::Cargo { dir, .. } => {
-            crate::build::PluginSource::Project(dir.clone())
+            crate::build_copy::build(&bundle.snapshot, dir, &cache_root).map_err(|e| e.to_string())
         }
     };
-    view.phase("building and loading the plugin");
     let plugin_file;
-    let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
-        Ok(wasm) => {
+    let plugin: Result<Arc<Plugin>, String> = match built {
+        Ok((wasm, bytes)) => {
             plugin_file = wasm.display().to_string();
-            match std::fs::read(&wasm) {
-                Ok(bytes) => runtime
-                    .load(bytes, None)
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("reading {}: {e}", wasm.display())),
-            }
+            runtime
+                .load(bytes, None)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
         }
         Err(e) => {
             plugin_file = String::new();
-            Err(e.to_string())
+            Err(e)
         }
     };
     let rules = docs::rules(&suite.docs);
@@ -267,10 +271,8 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         say(&format!("reaped: {r}"));
     }
 
-    // 3. The credit.
-    // The candidate's own tier decides the credit on its account; the suite
-    // may certify towards a higher tier.
-    let credit = Money::from_dollars(i64::from(bundle.candidate.tier.monthly_credit_usd()));
+    // 3. The credit: the integrator's and the suite's, never the bundle's.
+    let credit = policy.credit;
     let time_limit = Duration::from_secs(u64::from(suite.run_time_limit_minutes) * 60);
     let ttv_limit = Duration::from_secs(u64::from(suite.time_to_value_minutes) * 60);
     let estimate = budget::estimate(
@@ -331,6 +333,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             articles: docs.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
             rules: rules.clone(),
             credit,
+            tier: policy.tier,
             hours: estimate.hours,
             ttv_limit,
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -346,6 +349,9 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         tokio::pin!(watchdog);
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
+        // The suite's run time limit is account time; the account's clock may run faster.
+        let run_limit = time_limit.div_f64(account.clock_scale.max(1.0));
+        let mut signalled = false;
         tokio::select! {
             joined = &mut task => match joined {
                 Ok(Ok(())) => {}
@@ -355,26 +361,55 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             },
             _ = tokio::signal::ctrl_c() => {
                 task.abort();
+                signalled = true;
                 ending.interrupted = Some("interrupted by Ctrl-C (SIGINT)".into());
             }
             _ = sigterm.recv() => {
                 task.abort();
+                signalled = true;
                 ending.interrupted = Some("terminated (SIGTERM)".into());
             }
             reason = &mut watchdog => {
                 task.abort();
                 ending.interrupted = Some(reason);
             }
+            _ = tokio::time::sleep(run_limit) => {
+                task.abort();
+                ending.interrupted = Some(format!(
+                    "the suite's run time limit of {} minutes was reached",
+                    suite.run_time_limit_minutes
+                ));
+            }
         }
         if let Some(why) = &ending.interrupted {
             say(&format!("{why}: tearing down"));
         }
         view.phase("tearing down");
+        let _second_signal = exit_on_second_signal(signalled, sigterm, view.clone());
+        // Everything that talks to the account from here on shares one deadline: an
+        // account that stops answering cannot keep the run (and its report) hostage.
+        let deadline = tokio::time::Instant::now() + args.teardown_timeout;
         // The accrued charge, read before the servers go.
-        let accrued = accrued_cost(&account.client, &progress).await;
-        let t = deploy::teardown(&account.client, &journal, &run_id).await;
+        let accrued = tokio::time::timeout_at(deadline, accrued_cost(&account.client, &progress))
+            .await
+            .ok()
+            .flatten();
+        let t = match tokio::time::timeout_at(
+            deadline,
+            deploy::teardown(&account.client, &journal, &run_id),
+        )
+        .await
+        {
+            Ok(t) => t,
+            Err(_) => deploy::unfinished_teardown(&journal, &run_id, args.teardown_timeout),
+        };
         for line in &t.log {
             tracing::info!("teardown: {line}");
+        }
+        if !t.verified {
+            say(&format!(
+                "teardown incomplete: run `certify cleanup --run {run_id}` once the account answers"
+            ));
         }
         // When the account's billing cannot be read, the estimate stands: the safe side.
         let actual = accrued.unwrap_or(reservation.estimate);
@@ -423,6 +458,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         reservation: Some(reservation.as_ref()),
         settled,
         credit,
+        policy: &policy,
         month_to_date,
         ttv_limit,
         reaped: &reaped,
@@ -457,6 +493,40 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// While the run tears down, a signal (the second, counting the one that interrupted
+/// the run) ends the process at once with exit code 3: whatever is left stays in the
+/// journal for `certify cleanup`. The watcher stops when the returned guard drops.
+fn exit_on_second_signal(
+    signalled: bool,
+    mut sigterm: tokio::signal::unix::Signal,
+    view: view::View,
+) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        let mut seen = u32::from(signalled);
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = sigterm.recv() => {}
+            }
+            seen += 1;
+            if seen >= 2 {
+                view.line("second signal: stopping now, without finishing the teardown; run `certify cleanup` for what is left");
+                std::process::exit(3);
+            }
+            view.line("tearing down; a second Ctrl-C or SIGTERM stops at once (and leaves the rest to `certify cleanup`)");
+        }
+    }))
+}
+
+/// A task that stops when its guard goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Reap what earlier, dead runs on this account left: delete it, settle
@@ -556,6 +626,7 @@ struct Work {
     articles: Vec<certify_kb::Article>,
     rules: DocRules,
     credit: Money,
+    tier: &'static str,
     hours: u32,
     ttv_limit: Duration,
     concurrency: usize,
@@ -698,7 +769,7 @@ impl Work {
         let mut facts = vec![
             ("company".to_string(), c.company.clone()),
             ("product".to_string(), c.product.clone()),
-            ("tier".to_string(), c.tier.to_string()),
+            ("tier".to_string(), self.tier.to_string()),
             ("run_id".to_string(), self.run_id.clone()),
             ("account".to_string(), self.alias.clone()),
         ];

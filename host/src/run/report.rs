@@ -489,11 +489,13 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
 
     // The verdict, by the suite's rules.
     let today = chrono::Utc::now().date_naive();
-    let day = (today - facts.bundle.candidate.program_start).num_days() + 1;
-    let program_warning = (day > 90).then(|| {
+    // The program's day counts from the integrator's date, never the bundle's claim.
+    let policy = facts.policy;
+    let day = policy.program_day(today);
+    let program_warning = day.filter(|d| *d > 90).map(|day| {
         format!(
             "day {day} of the program: past the three months a candidate has to integrate, validate and document (ended {})",
-            facts.bundle.candidate.program_end()
+            policy.program_end().map_or_else(String::new, |d| d.to_string())
         )
     });
     let decision = decide(facts, &suites, today, program_warning.as_deref());
@@ -543,9 +545,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             "candidate.product".to_string(),
             facts.bundle.candidate.product.clone(),
         ),
+        ("candidate.tier".to_string(), policy.tier.to_string()),
         (
-            "candidate.tier".to_string(),
-            facts.bundle.candidate.tier.to_string(),
+            "candidate.claimed_tier".to_string(),
+            policy.claimed_tier.clone(),
         ),
         (
             "certification.verdict".to_string(),
@@ -585,11 +588,22 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,
             "version": facts.bundle.candidate.version,
-            "tier": facts.bundle.candidate.tier.to_string(),
+            "tier": policy.tier,
+            "claimed_tier": policy.claimed_tier,
+        },
+        "tier": {
+            "account": policy.tier,
+            "source": policy.tier_source,
+            "suite": policy.suite_tier,
+            "claimed": policy.claimed_tier,
+            "note": policy.tier_note(),
         },
         "credit": facts.credit.to_string(),
+        "credit_source": policy.credit_source,
         "program": {
-            "start": facts.bundle.candidate.program_start.format("%Y-%m-%d").to_string(),
+            "start": policy.program_start.map(|d| d.format("%Y-%m-%d").to_string()),
+            "source": policy.program_start_source,
+            "claimed_start": policy.claimed_program_start.format("%Y-%m-%d").to_string(),
             "day": day,
             "warning": program_warning,
         },

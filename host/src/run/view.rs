@@ -31,6 +31,9 @@ impl View {
 
     /// A new phase of the run (publishing, deploying, checking, tearing down).
     pub fn phase(&self, what: &str) {
+        // Names and messages from the bundle reach the terminal: no control sequences.
+        let what = certify_runtime::text::strip_controls(what);
+        let what = what.as_str();
         match &self.live {
             Some(bar) => {
                 bar.reset_elapsed();
@@ -42,6 +45,8 @@ impl View {
 
     /// A line that stays: a finished check, a refusal, a reaped run.
     pub fn line(&self, text: &str) {
+        let text = certify_runtime::text::strip_controls(text);
+        let text = text.as_str();
         match &self.live {
             Some(bar) => bar.println(text),
             None => println!("{text}"),

@@ -170,6 +170,22 @@ pub(crate) fn parse(
     path: PathBuf,
     diag: &mut Diagnostics,
 ) -> Option<(Blueprint, JsonPositions)> {
+    // Bounded before it is parsed: the file is at most 1 MiB (load.rs) and nests at
+    // most MAX_DEPTH deep.
+    if crate::json_pos::depth(&src.text) > crate::json_pos::MAX_DEPTH {
+        diag.push(
+            crate::Severity::Error,
+            &src.file,
+            0,
+            0,
+            format!(
+                "the blueprint nests deeper than {} levels",
+                crate::json_pos::MAX_DEPTH
+            ),
+            "a blueprint is a few levels deep: metadata, execute, tasks and their tasks",
+        );
+        return None;
+    }
     let value: Value = match serde_json::from_str(&src.text) {
         Ok(v) => v,
         Err(e) => {

@@ -7,6 +7,42 @@
 
 use std::collections::HashMap;
 
+/// Pointers deeper than this are not recorded (the deepest a blueprint problem is
+/// reported at is `/tasks/N/tasks/M/properties/KEY`); their problems point at an
+/// ancestor. Bounds the pointers' total length.
+const MAX_RECORDED_DEPTH: usize = 8;
+/// Values recorded at most; the rest point at an ancestor. Bounds the map.
+const MAX_RECORDED: usize = 50_000;
+/// How deep a blueprint's JSON may nest.
+pub(crate) const MAX_DEPTH: usize = 32;
+
+/// The deepest nesting of arrays and objects in `text` (one linear pass, strings
+/// skipped).
+pub(crate) fn depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Byte offsets of every value in a valid JSON text.
 #[derive(Debug, Default)]
 pub(crate) struct JsonPositions {
@@ -22,7 +58,7 @@ impl JsonPositions {
             out: HashMap::new(),
         };
         s.ws();
-        s.value(String::new());
+        s.value(String::new(), 0);
         JsonPositions { values: s.out }
     }
 
@@ -64,8 +100,19 @@ impl Scanner<'_> {
         }
     }
 
-    fn value(&mut self, ptr: String) {
-        self.out.insert(ptr.clone(), self.i);
+    fn value(&mut self, ptr: String, depth: usize) {
+        let record = depth <= MAX_RECORDED_DEPTH && self.out.len() < MAX_RECORDED;
+        if record {
+            self.out.insert(ptr.clone(), self.i);
+        }
+        // Below the recorded depth only the position matters, not the pointer.
+        let child = |p: &str, seg: &dyn Fn() -> String| {
+            if record {
+                format!("{p}/{}", seg())
+            } else {
+                String::new()
+            }
+        };
         match self.peek() {
             Some(b'{') => {
                 self.i += 1;
@@ -88,7 +135,7 @@ impl Scanner<'_> {
                         self.i += 1;
                     }
                     self.ws();
-                    self.value(format!("{ptr}/{}", segment(&key)));
+                    self.value(child(&ptr, &|| segment(&key)), depth + 1);
                 }
             }
             Some(b'[') => {
@@ -107,7 +154,7 @@ impl Scanner<'_> {
                         }
                         _ => {}
                     }
-                    self.value(format!("{ptr}/{n}"));
+                    self.value(child(&ptr, &|| n.to_string()), depth + 1);
                     n += 1;
                 }
             }

@@ -54,8 +54,10 @@ mod json_pos;
 mod load;
 mod package;
 mod problem;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -73,6 +75,15 @@ pub use package::{
     SYSTEM_PARAMETERS,
 };
 pub use problem::{Problem, Severity};
+pub use snapshot::{Limits, Snapshot, SnapshotError, SnapshotFile};
+
+/// Whether a parameter is one the platform or the harness sets, which a bundle may
+/// only receive (declare), never set: every `T3.*` name, in any case.
+pub fn reserved_parameter(name: &str) -> bool {
+    name.trim()
+        .get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case("T3."))
+}
 
 /// The file that describes a bundle.
 pub const CANDIDATE_TOML: &str = "candidate.toml";
@@ -80,8 +91,11 @@ pub const CANDIDATE_TOML: &str = "candidate.toml";
 /// A loaded, valid candidate bundle.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bundle {
-    /// The bundle directory, as given to [`Bundle::load`].
+    /// The root of the bundle's private, read-only snapshot: every path of the loaded
+    /// bundle is inside it, and nothing after loading reads the candidate's directory.
     pub root: PathBuf,
+    /// The candidate's directory, as given to [`Bundle::load`] (for messages only).
+    pub source: PathBuf,
     /// The candidate and its product.
     pub candidate: Candidate,
     /// The Member's support contacts.
@@ -98,11 +112,16 @@ pub struct Bundle {
     pub deploy: Deploy,
     /// Every input file with its digest, in a stable order: `candidate.toml`, the
     /// blueprint, each package's files (packages in `candidate.toml` order, files
-    /// sorted), the public article, the internal article, the plugin's files (sorted;
-    /// a Cargo project's `target/` and hidden files excluded).
+    /// sorted), the public article, the internal article, the plugin's files (sorted,
+    /// hidden files included), then every other file of the bundle (sorted). Only
+    /// `.git` and a Cargo project's `target/` are left out, and they are not in the
+    /// snapshot either.
     pub inputs: Vec<InputFile>,
     /// Problems that do not stop certification (best practices not followed, likely typos).
     pub warnings: Vec<Problem>,
+    /// The snapshot everything above points into; removed when the last clone goes.
+    #[serde(skip)]
+    pub snapshot: Arc<Snapshot>,
 }
 
 /// Paths of the two KB articles the program requires, absolute.
@@ -143,6 +162,8 @@ pub enum InputRole {
     KbInternal,
     /// A file of the plugin (or the `.wasm`).
     Plugin,
+    /// Any other file of the bundle.
+    Other,
 }
 
 /// Why a bundle could not be loaded.
@@ -160,6 +181,9 @@ pub enum LoadError {
         /// The bundle directory.
         path: PathBuf,
     },
+    /// The bundle holds what a snapshot refuses (links, devices, too much).
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// A file could not be read.
     #[error("cannot read {}", path.display())]
     Read {
@@ -184,6 +208,7 @@ impl LoadError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             LoadError::Invalid { problems, .. } => problems,
+            LoadError::Snapshot(SnapshotError::Refused { problems, .. }) => problems,
             _ => &[],
         }
     }
@@ -207,9 +232,26 @@ fn summary(root: &Path, problems: &[Problem]) -> String {
 }
 
 impl Bundle {
-    /// Loads and validates the bundle in `root` (the directory holding `candidate.toml`).
+    /// Snapshots the bundle in `root` (the directory holding `candidate.toml`), then
+    /// loads and validates the snapshot.
     pub fn load(root: impl AsRef<Path>) -> Result<Bundle, LoadError> {
-        load::load(root.as_ref())
+        let root = root.as_ref();
+        if !root.is_dir() {
+            return Err(LoadError::NotADirectory {
+                path: root.to_path_buf(),
+            });
+        }
+        if !root.join(CANDIDATE_TOML).is_file() {
+            return Err(LoadError::NoCandidateToml {
+                path: root.to_path_buf(),
+            });
+        }
+        Bundle::load_snapshot(Arc::new(Snapshot::take(root)?))
+    }
+
+    /// Loads and validates a snapshot already taken.
+    pub fn load_snapshot(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
+        load::load(snapshot)
     }
 
     /// The bundle's package a package task runs, if it is one of the bundle's.

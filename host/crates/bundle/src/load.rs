@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
-
-use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use crate::blueprint::{self, BUILTIN_PACKAGES, PackageRef, ServerTask};
 use crate::candidate::{
@@ -17,36 +16,67 @@ use crate::candidate::{
 };
 use crate::json_pos::{JsonPositions, segment};
 use crate::package::{self, Package, ParameterType};
-use crate::problem::{Diagnostics, Severity, Source};
+use crate::problem::{Diagnostics, Problem, Severity, Source};
+use crate::snapshot::Snapshot;
 use crate::{Bundle, CANDIDATE_TOML, InputFile, InputRole, KbArticles, LoadError};
 
-pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
-    if !root.is_dir() {
-        return Err(LoadError::NotADirectory {
-            path: root.to_path_buf(),
-        });
+/// The largest `candidate.toml` read (it is a few hundred bytes in practice).
+pub(crate) const MAX_CANDIDATE_TOML: u64 = 256 * 1024;
+/// The largest blueprint JSON read.
+pub(crate) const MAX_BLUEPRINT: u64 = 1024 * 1024;
+
+/// The largest KB article read (the KB checker has the same limit).
+fn certify_kb_limit() -> u64 {
+    4 * 1024 * 1024
+}
+
+/// Reads a file of the snapshot as UTF-8, refusing one larger than `cap`.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("it is larger than the {cap}-byte limit"));
     }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())
+}
+
+pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
+    let root = snapshot.root();
+    let source_root = snapshot.source().to_path_buf();
     let toml_path = root.join(CANDIDATE_TOML);
     if !toml_path.is_file() {
-        return Err(LoadError::NoCandidateToml {
-            path: root.to_path_buf(),
-        });
+        return Err(LoadError::NoCandidateToml { path: source_root });
     }
-    let text = std::fs::read_to_string(&toml_path).map_err(|source| LoadError::Read {
-        path: toml_path.clone(),
-        source,
-    })?;
-    let toml_src = Source::new(toml_path, text);
-    let mut diag = Diagnostics::default();
     let invalid = |diag: Diagnostics| LoadError::Invalid {
-        root: root.to_path_buf(),
-        problems: diag.into_sorted(),
+        root: source_root.clone(),
+        problems: shown(&snapshot, diag.into_sorted()),
     };
+    let mut diag = Diagnostics::default();
+    let text = match read_capped(&toml_path, MAX_CANDIDATE_TOML) {
+        Ok(t) => t,
+        Err(why) => {
+            diag.push(
+                Severity::Error,
+                &toml_path,
+                0,
+                0,
+                format!("candidate.toml cannot be read: {why}"),
+                "candidate.toml is a short UTF-8 TOML file (see FORMAT.md)",
+            );
+            return Err(invalid(diag));
+        }
+    };
+    let toml_src = Source::new(toml_path, text);
     let Some(parsed) = candidate::parse(&toml_src, &mut diag) else {
         return Err(invalid(diag));
     };
     let mut l = Loader {
         root,
+        source_root: &source_root,
         canonical_root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
         toml: &toml_src,
         diag,
@@ -101,12 +131,12 @@ pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
     if let Some(b) = &parsed.blueprint
         && let Some(path) = l.bundle_path(b, "blueprint", Kind::File)
     {
-        match std::fs::read_to_string(&path) {
+        match read_capped(&path, MAX_BLUEPRINT) {
             Err(e) => l.diag.error(
                 l.toml,
                 b.span.start,
                 format!("cannot read the blueprint {}: {e}", b.text),
-                "give a readable UTF-8 JSON file",
+                "give a readable UTF-8 JSON file of at most 1 MiB",
             ),
             Ok(text) => {
                 let src = Source::new(path.clone(), text);
@@ -171,12 +201,11 @@ pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
         public: kb_public,
         internal: kb_internal,
     };
-    let inputs = match inputs(root, &blueprint.path, &packages, &kb, &plugin_source) {
-        Ok(i) => i,
-        Err((path, source)) => return Err(LoadError::Read { path, source }),
-    };
+    let inputs = inputs(&snapshot, &blueprint.path, &packages, &kb, &plugin_source);
+    let warnings = shown(&snapshot, diag.into_sorted());
     Ok(Bundle {
         root: root.to_path_buf(),
+        source: source_root.clone(),
         candidate,
         support,
         blueprint,
@@ -191,8 +220,17 @@ pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
             parameters: parsed.deploy.into_iter().map(|(p, _)| p).collect(),
         },
         inputs,
-        warnings: diag.into_sorted(),
+        warnings,
+        snapshot: snapshot.clone(),
     })
+}
+
+/// Problems name the candidate's files, not the snapshot's.
+fn shown(snapshot: &Snapshot, mut problems: Vec<Problem>) -> Vec<Problem> {
+    for p in &mut problems {
+        p.file = snapshot.shown(&p.file);
+    }
+    problems
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -203,6 +241,7 @@ enum Kind {
 
 struct Loader<'a> {
     root: &'a Path,
+    source_root: &'a Path,
     canonical_root: PathBuf,
     toml: &'a Source,
     diag: Diagnostics,
@@ -270,7 +309,7 @@ impl Loader<'_> {
                 format!("the {what} {:?} does not exist", p.text),
                 format!(
                     "add it to the bundle or fix the path (relative to {})",
-                    self.root.display()
+                    self.source_root.display()
                 ),
             );
             return None;
@@ -313,7 +352,7 @@ impl Loader<'_> {
                 "KB articles are Markdown files with {{{ … }}} front matter",
             );
         }
-        if let Err(e) = std::fs::read_to_string(&path) {
+        if let Err(e) = read_capped(&path, certify_kb_limit()) {
             self.diag.error(
                 self.toml,
                 p.span.start,
@@ -340,7 +379,7 @@ impl Loader<'_> {
             return None;
         }
         let manifest = path.join("Cargo.toml");
-        let text = match std::fs::read_to_string(&manifest) {
+        let text = match read_capped(&manifest, MAX_CANDIDATE_TOML) {
             Ok(t) => t,
             Err(_) => {
                 self.diag.error(
@@ -383,6 +422,63 @@ impl Loader<'_> {
         }
     }
 
+    /// Parameters the platform or the harness sets (`T3.*`: the run's group, the build
+    /// password, the network, the system values) may not be set by the bundle: not in
+    /// `[deploy.parameters]` or `[deploy.secrets]`, not in the blueprint's `execute`,
+    /// not in a task's `properties`.
+    fn reserved(
+        &mut self,
+        bp: &blueprint::Blueprint,
+        src: &Source,
+        pos: &JsonPositions,
+        deploy: &[(DeployParameter, Range<usize>)],
+    ) {
+        let hint = "remove it: T3.* parameters are set by the platform and the harness (the run's group, the build password, the data center), and a manifest receives them by declaring them with Prompt=\"None\"";
+        for (d, span) in deploy
+            .iter()
+            .filter(|(d, _)| crate::reserved_parameter(&d.name))
+        {
+            self.diag.error(
+                self.toml,
+                span.start,
+                format!(
+                    "{} is set by the platform or the harness; a bundle may not set it",
+                    d.name
+                ),
+                hint,
+            );
+        }
+        for k in bp.execute.keys().filter(|k| crate::reserved_parameter(k)) {
+            self.diag.error(
+                src,
+                pos.of(&format!("/execute/{}", segment(k))),
+                format!("{k} is set by the platform or the harness; a blueprint may not set it"),
+                hint,
+            );
+        }
+        for server in &bp.servers {
+            for task in &server.tasks {
+                let ServerTask::Package(task) = task else {
+                    continue;
+                };
+                for k in task
+                    .properties
+                    .keys()
+                    .filter(|k| crate::reserved_parameter(k))
+                {
+                    self.diag.error(
+                        src,
+                        pos.of(&format!("{}/properties/{}", task.pointer, segment(k))),
+                        format!(
+                            "{k} is set by the platform or the harness; a blueprint may not set it"
+                        ),
+                        hint,
+                    );
+                }
+            }
+        }
+    }
+
     /// The blueprint against the packages and the deployment parameters.
     fn cross_check(
         &mut self,
@@ -392,6 +488,7 @@ impl Loader<'_> {
         packages: &[(Package, Range<usize>)],
         deploy: &[(DeployParameter, Range<usize>)],
     ) {
+        self.reserved(bp, src, pos, deploy);
         let mut used = vec![false; packages.len()];
         let deploy_names: Vec<&str> = deploy.iter().map(|(p, _)| p.name.as_str()).collect();
         for server in &mut bp.servers {
@@ -524,7 +621,7 @@ impl Loader<'_> {
         }
         for (d, span) in deploy {
             let decls = declared(&d.name);
-            if decls.is_empty() && !d.name.starts_with("T3.") {
+            if decls.is_empty() && !crate::reserved_parameter(&d.name) {
                 let all: BTreeMap<&str, ()> = packages
                     .iter()
                     .flat_map(|(p, _)| p.parameters.iter())
@@ -607,64 +704,70 @@ fn param_hint(p: &package::PackageParameter) -> String {
     h
 }
 
-/// Every input file with its digest, in the documented order.
+/// Every input file with its digest, in the documented order, then every other file
+/// of the snapshot: whatever is in the bundle can influence a run (a plugin's build
+/// reads any file it names), so all of it is bound.
 fn inputs(
-    root: &Path,
+    snapshot: &Snapshot,
     blueprint: &Path,
     packages: &[Package],
     kb: &KbArticles,
     plugin: &PluginSource,
-) -> Result<Vec<InputFile>, (PathBuf, std::io::Error)> {
+) -> Vec<InputFile> {
+    let root = snapshot.root();
     let mut out: Vec<InputFile> = Vec::new();
-    let mut add = |path: PathBuf, role: InputRole| -> Result<(), (PathBuf, std::io::Error)> {
-        let rel = path
-            .strip_prefix(root)
+    let rel = |path: &Path| {
+        path.strip_prefix(root)
             .map(|r| {
                 r.components()
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/")
             })
-            .unwrap_or_else(|_| path.display().to_string());
-        if out.iter().any(|i| i.path == rel) {
-            return Ok(());
-        }
-        let bytes = std::fs::read(&path).map_err(|e| (path.clone(), e))?;
-        out.push(InputFile {
-            path: rel,
-            role,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            size: bytes.len() as u64,
-        });
-        Ok(())
+            .unwrap_or_else(|_| path.display().to_string())
     };
-    add(root.join(CANDIDATE_TOML), InputRole::Candidate)?;
-    add(blueprint.to_path_buf(), InputRole::Blueprint)?;
+    let mut add = |rel: String, role: InputRole| {
+        if out.iter().any(|i| i.path == rel) {
+            return;
+        }
+        if let Some(f) = snapshot.file(&rel) {
+            out.push(InputFile {
+                path: rel,
+                role,
+                sha256: f.sha256.clone(),
+                size: f.size,
+            });
+        }
+    };
+    add(CANDIDATE_TOML.to_string(), InputRole::Candidate);
+    add(rel(blueprint), InputRole::Blueprint);
     for p in packages {
         match p.form {
-            package::PackageForm::Zip => add(p.path.clone(), InputRole::Package)?,
+            package::PackageForm::Zip => add(rel(&p.path), InputRole::Package),
             package::PackageForm::Directory => {
                 for f in &p.files {
-                    add(p.path.join(f), InputRole::Package)?;
+                    add(rel(&p.path.join(f)), InputRole::Package);
                 }
             }
         }
     }
-    add(kb.public.clone(), InputRole::KbPublic)?;
-    add(kb.internal.clone(), InputRole::KbInternal)?;
+    add(rel(&kb.public), InputRole::KbPublic);
+    add(rel(&kb.internal), InputRole::KbInternal);
     match plugin {
-        PluginSource::Wasm { path } => add(path.clone(), InputRole::Plugin)?,
+        PluginSource::Wasm { path } => add(rel(path), InputRole::Plugin),
         PluginSource::Cargo { dir, .. } => {
-            for f in package::list_dir(dir) {
-                // Build output and editor/VCS files are not the plugin's source.
-                if f.starts_with("target/") || f.split('/').any(|c| c.starts_with('.')) {
-                    continue;
+            let prefix = format!("{}/", rel(dir));
+            for f in snapshot.files().keys() {
+                if f.starts_with(&prefix) || prefix == "/" {
+                    add(f.clone(), InputRole::Plugin);
                 }
-                add(dir.join(f), InputRole::Plugin)?;
             }
         }
     }
-    Ok(out)
+    for f in snapshot.files().keys() {
+        add(f.clone(), InputRole::Other);
+    }
+    out
 }
 
 #[cfg(test)]

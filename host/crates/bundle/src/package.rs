@@ -123,9 +123,13 @@ pub enum Prompt {
 }
 
 impl Prompt {
+    /// Every form the Blueprint Engine took: the four names in any case, and the
+    /// booleans older manifests (and the Knowledge Base's own package guide) use,
+    /// `false` for a value nobody is asked for.
     fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "none" => Prompt::None,
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "false" => Prompt::None,
+            "true" => Prompt::Build,
             "build" => Prompt::Build,
             "design" => Prompt::Design,
             "global" => Prompt::Global,
@@ -241,7 +245,7 @@ pub(crate) fn load(path: &Path, relative: &str, diag: &mut Diagnostics) -> Optio
     let shown = path.to_path_buf();
     if path.is_dir() {
         let manifest = path.join("package.manifest");
-        let text = match std::fs::read_to_string(&manifest) {
+        let text = match crate::load::read_capped(&manifest, MAX_MANIFEST) {
             Ok(t) => t,
             Err(e) => {
                 diag.push(
@@ -289,39 +293,103 @@ pub(crate) fn load(path: &Path, relative: &str, diag: &mut Diagnostics) -> Optio
                 return None;
             }
         };
-        let mut files = Vec::new();
-        let mut modes = BTreeMap::new();
-        for i in 0..archive.len() {
-            if let Ok(f) = archive.by_index(i)
-                && !f.is_dir()
-            {
-                files.push(f.name().to_string());
-                modes.insert(f.name().to_string(), f.unix_mode());
+        let (files, modes) = match zip_entries(&mut archive) {
+            Ok(listing) => listing,
+            Err(why) => {
+                diag.push(
+                    crate::Severity::Error,
+                    &shown,
+                    0,
+                    0,
+                    format!("the package zip is refused: {why}"),
+                    "zip only the package's files; a package holds a manifest and its scripts",
+                );
+                return None;
             }
-        }
-        files.sort();
+        };
         let manifest_path = PathBuf::from(format!("{}!/package.manifest", path.display()));
-        let mut text = String::new();
         let read = archive
             .by_name("package.manifest")
             .map_err(|e| e.to_string())
-            .and_then(|mut f| f.read_to_string(&mut text).map_err(|e| e.to_string()));
-        if let Err(e) = read {
-            diag.push(
-                crate::Severity::Error,
-                &shown,
-                0,
-                0,
-                format!("the zip has no readable package.manifest at its root: {e}"),
-                "zip the package's contents, not the directory holding them, so package.manifest is at the root",
-            );
-            return None;
-        }
+            .and_then(|f| read_entry(f, MAX_MANIFEST));
+        let text = match read {
+            Ok(text) => text,
+            Err(e) => {
+                diag.push(
+                    crate::Severity::Error,
+                    &shown,
+                    0,
+                    0,
+                    format!("the zip has no readable package.manifest at its root: {e}"),
+                    "zip the package's contents, not the directory holding them, so package.manifest is at the root",
+                );
+                return None;
+            }
+        };
         let src = Source::new(manifest_path, text);
         let mode_of = |f: &str| modes.get(f).copied().flatten();
         let m = parse_manifest(&src, &files, &mode_of, diag)?;
         Some(m.into_package(path, relative, PackageForm::Zip, files))
     }
+}
+
+/// The largest `package.manifest` read.
+pub const MAX_MANIFEST: u64 = 256 * 1024;
+/// Entries in a package zip.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+/// What a package zip may expand to, all entries together (as declared, and as read).
+pub const MAX_ZIP_UNCOMPRESSED: u64 = 64 * 1024 * 1024;
+/// How much larger than its compressed size a zip may expand to (beyond 1 MiB).
+pub const MAX_ZIP_RATIO: u64 = 100;
+
+/// A zip's file names and modes, after its declared sizes are checked against the caps.
+#[allow(clippy::type_complexity, reason = "a private pair")]
+fn zip_entries<R: std::io::Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+) -> Result<(Vec<String>, BTreeMap<String, Option<u32>>), String> {
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(format!(
+            "it has {} entries; the limit is {MAX_ZIP_ENTRIES}",
+            archive.len()
+        ));
+    }
+    let mut files = Vec::new();
+    let mut modes = BTreeMap::new();
+    let (mut expanded, mut compressed) = (0u64, 0u64);
+    for i in 0..archive.len() {
+        let f = archive.by_index_raw(i).map_err(|e| e.to_string())?;
+        expanded = expanded.saturating_add(f.size());
+        compressed = compressed.saturating_add(f.compressed_size());
+        if !f.is_dir() {
+            files.push(f.name().to_string());
+            modes.insert(f.name().to_string(), f.unix_mode());
+        }
+    }
+    if expanded > MAX_ZIP_UNCOMPRESSED {
+        return Err(format!(
+            "it expands to {expanded} bytes; the limit is {MAX_ZIP_UNCOMPRESSED}"
+        ));
+    }
+    if expanded > 1024 * 1024 && expanded / compressed.max(1) > MAX_ZIP_RATIO {
+        return Err(format!(
+            "it expands {}-fold ({compressed} to {expanded} bytes), like a zip bomb; the limit is {MAX_ZIP_RATIO}",
+            expanded / compressed.max(1)
+        ));
+    }
+    files.sort();
+    Ok((files, modes))
+}
+
+/// Reads one zip entry as UTF-8, at most `cap` bytes whatever its header declares.
+fn read_entry(f: impl Read, cap: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("it is larger than the {cap}-byte limit"));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8".into())
 }
 
 /// Every file under `dir`, relative and `/`-separated, sorted.
@@ -332,7 +400,8 @@ pub(crate) fn list_dir(dir: &Path) -> Vec<String> {
         };
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() {
+            // The snapshot holds no links; `file_type` would not follow one anyway.
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
                 walk(root, &p, out);
             } else if let Ok(rel) = p.strip_prefix(root) {
                 out.push(
@@ -785,13 +854,17 @@ fn parameter(
         );
         return None;
     };
-    let prompt_raw = a.get("prompt").cloned().unwrap_or_else(|| "Build".into());
+    let prompt_raw = a
+        .get("prompt")
+        .cloned()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "Build".into());
     let Some(prompt) = Prompt::parse(&prompt_raw) else {
         diag.error(
             src,
             at,
             format!("parameter {variable} has the unknown Prompt {prompt_raw:?}"),
-            "use None (system parameters), Build, Design or Global",
+            "use None (system parameters; `false` is taken too), Build, Design or Global",
         );
         return None;
     };

@@ -192,14 +192,27 @@ impl Manifest {
             .filter_map(|i| archive.name_for_index(i).map(str::to_string))
             .find(|n| n == "package.manifest")
             .ok_or(CatalogError::NoManifest)?;
+        // At most 256 KiB, whatever the entry's header declares: a manifest is small,
+        // and a compressed one must not expand without bound.
+        const MAX_MANIFEST: u64 = 256 * 1024;
         let mut xml = String::new();
         archive
             .by_name(&name)?
+            .take(MAX_MANIFEST + 1)
             .read_to_string(&mut xml)
             .map_err(|source| CatalogError::Io {
                 context: "reading package.manifest".into(),
                 source,
             })?;
+        if xml.len() as u64 > MAX_MANIFEST {
+            return Err(CatalogError::Io {
+                context: "reading package.manifest".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("it is larger than {MAX_MANIFEST} bytes"),
+                ),
+            });
+        }
         Manifest::parse(&xml)
     }
 
@@ -398,10 +411,22 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, CatalogError> {
         for entry in std::fs::read_dir(&d).map_err(io(format!("reading {}", d.display())))? {
             let entry = entry.map_err(io(format!("reading {}", d.display())))?;
             let path = entry.path();
-            if path.is_dir() {
+            // Never follow a link: a package must not ship what it points at.
+            let kind = entry
+                .file_type()
+                .map_err(io(format!("reading {}", path.display())))?;
+            if kind.is_dir() {
                 stack.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.push(path);
+            } else {
+                return Err(CatalogError::Io {
+                    context: format!("zipping {}", path.display()),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not a regular file (links are never followed)",
+                    ),
+                });
             }
         }
     }
@@ -412,7 +437,8 @@ pub fn zip_dir(dir: &Path) -> Result<Vec<u8>, CatalogError> {
             .expect("walked under dir")
             .to_string_lossy()
             .replace('\\', "/");
-        let meta = std::fs::metadata(&path).map_err(io(format!("reading {}", path.display())))?;
+        let meta =
+            std::fs::symlink_metadata(&path).map_err(io(format!("reading {}", path.display())))?;
         #[cfg(unix)]
         let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
         #[cfg(not(unix))]
@@ -641,6 +667,18 @@ pub(crate) mod tests {
             m.resolve_parameters(&given(&[("OWNER", "bob"), ("MODE", "slow")])),
             Err(ParameterError::Invalid { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_a_package_dir_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "CANARY").unwrap();
+        std::fs::write(dir.path().join("package.manifest"), MANIFEST).unwrap();
+        std::os::unix::fs::symlink(secret.path(), dir.path().join("id_rsa")).unwrap();
+        let err = zip_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("id_rsa"), "{err}");
     }
 
     #[test]

@@ -166,14 +166,29 @@ static OUTPUT_INTRO: LazyLock<Regex> = LazyLock::new(|| {
 /// Languages whose block is the expected output of the command block right before it.
 pub(crate) const OUTPUT_LANGS: &[&str] = &["text", "output", "plaintext", "txt", "log", "json"];
 
+/// The largest article read (4 MiB; the longest real KB article is under 200 KB).
+pub const MAX_ARTICLE_BYTES: u64 = 4 * 1024 * 1024;
+
 impl Article {
     /// Reads and parses the article at `path`. `Err` only when the file cannot be read.
     pub fn read(path: impl AsRef<Path>) -> Result<Article, KbError> {
+        use std::io::Read as _;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| KbError::Read {
+        let err = |source| KbError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        // Bounded: an article is read whole, and a link to /dev/zero must not be.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_ARTICLE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(err)?;
+        if bytes.len() as u64 > MAX_ARTICLE_BYTES {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the article is larger than {MAX_ARTICLE_BYTES} bytes"),
+            )));
+        }
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -112,9 +112,12 @@ pub fn find_articles(path: &Path) -> Result<Vec<PathBuf>, KbError> {
                 source,
             })?;
             let p = e.path();
-            if p.is_dir() {
+            // Links are never followed: two links to `.` would otherwise walk forever.
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
                 walk(&p, out)?;
-            } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("md"))
+            } else if kind.is_file()
+                && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("md"))
                 && !p
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("readme.md"))
@@ -179,7 +182,16 @@ pub fn check_docs(
                 line: 1,
                 status: if found.is_some() { CheckStatus::Passed } else { CheckStatus::Failed },
                 message: match found {
-                    Some(r) => format!("{aud:?} article: {}", r.file.display()),
+                    // Relative to the bundle: its files are read from a snapshot whose
+                    // place changes from run to run.
+                    Some(r) => format!(
+                        "{aud:?} article: {}",
+                        bundle
+                            .and_then(|b| b.root.as_deref())
+                            .and_then(|root| r.file.strip_prefix(root).ok())
+                            .unwrap_or(&r.file)
+                            .display()
+                    ),
                     None => format!("no {aud:?} article (the program requires a public and an internal one)").to_lowercase(),
                 },
                 hint: found.is_none().then(|| {

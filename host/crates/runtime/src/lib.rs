@@ -23,6 +23,7 @@ mod engine;
 mod outcome;
 mod plugin;
 mod sandbox;
+pub mod text;
 
 pub use cache::ArtifactCache;
 pub use capabilities::{

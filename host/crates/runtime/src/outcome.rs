@@ -61,9 +61,10 @@ pub enum Status {
 impl Status {
     /// An error of `kind` with a message.
     pub fn error(kind: ErrorKind, message: impl Into<String>) -> Status {
+        // Messages quote the plugin (a panic's text, an evidence name): bounded, plain.
         Status::Error {
             kind,
-            message: message.into(),
+            message: crate::text::message(&message.into()),
         }
     }
 

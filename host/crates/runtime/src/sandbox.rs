@@ -24,6 +24,7 @@ use crate::bindings::checks;
 use crate::capabilities::Grants;
 use crate::engine::{Limits, Runtime};
 use crate::outcome::{CheckRun, ErrorKind, Evidence, Measurement, Status};
+use crate::text;
 
 /// The data of one store: the WASI context (which grants nothing), the
 /// run's grants, and the bookkeeping of the limits.
@@ -234,8 +235,8 @@ pub(crate) async fn run_check(
         status,
         evidence: Vec::new(),
         measurements: Vec::new(),
-        log: state.log.text.clone(),
-        stdio: stdio_text(&stdio, state.limits.output),
+        log: text::strip_controls(&state.log.text),
+        stdio: text::strip_controls(&stdio_text(&stdio, state.limits.output)),
         duration: started.elapsed(),
     }
 }
@@ -315,11 +316,35 @@ fn accept(
     started: Instant,
 ) -> CheckRun {
     let limits = &state.limits;
-    let mut status = match result.outcome {
+    // Everything the plugin returned is bounded and stripped of control sequences
+    // before anything else sees it (crate::text).
+    let mut status = match &result.outcome {
         checks::Outcome::Pass => Status::Passed,
-        checks::Outcome::Fail(message) => Status::Failed { message },
-        checks::Outcome::Skipped(reason) => Status::Skipped { reason },
+        checks::Outcome::Fail(message) => Status::Failed {
+            message: text::message(message),
+        },
+        checks::Outcome::Skipped(reason) => Status::Skipped {
+            reason: text::message(reason),
+        },
     };
+    let mut notes = String::new();
+    if result.evidence.len() > text::MAX_EVIDENCE_ITEMS {
+        notes.push_str(&format!(
+            "[{} evidence items dropped: the limit is {} a check]\n",
+            result.evidence.len() - text::MAX_EVIDENCE_ITEMS,
+            text::MAX_EVIDENCE_ITEMS
+        ));
+    }
+    if result.measurements.len() > text::MAX_MEASUREMENTS {
+        notes.push_str(&format!(
+            "[{} measurements dropped: the limit is {} a check]\n",
+            result.measurements.len() - text::MAX_MEASUREMENTS,
+            text::MAX_MEASUREMENTS
+        ));
+    }
+    let mut result = result;
+    result.evidence.truncate(text::MAX_EVIDENCE_ITEMS);
+    result.measurements.truncate(text::MAX_MEASUREMENTS);
     let mut total = 0usize;
     for e in &result.evidence {
         total += e.data.len();
@@ -368,8 +393,8 @@ fn accept(
                 .evidence
                 .into_iter()
                 .map(|e| Evidence {
-                    name: e.name,
-                    media_type: e.media_type,
+                    name: text::path_segment(&e.name),
+                    media_type: text::label(&e.media_type),
                     data: e.data,
                 })
                 .collect()
@@ -381,16 +406,16 @@ fn accept(
                 .measurements
                 .into_iter()
                 .map(|m| Measurement {
-                    name: m.name,
+                    name: text::label(&m.name),
                     value: m.value,
-                    unit: m.unit,
+                    unit: text::label(&m.unit),
                 })
                 .collect()
         } else {
             Vec::new()
         },
-        log: state.log.text.clone(),
-        stdio: stdio_text(stdio, limits.output),
+        log: text::strip_controls(&state.log.text) + &notes,
+        stdio: text::strip_controls(&stdio_text(stdio, limits.output)),
         duration: started.elapsed(),
     }
 }

@@ -88,6 +88,12 @@ pub enum SuiteError {
         /// The file.
         path: PathBuf,
     },
+    /// The file is larger than [`MAX_SUITE_BYTES`].
+    #[error("suite {} is larger than {MAX_SUITE_BYTES} bytes; a suite is a short TOML file", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
     /// No shipped suite has this name.
     #[error("there is no shipped suite named {name:?}; use one of {} or give the path of a suite file", SHIPPED.join(", "))]
     UnknownShipped {
@@ -131,14 +137,26 @@ fn summary(file: &Path, problems: &[Problem]) -> String {
     s
 }
 
+/// The largest suite file read (the shipped ones are about 2 KB).
+pub const MAX_SUITE_BYTES: u64 = 256 * 1024;
+
 impl Suite {
-    /// Reads and validates a suite file.
+    /// Reads and validates a suite file (at most [`MAX_SUITE_BYTES`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Suite, SuiteError> {
+        use std::io::Read as _;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| SuiteError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_SUITE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|source| SuiteError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if bytes.len() as u64 > MAX_SUITE_BYTES {
+            return Err(SuiteError::TooLarge {
+                path: path.to_path_buf(),
+            });
+        }
         let text = String::from_utf8(bytes).map_err(|_| SuiteError::NotText {
             path: path.to_path_buf(),
         })?;

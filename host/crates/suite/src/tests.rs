@@ -476,3 +476,96 @@ fn the_decision_serialises_for_the_record() {
     assert_eq!(suite["checks"]["program.window"], "advisory");
     assert_eq!(suite["criteria"]["performs-as-advertised"], 1);
 }
+
+/// The suite parser on mutated shipped suites: never a panic, always an answer.
+mod fuzz {
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use crate::Suite;
+
+    const TOKENS: &[&str] = &[
+        "[",
+        "]",
+        "[[",
+        "{",
+        "}",
+        "\"",
+        "'''",
+        "=",
+        "\n",
+        "\r\n",
+        "#",
+        ",",
+        ".",
+        "0",
+        "-1",
+        "4294967296",
+        "1e999",
+        "nan",
+        "inf",
+        "true",
+        "2026-13-45",
+        "\u{feff}",
+        "\u{0}",
+        "[checks]\n",
+        "[credit]\nmonthly_usd = ",
+        "\"waivers\"",
+        "[[waivers]]\n",
+        "tier = ",
+        "platinum",
+        "minimum = ",
+    ];
+
+    fn mutate(mut bytes: Vec<u8>, edits: &[(Index, u8, usize)]) -> Vec<u8> {
+        for (i, kind, token) in edits {
+            let at = i.index(bytes.len() + 1).min(bytes.len());
+            match kind % 3 {
+                0 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                1 => {
+                    bytes.splice(at..at, TOKENS[token % TOKENS.len()].bytes());
+                }
+                _ if at < bytes.len() => bytes[at] = *token as u8,
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_suites_parse_or_are_refused(
+            which in 0..3usize,
+            edits in prop::collection::vec((any::<Index>(), any::<u8>(), any::<usize>()), 0..24),
+        ) {
+            let name = ["silver", "gold", "platinum"][which];
+            let text = Suite::shipped_text(name).unwrap();
+            let bytes = mutate(text.as_bytes().to_vec(), &edits);
+            let text = String::from_utf8_lossy(&bytes);
+            match Suite::parse("mutated.toml", &text) {
+                Ok(s) => prop_assert!(!s.name.is_empty()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+
+    #[test]
+    fn an_oversized_suite_file_is_refused_unread() {
+        let dir = tempfile_dir();
+        let path = dir.join("huge.toml");
+        std::fs::write(&path, "#".repeat(1 << 20)).unwrap();
+        let err = Suite::load(&path).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("certify-suite-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

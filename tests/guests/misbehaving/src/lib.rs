@@ -24,6 +24,11 @@ pub const BEHAVIOURS: &[&str] = &[
     "malformed-result",
     "http-not-granted",
     "host-call-hangs",
+    "huge-message",
+    "evidence-flood",
+    "measurement-flood",
+    "ansi-message",
+    "log-field-flood",
 ];
 
 fn plugin() -> Plugin {
@@ -129,6 +134,49 @@ fn plugin() -> Plugin {
             )
             .timeout(short),
         )
+        .check(Check::new(
+            "huge-message",
+            "Fails with a 24 MB message",
+            |_| Ok(Outcome::fail("x".repeat(24 << 20))),
+        ))
+        .check(Check::new(
+            "evidence-flood",
+            "Attaches 100,000 one-byte evidence items",
+            |ctx| {
+                for i in 0..100_000 {
+                    ctx.evidence(format!("../item-{i}"), "text/plain", vec![b'x']);
+                }
+                Ok(Outcome::Pass)
+            },
+        ))
+        .check(Check::new(
+            "measurement-flood",
+            "Reports 200,000 measurements",
+            |ctx| {
+                for i in 0..200_000 {
+                    ctx.measure(format!("m{i}"), f64::from(i), "count");
+                }
+                Ok(Outcome::Pass)
+            },
+        ))
+        .check(Check::new(
+            "log-field-flood",
+            "Logs one short message with a 1 MiB field",
+            |ctx| {
+                let big = "f".repeat(1 << 20);
+                ctx.log(certify_sdk::Level::Info, "ok", &[("payload", big.as_str())]);
+                Ok(Outcome::Pass)
+            },
+        ))
+        .check(Check::new(
+            "ansi-message",
+            "Fails with terminal control sequences in its message",
+            |_| {
+                Ok(Outcome::fail(
+                    "\u{1b}[2J\u{1b}[31mthe widget\u{1b}]0;pwned\u{7} is down\u{0}\u{8}",
+                ))
+            },
+        ))
 }
 
 fn infinite_loop(ctx: &mut Context) -> certify_sdk::Result<Outcome> {

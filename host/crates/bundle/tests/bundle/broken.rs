@@ -167,12 +167,13 @@ fn article_escaping_through_a_symlink() {
         "getting-started-with-acme-status-page-blueprint.md",
         "linked.md",
     );
-    only_error(
-        b.path(),
-        TOML,
-        line_of(b.path(), TOML, "linked.md"),
-        "symbolic link",
-    );
+    // Refused when the snapshot is taken, before anything reads it.
+    let err = Bundle::load(b.path()).unwrap_err();
+    assert!(matches!(err, LoadError::Snapshot(_)), "{err}");
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{err}");
+    assert_eq!(problems[0].file, b.path().join("kb/public/linked.md"));
+    assert!(problems[0].message.contains("symbolic link"), "{err}");
 }
 
 #[test]
@@ -311,4 +312,151 @@ fn unsupported_format_and_unknown_keys() {
             .any(|p| p.message.contains("Acme.AdminPassword")),
         "{errs:#?}"
     );
+}
+
+// Hostile bundles: what a candidate must not be able to do with its bundle.
+
+#[test]
+fn a_platform_parameter_in_the_deploy_parameters_is_refused_at_its_line() {
+    let b = sample_copy();
+    edit(
+        b.path(),
+        TOML,
+        "[deploy.parameters]\n",
+        "[deploy.parameters]\n\"T3.BuildServerTask.GroupID\" = \"wa1-0001\"\n",
+    );
+    only_error(
+        b.path(),
+        TOML,
+        line_of(b.path(), TOML, "T3.BuildServerTask.GroupID"),
+        "T3.BuildServerTask.GroupID is set by the platform or the harness",
+    );
+}
+
+#[test]
+fn the_build_password_cannot_be_set_as_a_secret_either() {
+    let b = sample_copy();
+    edit(
+        b.path(),
+        TOML,
+        "[deploy.secrets]\n",
+        "[deploy.secrets]\n\"t3.buildservertask.password\" = { generate = true }\n",
+    );
+    only_error(
+        b.path(),
+        TOML,
+        line_of(b.path(), TOML, "t3.buildservertask.password"),
+        "is set by the platform or the harness",
+    );
+}
+
+#[test]
+fn a_platform_parameter_in_the_blueprint_is_refused_at_its_line() {
+    let b = sample_copy();
+    edit(
+        b.path(),
+        BLUEPRINT,
+        "\"execute\": {},",
+        "\"execute\": {\n        \"T3.Datacenter\": \"GB3\"\n    },",
+    );
+    only_error(
+        b.path(),
+        BLUEPRINT,
+        line_of(b.path(), BLUEPRINT, "T3.Datacenter"),
+        "T3.Datacenter is set by the platform or the harness",
+    );
+}
+
+#[test]
+fn a_manifest_may_declare_a_system_parameter_with_prompt_false() {
+    let b = sample_copy();
+    edit(
+        b.path(),
+        "packages/install-acme-status/package.manifest",
+        "<Parameters>\n",
+        "<Parameters>\n    <Parameter Name=\"User\" Type=\"String\" Variable=\"T3.Identity.User\" Prompt=\"false\" />\n",
+    );
+    let bundle = Bundle::load(b.path()).unwrap_or_else(|e| panic!("{e}"));
+    let user = bundle.packages[0].parameter("T3.Identity.User").unwrap();
+    assert!(user.is_system());
+    assert!(bundle.warnings.is_empty(), "{:#?}", bundle.warnings);
+}
+
+#[test]
+fn a_hidden_file_of_the_plugin_is_bound_in_the_digests() {
+    let b = sample_copy();
+    std::fs::create_dir_all(b.path().join("plugin/.hidden")).unwrap();
+    std::fs::write(b.path().join("plugin/.hidden/real_lib.rs"), "// v1").unwrap();
+    let first = Bundle::load(b.path()).unwrap();
+    assert!(
+        first
+            .inputs
+            .iter()
+            .any(|i| i.path == "plugin/.hidden/real_lib.rs"),
+        "{:#?}",
+        first.inputs
+    );
+    std::fs::write(b.path().join("plugin/.hidden/real_lib.rs"), "// v2").unwrap();
+    assert_ne!(Bundle::load(b.path()).unwrap().digest(), first.digest());
+}
+
+#[cfg(unix)]
+#[test]
+fn links_devices_and_fifos_are_refused_and_never_read() {
+    let b = sample_copy();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    std::fs::write(home.path().join(".ssh/id_rsa"), "CANARY PRIVATE KEY").unwrap();
+    let pkg = b.path().join("packages/install-acme-status");
+    std::os::unix::fs::symlink(home.path().join(".ssh/id_rsa"), pkg.join("id_rsa")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", b.path().join("zero")).unwrap();
+    std::os::unix::fs::symlink(".", b.path().join("kb/loop1")).unwrap();
+    std::os::unix::fs::symlink(".", b.path().join("kb/loop2")).unwrap();
+    let fifo = std::ffi::CString::new(b.path().join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let err = Bundle::load(b.path()).unwrap_err();
+    let named: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| p.file.strip_prefix(b.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        named,
+        [
+            "fifo",
+            "kb/loop1",
+            "kb/loop2",
+            "packages/install-acme-status/id_rsa",
+            "zero"
+        ],
+        "{err}"
+    );
+    assert!(!err.to_string().contains("CANARY"), "{err}");
+}
+
+#[test]
+fn a_zip_bomb_package_is_refused_without_being_expanded() {
+    use std::io::Write;
+    let b = sample_copy();
+    let zip_path = b.path().join("packages/bomb.zip");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    w.start_file("package.manifest", opts).unwrap();
+    let zeros = vec![b' '; 1024 * 1024];
+    for _ in 0..8 {
+        w.write_all(&zeros).unwrap();
+    }
+    w.finish().unwrap();
+    edit(
+        b.path(),
+        TOML,
+        "packages = [\"packages/install-acme-status\"]",
+        "packages = [\"packages/install-acme-status\", \"packages/bomb.zip\"]",
+    );
+    let errs = errors(b.path());
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].message.contains("like a zip bomb"), "{}", errs[0]);
 }

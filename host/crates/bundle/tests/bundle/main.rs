@@ -3,6 +3,7 @@
 //! directories, each of which must fail with the right file:line and advice.
 
 mod broken;
+mod fuzz;
 mod sample;
 
 use std::path::{Path, PathBuf};

@@ -87,7 +87,7 @@ fn the_sample_loads_cleanly() {
     assert_eq!(
         b.plugin.source,
         PluginSource::Cargo {
-            dir: sample_dir().join("plugin"),
+            dir: b.root.join("plugin"),
             package: "plugin-sample-candidate".into()
         }
     );
@@ -147,6 +147,8 @@ fn inputs_are_listed_in_a_stable_order_with_their_digests() {
         ("plugin/Cargo.toml", InputRole::Plugin),
     ];
     expected.push(("plugin/src/lib.rs", InputRole::Plugin));
+    // Every other file of the bundle is bound too.
+    expected.push(("README.md", InputRole::Other));
     assert_eq!(listed, expected);
     for i in &b.inputs {
         let bytes = std::fs::read(sample_dir().join(&i.path)).unwrap();
