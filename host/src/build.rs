@@ -75,9 +75,23 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
+        // The target hint only when the target is what is missing: a broken manifest
+        // or a compile error is cargo's to explain.
+        let missing_target = [
+            "may not be installed",
+            "can't find crate for `core`",
+            "can't find crate for `std`",
+        ]
+        .iter()
+        .any(|m| stderr.contains(m));
         return Err(Error::Usage(format!(
-            "building the plugin {} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
+            "building the plugin {} failed{}:\n{}",
             project.display(),
+            if missing_target {
+                " (is the target installed? `rustup target add wasm32-wasip2`)"
+            } else {
+                ""
+            },
             tail.join("\n")
         )));
     }

@@ -43,7 +43,7 @@ fn a_broken_pair_fails_on_exactly_its_faults_at_the_right_lines() {
         failed,
         [
             "kb.internal.support-phone acme-widget-internal.md:26",
-            "kb.image acme-widget-public.md:9",
+            "kb.image.images-acme-logo-v2-png acme-widget-public.md:9",
         ]
     );
 }

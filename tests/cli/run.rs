@@ -221,7 +221,7 @@ fn a_step_that_no_longer_reproduces_is_not_certified() {
     let report = read_json(&out.join("report.json"));
     let failed: Vec<String> = cases(&report)
         .into_iter()
-        .filter(|(id, c)| id.starts_with("step:") && c["verdict"] == "failed")
+        .filter(|(id, c)| id.starts_with("step.") && c["verdict"] == "failed")
         .map(|(_, c)| c["location"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -652,4 +652,132 @@ fn two_runs_on_one_served_emulator_are_both_certified_in_account_time() {
     assert_eq!(budget.code, 0, "{budget:?}");
     let _ = serve.kill();
     let _ = serve.wait();
+}
+
+/// One line of the internal article names both the blueprint and its package: each
+/// thing checked is its own case with its own id, and the honest report verifies.
+#[test]
+fn a_report_whose_article_names_several_things_on_one_line_verifies() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    edit(
+        &bundle.join("kb/internal/acme-status-page-blueprint-internal.md"),
+        "### Blueprint design\n",
+        "### Blueprint design\nThe **Deploy Acme Status Page on Linux** blueprint runs the **Install Acme Status Page on Linux** package.\n\n",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 0, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let suite = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "docs-internal-acme-status-page-blueprint-internal")
+        .unwrap();
+    let on_line = |line: &str| -> Vec<String> {
+        suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["location"].as_str().unwrap().ends_with(line))
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let text =
+        std::fs::read_to_string(bundle.join("kb/internal/acme-status-page-blueprint-internal.md"))
+            .unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("blueprint runs the **Install"))
+        .unwrap()
+        + 1;
+    let ids = on_line(&format!(":{line}"));
+    for id in [
+        "kb.internal.blueprint-design.blueprint",
+        "kb.internal.blueprint-design.package-install-acme-status-page-on-linux",
+        "kb.bundle.names.deploy-acme-status-page-on-linux",
+        "kb.bundle.names.install-acme-status-page-on-linux",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} not in {ids:?}");
+    }
+    // Unique within every suite.
+    for s in report["suites"].as_array().unwrap() {
+        let mut seen = std::collections::HashSet::new();
+        for c in s["cases"].as_array().unwrap() {
+            assert!(
+                seen.insert(c["id"].as_str().unwrap()),
+                "{} repeats",
+                c["id"]
+            );
+        }
+    }
+    let verified = run(certify().args(["report", "verify"]).arg(&out));
+    assert_eq!(verified.code, 0, "{verified:?}");
+}
+
+/// A plugin whose manifest is broken is known before the account is touched: the run
+/// reserves nothing, creates nothing, and its report names the cause first, with
+/// cargo's own words, once.
+#[test]
+fn a_plugin_that_does_not_build_stops_before_the_reservation() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let plugin = bundle.join("plugin");
+    std::fs::create_dir_all(plugin.join("src")).unwrap();
+    std::fs::write(
+        plugin.join("Cargo.toml"),
+        "[package]\nname = \"broken-probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\ncertify-sdk = { path = \"../no-such-sdk\" }\n",
+    )
+    .unwrap();
+    std::fs::write(plugin.join("src/lib.rs"), "").unwrap();
+    edit(
+        &bundle.join("candidate.toml"),
+        "[plugin]\npath = \"plugin.wasm\"",
+        "[plugin]\npath = \"plugin\"",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    assert!(
+        done.stdout.contains("stopping before anything is reserved"),
+        "{done:?}"
+    );
+    // No ledger row, no journal, no emulator account: nothing was touched.
+    assert!(!dir.path().join("state.db").exists(), "{done:?}");
+    assert!(!dir.path().join("emulator").exists(), "{done:?}");
+
+    let report = read_json(&out.join("report.json"));
+    let reasons = report["certification"]["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = reasons[0].as_str().unwrap();
+    assert!(reason.contains("plugin did not build or load"), "{reason}");
+    assert!(!reason.starts_with("Not certified:"), "{reason}");
+    // The verdict comes first, the cause next, with cargo's error and no misleading hint.
+    let ids: Vec<String> = cases(&report).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids[0], "certification.verdict", "{ids:?}");
+    let load = case(&report, "plugin.load");
+    let message = load["message"].as_str().unwrap();
+    assert!(message.contains("no-such-sdk"), "{message}");
+    assert!(!message.contains("is the target installed"), "{message}");
+    assert!(!message.contains(dir.path().to_str().unwrap()), "{message}");
+    for id in [
+        "budget.reservation",
+        "blueprint.deployed",
+        "teardown.complete",
+    ] {
+        let c = case(&report, id);
+        assert_eq!(c["verdict"], "skipped", "{id}");
+        assert!(
+            c["reason"].as_str().unwrap().contains("stopped before"),
+            "{c}"
+        );
+    }
+    let page = std::fs::read_to_string(out.join("summary.html")).unwrap();
+    assert!(!page.contains("needs at least"), "{page}");
+    validate_junit(&std::fs::read_to_string(out.join("junit.xml")).unwrap());
+    let verified = run(certify().args(["report", "verify"]).arg(&out));
+    assert_eq!(verified.code, 0, "{verified:?}");
 }

@@ -7,8 +7,10 @@
 //! - [`terminal`]: live lines while checks run, and the closing summary.
 //! - [`plugin`]: turning a plugin run into a report.
 //! - [`docs`]: turning documentation checks into a report.
+//! - [`ids`]: the naming scheme of suites, classes and test ids.
 
 pub mod docs;
+pub mod ids;
 pub mod json;
 pub mod junit;
 pub mod model;
@@ -22,7 +24,9 @@ use std::path::Path;
 
 use crate::Error;
 
-/// Write a file atomically: a reader sees the old file or the whole new one.
+/// Write a file atomically: a reader sees the old file or the whole new one. Report
+/// files are mode 0644 (a temporary file is born 0600): a CI artifact step, a
+/// teammate or a web server reads them as they are.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let what = || format!("writing {}", path.display());
     let dir = match path.parent() {
@@ -32,6 +36,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(what(), e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::Io(what(), e))?;
     tmp.write_all(bytes).map_err(|e| Error::Io(what(), e))?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::Io(what(), e))?;
+    }
     tmp.persist(path).map_err(|e| Error::Io(what(), e.error))?;
     Ok(())
 }

@@ -22,6 +22,7 @@ mod cloud;
 pub mod deploy;
 mod docs;
 mod report;
+mod stop;
 mod view;
 
 use std::path::PathBuf;
@@ -144,6 +145,8 @@ pub struct Facts<'a> {
     pub(crate) ending: &'a Ending,
     /// Signs the attestation, when given.
     pub(crate) signing_key: Option<&'a certify_review::sign::SigningKey>,
+    /// Why the run stopped before it reserved anything, when it did.
+    pub(crate) stopped: Option<String>,
 }
 
 /// Run `certify run`.
@@ -179,26 +182,34 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         }
     };
     view.phase("building and loading the plugin");
-    let plugin_file;
+    let plugin_file = stop::plugin_file(&bundle);
     let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
-        Ok(wasm) => {
-            plugin_file = wasm.display().to_string();
-            match std::fs::read(&wasm) {
-                Ok(bytes) => runtime
-                    .load(bytes, None)
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("reading {}: {e}", wasm.display())),
-            }
-        }
-        Err(e) => {
-            plugin_file = String::new();
-            Err(e.to_string())
-        }
+        Ok(wasm) => match std::fs::read(&wasm) {
+            Ok(bytes) => runtime
+                .load(bytes, None)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("reading {}: {e}", wasm.display())),
+        },
+        Err(e) => Err(e.to_string()),
     };
     let rules = docs::rules(&suite.docs);
     let docs = docs::check(&bundle, &rules).map_err(|e| e.to_string());
+    if let Some(cause) = stop::cause(&suite, &plugin, &docs) {
+        let known = stop::Known {
+            suite: &suite,
+            bundle: &bundle,
+            plugin: plugin.as_deref().map_err(|e| e.clone()),
+            plugin_file,
+            docs: docs.as_ref().map(|(_, r)| r).map_err(|e| e.clone()),
+            signing_key: signing_key.as_ref(),
+            started_at,
+            clock,
+        };
+        view.finish();
+        return stop::stop(&args, known, cause, &say);
+    }
 
     // 2. The account, the journal, the ledger.
     let db = state_db(args.state.as_ref())?;
@@ -413,6 +424,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         progress: &progress,
         ending: &ending,
         signing_key: signing_key.as_ref(),
+        stopped: None,
     };
     let written = report::write(&facts, &args.out)?;
     account.close().await;

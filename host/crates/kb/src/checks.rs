@@ -196,6 +196,10 @@ pub struct CheckResult {
     pub message: String,
     /// How to fix a failure.
     pub hint: Option<String>,
+    /// What a check that runs once per thing (a package, a link, a name) was about:
+    /// with `id`, it names the case in reports whatever line it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl CheckResult {
@@ -248,7 +252,24 @@ impl Out<'_> {
             },
             message: message.into(),
             hint: (!ok && !hint.is_empty()).then(|| hint.to_string()),
+            subject: None,
         });
+    }
+
+    /// Like `push`, for a check that runs once per `subject`.
+    fn push_about(
+        &mut self,
+        id: &str,
+        subject: &str,
+        line: usize,
+        ok: bool,
+        message: impl Into<String>,
+        hint: &str,
+    ) {
+        self.push(id, line, ok, message, hint);
+        if let Some(last) = self.checks.last_mut() {
+            last.subject = Some(subject.to_string());
+        }
     }
 }
 
@@ -356,14 +377,15 @@ fn placeholders(o: &mut Out<'_>) {
             for p in placeholder::find(t) {
                 if let Err(why) = known_shape(&p.key) {
                     let line = first + t[..p.range.start].matches('\n').count();
-                    bad.push((line, format!("{{{{{}}}}}: {why}", p.key)));
+                    bad.push((line, p.key.clone(), format!("{{{{{}}}}}: {why}", p.key)));
                 }
             }
         }
     }
-    for (line, msg) in bad {
-        o.push(
+    for (line, key, msg) in bad {
+        o.push_about(
             "kb.placeholder",
+            &key,
             line,
             false,
             msg,
@@ -598,15 +620,17 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
     let named = |name: &str| lower.find(&name.to_lowercase()).map(|p| a.line(p));
     match bundle.and_then(|b| b.blueprint_name.as_deref()) {
         Some(bp) => match named(bp) {
-            Some(line) => o.push(
+            Some(line) => o.push_about(
                 "kb.internal.blueprint-design",
+                "blueprint",
                 line,
                 true,
                 format!("names the blueprint \"{bp}\""),
                 "",
             ),
-            None => o.push(
+            None => o.push_about(
                 "kb.internal.blueprint-design",
+                "blueprint",
                 first_line,
                 false,
                 format!("does not name the blueprint \"{bp}\""),
@@ -635,15 +659,17 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
         .unwrap_or_default()
     {
         match named(p) {
-            Some(line) => o.push(
+            Some(line) => o.push_about(
                 "kb.internal.blueprint-design",
+                &format!("package {p}"),
                 line,
                 true,
                 format!("names the package \"{p}\""),
                 "",
             ),
-            None => o.push(
+            None => o.push_about(
                 "kb.internal.blueprint-design",
+                &format!("package {p}"),
                 first_line,
                 false,
                 format!("does not name the package \"{p}\""),
@@ -839,8 +865,9 @@ fn bundle_names(o: &mut Out<'_>, b: &BundleFacts) {
         } else {
             known.contains(&n)
         };
-        o.push(
+        o.push_about(
             "kb.bundle.names",
+            &name,
             line,
             ok,
             if ok {
@@ -874,8 +901,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         let id = if l.image { "kb.image" } else { "kb.link" };
         let d = l.dest.trim();
         if d.is_empty() {
-            o.push(
+            o.push_about(
                 id,
+                "empty",
                 l.line,
                 false,
                 "empty link target",
@@ -900,8 +928,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         if path_part.is_empty() {
             let f = frag.unwrap_or("");
             let ok = own.contains(f) || own.contains(&f.to_lowercase());
-            o.push(
+            o.push_about(
                 "kb.anchor",
+                f,
                 l.line,
                 ok,
                 if ok {
@@ -921,8 +950,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         };
         let kind = if l.image { "image" } else { "link" };
         if !target.starts_with(&root) {
-            o.push(
+            o.push_about(
                 id,
+                d,
                 l.line,
                 false,
                 format!("{kind} {d} points outside the bundle"),
@@ -931,8 +961,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
             continue;
         }
         if !target.exists() {
-            o.push(
+            o.push_about(
                 id,
+                d,
                 l.line,
                 false,
                 format!("{kind} {d} does not exist"),
@@ -940,14 +971,15 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
             );
             continue;
         }
-        o.push(id, l.line, true, format!("{kind} {d} resolves"), "");
+        o.push_about(id, d, l.line, true, format!("{kind} {d} resolves"), "");
         if let Some(f) = frag.filter(|f| !f.is_empty())
             && target.extension().is_some_and(|e| e == "md")
             && let Ok(other) = Article::read(&target)
         {
             let ok = other.anchors().any(|x| x == f || x == f.to_lowercase());
-            o.push(
+            o.push_about(
                 "kb.anchor",
+                d,
                 l.line,
                 ok,
                 if ok {
