@@ -14,7 +14,15 @@ use clap::{Args, Parser, Subcommand};
 /// check failed or could not run); 2 the harness itself could not do its job;
 /// 3 teardown incomplete (`run`, `cleanup`).
 #[derive(Debug, Parser)]
-#[command(name = "certify", version, max_term_width = 100)]
+#[command(
+    name = "certify",
+    version,
+    max_term_width = 100,
+    after_help = "Global options, before or after any command (not repeated in each command's help):\n  \
+      --cache-dir <DIR>  The harness's cache: compiled plugins and plugin builds\n                     \
+      [env: CERTIFY_CACHE_DIR; default: $XDG_CACHE_HOME/certify or ~/.cache/certify]\n  \
+      --no-cache         Compile plugins every time instead of using the compiled-plugin cache"
+)]
 pub struct Cli {
     /// Options for every command.
     #[command(flatten)]
@@ -31,10 +39,17 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The harness's cache: compiled plugins and plugin builds [default: $XDG_CACHE_HOME/certify or ~/.cache/certify].
-    #[arg(long, global = true, env = "CERTIFY_CACHE_DIR", value_name = "DIR")]
+    // Hidden from every command's help; the top-level help lists it once.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTIFY_CACHE_DIR",
+        value_name = "DIR",
+        hide = true
+    )]
     pub cache_dir: Option<PathBuf>,
     /// Compile plugins every time instead of using the compiled-plugin cache.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide = true)]
     pub no_cache: bool,
 }
 
@@ -127,10 +142,13 @@ pub struct DocsCheckArgs {
     /// (README.md excluded).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Write the JUnit XML report here.
+    /// Write the report to this directory: junit.xml, report.json and summary.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the JUnit XML report here (also with --out).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the JSON summary here.
+    /// Write the JSON report here (also with --out).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 }
@@ -338,7 +356,8 @@ pub struct InspectArgs {
 /// `certify plugin run`
 #[derive(Debug, Args)]
 pub struct PluginRunArgs {
-    /// The plugin: a .wasm component, or a Cargo project to build for wasm32-wasip2.
+    /// The plugin: a .wasm component, a Cargo project to build for wasm32-wasip2, or a
+    /// candidate bundle (its plugin, with its [plugin.parameters]; --param overrides).
     pub wasm: PathBuf,
     /// Run only this check (repeatable); all checks by default.
     #[arg(long = "check", value_name = "ID")]
@@ -355,10 +374,15 @@ pub struct PluginRunArgs {
     /// Refuse the plugin unless its sha256 is this.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
-    /// Write the JUnit XML report here.
+    /// Write the report to this directory: junit.xml, report.json, summary.html, and
+    /// the checks' evidence under evidence/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the JUnit XML report here (evidence goes to evidence/ beside it, unless
+    /// --out is given).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the JSON summary here.
+    /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// How many checks run at once [default: number of cores].

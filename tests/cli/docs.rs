@@ -84,7 +84,7 @@ fn every_corpus_article_parses_and_the_report_validates() {
             s["name"]
                 .as_str()
                 .unwrap()
-                .ends_with("getting-started-with-abantecart-blueprint.md")
+                .ends_with("getting-started-with-abantecart-blueprint")
         })
         .unwrap();
     let failed: Vec<&str> = abantecart["cases"]

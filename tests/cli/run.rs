@@ -140,7 +140,10 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
     }
     let inputs = report["certification"]["inputs"].as_array().unwrap();
     assert!(inputs.iter().any(|i| i["path"] == "candidate.toml"));
-    validate_junit(&std::fs::read_to_string(out.join("junit.xml")).unwrap());
+    let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    validate_junit(&xml);
+    junit_names_match_the_snapshot(&xml);
+    portable_and_readable(&out, &[dir.path(), Path::new(env!("CARGO_MANIFEST_DIR"))]);
     assert!(
         std::fs::read_to_string(out.join("summary.html"))
             .unwrap()
@@ -183,6 +186,74 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
         .arg("budget"));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(budget.stdout.contains("settled"), "{budget:?}");
+}
+
+/// The suite, classname and test name of every JUnit case of the sample's report, as
+/// `tests/cli/snapshots/sample-junit-names.txt` pins them: the naming scheme (FORMAT.md
+/// of the review crate) is an interface CI systems keep history by. Set
+/// `CERTIFY_UPDATE_SNAPSHOTS=1` to rewrite the file after a deliberate change.
+fn junit_names_match_the_snapshot(xml: &str) {
+    let parsed = quick_junit::Report::deserialize_from_str(xml).unwrap();
+    let mut names = String::new();
+    for suite in &parsed.test_suites {
+        for case in &suite.test_cases {
+            let classname = case.classname.as_ref().map_or("", |c| c.as_str());
+            assert!(
+                !classname.contains('.') && !classname.contains('/'),
+                "{classname}"
+            );
+            assert_eq!(classname, suite.name.as_str());
+            names.push_str(&format!("{} {}\n", suite.name.as_str(), case.name.as_str()));
+        }
+    }
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots/sample-junit-names.txt");
+    if std::env::var_os("CERTIFY_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &names).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap();
+    assert_eq!(
+        names,
+        expected,
+        "the JUnit names differ from {}",
+        snapshot.display()
+    );
+    // The provenance once, not in every suite.
+    assert_eq!(xml.matches("name=\"run.id\"").count(), 1);
+}
+
+/// Every file of a report can be read by others (0644) and names no path of the
+/// machine: not the bundle's, not the output's, not the cache's.
+fn portable_and_readable(out: &Path, local: &[&Path]) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut local: Vec<String> = local.iter().map(|p| p.display().to_string()).collect();
+    local.push(crate::support::cache_dir().display().to_string());
+    local.extend(std::env::var("HOME").ok().filter(|h| h.len() > 1));
+    let mut files = vec![out.to_path_buf()];
+    let mut seen = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        seen += 1;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{} is {mode:o}", path.display());
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for l in &local {
+            assert!(
+                !text.contains(l.as_str()),
+                "{} names the local path {l}",
+                path.display()
+            );
+        }
+        assert!(
+            !text.contains("99999999"),
+            "{} has float noise",
+            path.display()
+        );
+    }
+    assert!(seen >= 4, "{seen} files");
 }
 
 #[test]

@@ -24,6 +24,10 @@ const SLUG_MAX: usize = 60;
 
 /// Lower-case ASCII letters and digits, everything else one `-`, trimmed and bounded.
 pub fn slug(text: &str) -> String {
+    bounded_slug(text, SLUG_MAX)
+}
+
+fn bounded_slug(text: &str, max: usize) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
@@ -31,7 +35,7 @@ pub fn slug(text: &str) -> String {
         } else if !out.is_empty() && !out.ends_with('-') {
             out.push('-');
         }
-        if out.len() >= SLUG_MAX {
+        if out.len() >= max {
             break;
         }
     }
@@ -48,7 +52,8 @@ pub fn slug(text: &str) -> String {
 pub fn article(relative_path: &str) -> String {
     let p = relative_path.strip_prefix("kb/").unwrap_or(relative_path);
     let p = p.strip_suffix(".md").unwrap_or(p);
-    slug(p)
+    // Longer than a check's slug: two articles must not share a suite.
+    bounded_slug(p, 4 * SLUG_MAX)
 }
 
 /// Make the ids of one suite's cases unique: the second case with an id becomes

@@ -29,6 +29,12 @@ use crate::Error;
 /// teammate or a web server reads them as they are.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let what = || format!("writing {}", path.display());
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a directory; give a file name (or --out DIR for a whole report)",
+            path.display()
+        )));
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -44,4 +50,33 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     }
     tmp.persist(path).map_err(|e| Error::Io(what(), e.error))?;
     Ok(())
+}
+
+/// Check that `--out` names a directory (or nothing yet): a file there is a mistake to
+/// say plainly, not an I/O error.
+pub fn check_out_dir(dir: &Path) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {} is a file; give a directory for the report",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Write a report to a directory as `certify run` does: report.json, then junit.xml
+/// and summary.html rendered from it.
+pub fn write_out_dir(report: &Report, dir: &Path) -> Result<(), Error> {
+    let json_text = json::render(report)?;
+    write_file(&dir.join(certify_review::REPORT_JSON), json_text.as_bytes())?;
+    write_file(
+        &dir.join(certify_review::JUNIT_XML),
+        junit::from_json(&json_text)?.as_bytes(),
+    )?;
+    let value: serde_json::Value = serde_json::from_str(&json_text)
+        .map_err(|e| Error::Other(anyhow::anyhow!("reading back the JSON report: {e}")))?;
+    write_file(
+        &dir.join(certify_review::SUMMARY_HTML),
+        certify_review::summary::render(&value).as_bytes(),
+    )
 }

@@ -157,6 +157,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let say = |line: &str| view.line(line);
 
     // 1. Everything that costs nothing, before anything is created.
+    crate::report::check_out_dir(&args.out)?;
     let suite =
         certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
     let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
@@ -284,10 +285,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         credit,
         month_to_date,
         &format!(
-            "deploying {} ({} servers for {} billed hours)",
+            "deploying {} ({} for {} billed {})",
             bundle.blueprint.name,
-            bundle.blueprint.servers.len(),
-            estimate.hours
+            plural(bundle.blueprint.servers.len(), "server", "servers"),
+            estimate.hours,
+            if estimate.hours == 1 { "hour" } else { "hours" }
         ),
     )?;
     match &reservation {
@@ -399,6 +401,17 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         .finish_run(&run_id, verified);
 
     // 6. The report.
+    // Month-to-date as `certify budget` tells it afterwards: this run's charge included.
+    let month_to_date = ledger
+        .lock()
+        .expect("ledger lock")
+        .summary(
+            &account.alias,
+            certify_ledger::Month::current(),
+            credit,
+            month_to_date,
+        )
+        .map_or(month_to_date, |s| s.month_to_date);
     let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
     let facts = Facts {
         suite: &suite,
@@ -444,6 +457,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     } else {
         Outcome::Failed
     })
+}
+
+/// `1 server`, `2 servers`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

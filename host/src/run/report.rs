@@ -574,6 +574,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "run_id": facts.run_id,
         "account": facts.account,
         "endpoint": facts.endpoint,
+        "clock_scale": facts.clock_scale,
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

@@ -150,11 +150,17 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
         "<section class=\"verdict {class}\" aria-label=\"Verdict\">\n<p class=\"word\">{}</p>",
         escape(word)
     );
+    if let Some(cert) = cert {
+        where_and_how(h, cert);
+    }
     let reasons = cert.map(|c| array(c, "reasons")).unwrap_or(&[]);
     if !reasons.is_empty() {
         h.push_str("<ul class=\"reasons\">\n");
         for r in reasons {
-            let _ = writeln!(h, "<li>{}</li>", escape(r.as_str().unwrap_or("")));
+            // The verdict above says "Not certified" once; older reports repeat it.
+            let r = r.as_str().unwrap_or("");
+            let r = r.strip_prefix("Not certified: ").unwrap_or(r);
+            let _ = writeln!(h, "<li>{}</li>", escape(r));
         }
         h.push_str("</ul>\n");
     }
@@ -197,6 +203,53 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
         h.push_str("</tbody>\n</table>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// Where and how the run happened, under the verdict: the endpoint (the embedded
+/// emulator or a real account), the account clock's scale, the suite and version, and
+/// who signed the report. A verdict on an emulator is not one on a real account, and a
+/// reviewer must not have to look for which it was.
+fn where_and_how(h: &mut String, cert: &Value) {
+    let mut parts = Vec::new();
+    match str_of(cert, "endpoint") {
+        Some("embedded emulator") => {
+            parts.push("on the embedded test-account emulator".to_string())
+        }
+        Some(url) => parts.push(format!("on the account at {url}")),
+        None => {}
+    }
+    if let Some(scale) = cert.get("clock_scale").and_then(Value::as_f64) {
+        parts.push(if scale == 1.0 {
+            "account clock in real time".to_string()
+        } else {
+            format!("account clock {}× real time", number_text(scale))
+        });
+    }
+    if let Some(suite) = cert.get("suite") {
+        let name = sentence_case(str_of(suite, "name").unwrap_or("?"));
+        parts.push(match str_of(suite, "version") {
+            Some(v) => format!("{name} suite {v}"),
+            None => format!("{name} suite"),
+        });
+    }
+    parts.push(match str_at(cert, &["signer", "keyid"]) {
+        Some(keyid) => format!(
+            "signed by {} key {}",
+            str_at(cert, &["signer", "algorithm"]).unwrap_or("an unknown"),
+            keyid.get(..16).unwrap_or(keyid)
+        ),
+        None => "unsigned".to_string(),
+    });
+    let _ = writeln!(h, "<p class=\"where\">{}</p>", escape(&parts.join(" · ")));
+}
+
+/// A number without a needless fraction: `60`, `2.5`.
+fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Why a criterion row passes or fails, in words: the counts alone can read as a
@@ -329,7 +382,7 @@ fn time_to_value(h: &mut String, cert: &Value) {
     let Some(ttv) = cert.get("time_to_value") else {
         return;
     };
-    h.push_str("<section>\n<h2>Time to value</h2>\n");
+    h.push_str("<section>\n<h2>Time to value (account time)</h2>\n");
     let seconds = ttv.get("seconds").and_then(Value::as_f64);
     let limit = ttv.get("limit_seconds").and_then(Value::as_f64);
     let (class, text) = match (seconds, limit) {
@@ -362,7 +415,19 @@ fn time_to_value(h: &mut String, cert: &Value) {
         ),
         (None, None) => ("fail", "Not measured.".to_string()),
     };
-    let _ = writeln!(h, "<p class=\"{class}\">{}</p>\n</section>", escape(&text));
+    let _ = writeln!(h, "<p class=\"{class}\">{}</p>", escape(&text));
+    if let Some(scale) = cert
+        .get("clock_scale")
+        .and_then(Value::as_f64)
+        .filter(|s| *s != 1.0)
+    {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Measured on the account's clock, which ran {}× faster than real time: the run's wall time (under Run) is shorter.</p>",
+            escape(&number_text(scale))
+        );
+    }
+    h.push_str("</section>\n");
 }
 
 fn credit(h: &mut String, cert: &Value) {
@@ -382,7 +447,20 @@ fn credit(h: &mut String, cert: &Value) {
             row(h, label, &escape(v));
         }
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    h.push_str("</tbody>\n</table>\n");
+    // A charge of $0.00 against an estimate reads as if nothing ran: say why it is not.
+    if str_of(used, "actual") == Some("$0.00") {
+        let why = match str_of(cert, "endpoint") {
+            Some("embedded emulator") | None => {
+                "The emulator bills the account's minutes the run used at the public price list; a few account minutes round to $0.00. The estimate is what the run reserved: its servers for the suite's whole time limit."
+            }
+            Some(_) => {
+                "The account billed less than a cent for the minutes the run used; the estimate is what the run reserved, its servers for the suite's whole time limit."
+            }
+        };
+        let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(why));
+    }
+    h.push_str("</section>\n");
 }
 
 fn teardown(h: &mut String, cert: &Value) {
@@ -466,7 +544,7 @@ fn run(h: &mut String, report: &Value, cert: Option<&Value>) {
         row(h, "Started", &escape(v));
     }
     if let Some(v) = report.get("duration").and_then(Value::as_f64) {
-        row(h, "Duration", &escape(&duration(v)));
+        row(h, "Wall time", &escape(&duration(v)));
     }
     if let Some(suite) = cert.and_then(|c| c.get("suite")) {
         let name = [str_of(suite, "name"), str_of(suite, "version")]
@@ -838,7 +916,9 @@ td.num { text-align: right; white-space: nowrap; }
 .verdict.pass { border-color: var(--pass); }
 .verdict.fail { border-color: var(--fail); }
 .verdict .word { font-size: 2rem; font-weight: 700; margin: 0; }
-.verdict .reasons, .verdict .counts, .verdict table { color: #1f2328; font-weight: normal; }
+.verdict .reasons, .verdict .counts, .verdict .where, .verdict table { color: #1f2328; font-weight: normal; }
+.verdict .where { margin: .2rem 0 0; }
+.note { color: var(--muted); font-size: .9rem; }
 .verdict table td.pass, .verdict table td.fail { font-weight: 600; }
 .failure { border-left: 4px solid var(--fail); padding: .1rem 0 .3rem .9rem; margin: 1rem 0; }
 .failure h3 { margin-top: .4rem; }
