@@ -112,7 +112,8 @@ pub struct EmulatorServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: std::net::SocketAddr,
-    /// Keep the account's state (servers, charges, clock) in this directory across restarts.
+    /// Keep the account's state (servers, charges, clock) across restarts, in
+    /// DIR/emulator: the place `certify run --state DIR` keeps its embedded emulator's.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// How much faster the account clock runs than real time.
@@ -168,9 +169,10 @@ pub struct RunArgs {
     /// Where the report goes.
     #[arg(long, value_name = "DIR", default_value = "certify-report")]
     pub out: PathBuf,
-    /// The harness's state database (credit ledger and run journal)
-    /// [default: $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state: the credit ledger and run journal
+    /// (state.db) and the embedded emulator's account (emulator/) [default: beside
+    /// $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// The certification suite: a shipped one by name (silver, gold, platinum) or a suite file.
     #[arg(long, value_name = "NAME|FILE", default_value = "silver")]
@@ -287,8 +289,8 @@ pub struct BudgetArgs {
     /// How many history entries to show.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// The harness's state database.
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state (as `certify run --state DIR`).
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
 }
 
@@ -329,8 +331,8 @@ pub struct CleanupArgs {
     /// The account alias (with --endpoint).
     #[arg(long, value_name = "ALIAS")]
     pub account: Option<String>,
-    /// The harness's state database.
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state (as `certify run --state DIR`).
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
 }
 

@@ -22,14 +22,17 @@ fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
 }
 
-/// A `certify run` with its own state (ledger, journal, emulator account).
+/// A `certify run` with its own state directory (`state.db` with the ledger and
+/// journal, `emulator/` with the emulator's account).
 pub(crate) fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     let mut cmd = certify();
-    cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
+    cmd.env_remove("CERTIFY_STATE_DB")
         .arg("run")
         .arg(bundle)
         .arg("--out")
-        .arg(out);
+        .arg(out)
+        .arg("--state")
+        .arg(state);
     cmd
 }
 
@@ -180,12 +183,32 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
     assert_eq!(tampered.code, 1, "{tampered:?}");
     assert!(tampered.stdout.contains("junit.xml"), "{tampered:?}");
 
-    // The ledger holds the settled run.
-    let budget = run(certify()
-        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
-        .arg("budget"));
+    // The ledger holds the settled run, in the --state directory with the emulator's
+    // account; its month-to-date is the report's.
+    assert!(dir.path().join("emulator").is_dir());
+    let budget = run(certify().arg("budget").arg("--state").arg(dir.path()));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(budget.stdout.contains("settled"), "{budget:?}");
+    assert!(
+        budget.stdout.contains("(1 server for 1 billed hour)"),
+        "{budget:?}"
+    );
+    let month_to_date = report["certification"]["credit_used"]["month_to_date"]
+        .as_str()
+        .unwrap();
+    assert!(
+        budget
+            .stdout
+            .contains(&format!("month-to-date       {month_to_date}")),
+        "{month_to_date}: {budget:?}"
+    );
+    // --state names a directory; a file there is named plainly.
+    let file = run(certify()
+        .arg("budget")
+        .arg("--state")
+        .arg(dir.path().join("state.db")));
+    assert_eq!(file.code, 2, "{file:?}");
+    assert!(file.stderr.contains("is a file"), "{file:?}");
 }
 
 /// The suite, classname and test name of every JUnit case of the sample's report, as

@@ -41,6 +41,7 @@ use certify_runtime::{
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::{Error, Outcome};
 
+pub(crate) use account::lock_exclusive;
 pub use account::{Account, Target};
 use deploy::SharedJournal;
 pub use docs::bundle_facts as docs_facts;
@@ -71,14 +72,31 @@ pub fn new_run_id() -> String {
     )
 }
 
-/// The harness's state directory and database (ledger and journal).
+/// The harness's state database (ledger and journal). `--state DIR` is a directory
+/// that holds everything the harness keeps: `state.db`, the journal's run locks beside
+/// it, and the embedded emulator's account (`emulator/`).
 pub fn state_db(explicit: Option<&PathBuf>) -> Result<PathBuf, Error> {
-    if let Some(p) = explicit {
-        return Ok(p.clone());
+    if let Some(dir) = explicit {
+        if dir.is_file() {
+            return Err(Error::Usage(format!(
+                "--state {} is a file; --state names the directory that holds the harness's state (state.db and the emulator's account); give its directory",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Io(format!("creating --state {}", dir.display()), e))?;
+        return Ok(dir.join("state.db"));
     }
-    certify_ledger::default_path().ok_or_else(|| {
+    let db = certify_ledger::default_path().ok_or_else(|| {
         Error::Usage("no place for the harness's state: set CERTIFY_STATE_DB or HOME".into())
-    })
+    })?;
+    if db.is_dir() {
+        return Err(Error::Usage(format!(
+            "CERTIFY_STATE_DB={} is a directory; it names the database file (or give --state DIR)",
+            db.display()
+        )));
+    }
+    Ok(db)
 }
 
 /// Everything the run learned, shared with the task doing the work so that an

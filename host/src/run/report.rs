@@ -575,6 +575,8 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "account": facts.account,
         "endpoint": facts.endpoint,
         "clock_scale": facts.clock_scale,
+        // Why the run ended before the reservation, when it did.
+        "stopped": facts.stopped,
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

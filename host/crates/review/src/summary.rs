@@ -74,9 +74,6 @@ pub fn render(report: &Value) -> String {
         }
         h.push_str("</p>\n");
     }
-    if let Some(cert) = cert {
-        signer(&mut h, cert);
-    }
     h.push_str("</header>\n");
 
     verdict(&mut h, report, cert);
@@ -152,6 +149,7 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
     );
     if let Some(cert) = cert {
         where_and_how(h, cert);
+        signer(h, cert);
     }
     let reasons = cert.map(|c| array(c, "reasons")).unwrap_or(&[]);
     if !reasons.is_empty() {
@@ -206,8 +204,8 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
 }
 
 /// Where and how the run happened, under the verdict: the endpoint (the embedded
-/// emulator or a real account), the account clock's scale, the suite and version, and
-/// who signed the report. A verdict on an emulator is not one on a real account, and a
+/// emulator or a real account), the account clock's scale, the suite and version (who
+/// signed the report follows it). A verdict on an emulator is not one on a real account, and a
 /// reviewer must not have to look for which it was.
 fn where_and_how(h: &mut String, cert: &Value) {
     let mut parts = Vec::new();
@@ -232,14 +230,6 @@ fn where_and_how(h: &mut String, cert: &Value) {
             None => format!("{name} suite"),
         });
     }
-    parts.push(match str_at(cert, &["signer", "keyid"]) {
-        Some(keyid) => format!(
-            "signed by {} key {}",
-            str_at(cert, &["signer", "algorithm"]).unwrap_or("an unknown"),
-            keyid.get(..16).unwrap_or(keyid)
-        ),
-        None => "unsigned".to_string(),
-    });
     let _ = writeln!(h, "<p class=\"where\">{}</p>", escape(&parts.join(" · ")));
 }
 
@@ -406,6 +396,10 @@ fn time_to_value(h: &mut String, cert: &Value) {
             "",
             format!("{} from publishing to a working deployment.", duration(s)),
         ),
+        (None, Some(_)) if cert.get("stopped").is_some_and(Value::is_string) => (
+            "skip",
+            "Not measured: the run stopped before anything was deployed.".to_string(),
+        ),
         (None, Some(l)) => (
             "fail",
             format!(
@@ -475,6 +469,10 @@ fn teardown(h: &mut String, cert: &Value) {
         (Some(false), _) => (
             "fail",
             "Incomplete: resources may still be running and charging the account.",
+        ),
+        (None, _) if cert.get("stopped").is_some_and(Value::is_string) => (
+            "skip",
+            "Nothing to tear down: the run stopped before anything was created.",
         ),
         (None, _) => ("warn", "Not recorded."),
     };
@@ -916,7 +914,7 @@ td.num { text-align: right; white-space: nowrap; }
 .verdict.pass { border-color: var(--pass); }
 .verdict.fail { border-color: var(--fail); }
 .verdict .word { font-size: 2rem; font-weight: 700; margin: 0; }
-.verdict .reasons, .verdict .counts, .verdict .where, .verdict table { color: #1f2328; font-weight: normal; }
+.verdict .reasons, .verdict .counts, .verdict .where, .verdict .signer, .verdict table { color: #1f2328; font-weight: normal; }
 .verdict .where { margin: .2rem 0 0; }
 .note { color: var(--muted); font-size: .9rem; }
 .verdict table td.pass, .verdict table td.fail { font-weight: 600; }
@@ -1072,15 +1070,20 @@ mod tests {
     fn the_signer_or_its_absence_is_at_the_top() {
         let mut r = report();
         let unsigned = render(&r);
-        let top = &unsigned[..unsigned.find("aria-label=\"Verdict\"").unwrap()];
+        let verdict_box = |page: &str| {
+            let start = page.find("aria-label=\"Verdict\"").unwrap();
+            page[start..start + page[start..].find("</section>").unwrap()].to_string()
+        };
+        let top = verdict_box(&unsigned);
         assert!(
             top.contains("Unsigned: nothing vouches for this report"),
             "{top}"
         );
+        assert!(top.contains("on the account at"), "{top}");
         r["certification"]["signer"] =
             serde_json::json!({"algorithm": "ed25519", "keyid": "ab".repeat(32)});
         let signed = render(&r);
-        let top = &signed[..signed.find("aria-label=\"Verdict\"").unwrap()];
+        let top = verdict_box(&signed);
         assert!(
             top.contains(&format!(
                 "Signed by ed25519 key <code class=\"hash\">{}</code>",
