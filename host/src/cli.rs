@@ -342,7 +342,7 @@ pub enum PluginCommand {
     /// Show a plugin's metadata, checks, imports and sha256.
     Inspect(InspectArgs),
     /// Run a plugin's checks in the sandbox and write the report.
-    Run(PluginRunArgs),
+    Run(Box<PluginRunArgs>),
 }
 
 /// `certify plugin inspect`

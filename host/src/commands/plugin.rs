@@ -13,9 +13,12 @@ use crate::report::terminal::Terminal;
 use crate::report::{self, json, junit};
 use crate::{Error, Outcome, runner};
 
+/// A plugin's parameters, as `(name, value)`.
+type Parameters = Vec<(String, String)>;
+
 /// Read the plugin's `.wasm`, building it first when `path` is a Cargo project; for a
 /// candidate bundle, its plugin, with the parameters its candidate.toml gives it.
-fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Vec<(String, String)>), Error> {
+fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), Error> {
     let (source, parameters) = if path.join(certify_bundle::CANDIDATE_TOML).is_file() {
         let bundle = certify_bundle::Bundle::load(path).map_err(|e| Error::Usage(e.to_string()))?;
         let source = match &bundle.plugin.source {

@@ -833,7 +833,6 @@ fn bundle_names(o: &mut Out<'_>, b: &BundleFacts) {
     if known.is_empty() {
         return;
     }
-    let mut seen = HashSet::new();
     let mut mentions: Vec<(usize, String, bool)> = Vec::new();
     for s in &a.steps {
         if let StepKind::FindBlueprint { name, search } = &s.kind {
@@ -855,27 +854,59 @@ fn bundle_names(o: &mut Out<'_>, b: &BundleFacts) {
             mentions.push((a.line(m.start()), name.to_string(), false));
         }
     }
+    // One check per name (and kind of mention), at its first mention: the outcome
+    // depends on the name alone, and a name's check keeps its identity however often
+    // the article repeats it.
+    mentions.sort_by_key(|(line, _, _)| *line);
+    let mut names: Vec<(usize, String, bool, Vec<usize>)> = Vec::new();
     for (line, name, search) in mentions {
-        if !seen.insert((norm(&name), line)) {
-            continue;
+        let n = norm(&name);
+        match names
+            .iter_mut()
+            .find(|(_, other, s, _)| *s == search && norm(other) == n)
+        {
+            Some((first, _, _, also)) => {
+                if *first != line && !also.contains(&line) {
+                    also.push(line);
+                }
+            }
+            None => names.push((line, name, search, Vec::new())),
         }
+    }
+    for (line, name, search, also) in names {
         let n = norm(&name);
         let ok = if search {
             known.iter().any(|k| k.contains(&n))
         } else {
             known.contains(&n)
         };
+        let also = match also.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (also on line {one})"),
+            more => format!(
+                " (also on lines {})",
+                more.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let subject = if search {
+            format!("search {name}")
+        } else {
+            name.clone()
+        };
         o.push_about(
             "kb.bundle.names",
-            &name,
+            &subject,
             line,
             ok,
             if ok {
-                format!("\"{name}\" is in the bundle")
+                format!("\"{name}\" is in the bundle{also}")
             } else if search {
-                format!("no blueprint or package in the bundle matches the search \"{name}\"")
+                format!("no blueprint or package in the bundle matches the search \"{name}\"{also}")
             } else {
-                format!("\"{name}\" is not a blueprint or package of the bundle")
+                format!("\"{name}\" is not a blueprint or package of the bundle{also}")
             },
             "use the blueprint and package names exactly as the bundle defines them",
         );
