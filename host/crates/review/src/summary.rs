@@ -1097,6 +1097,44 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_box_says_where_and_how_and_a_zero_charge_is_explained() {
+        let mut r = report();
+        r["certification"]["endpoint"] = "embedded emulator".into();
+        r["certification"]["clock_scale"] = 60.0.into();
+        r["certification"]["credit_used"]["actual"] = "$0.00".into();
+        r["certification"]["reasons"] = serde_json::json!(["Not certified: docs.steps failed."]);
+        let page = render(&r);
+        let start = page.find("aria-label=\"Verdict\"").unwrap();
+        let verdict_box = &page[start..start + page[start..].find("</section>").unwrap()];
+        assert!(
+            verdict_box.contains(
+                "on the embedded test-account emulator · account clock 60× real time · Silver suite 1"
+            ),
+            "{verdict_box}"
+        );
+        assert!(verdict_box.contains("Unsigned"), "{verdict_box}");
+        assert!(
+            verdict_box.contains("<li>docs.steps failed.</li>"),
+            "{verdict_box}"
+        );
+        assert!(page.contains("round to $0.00"), "{page}");
+        assert!(page.contains("Time to value (account time)"), "{page}");
+        assert!(page.contains("60× faster than real time"), "{page}");
+        assert!(page.contains("<th>Wall time</th>"), "{page}");
+
+        // A real account is named by its URL; a real charge needs no note.
+        r["certification"]["endpoint"] = "https://api.ctl.io".into();
+        r["certification"]["clock_scale"] = 1.0.into();
+        r["certification"]["credit_used"]["actual"] = "$0.09".into();
+        let page = render(&r);
+        assert!(
+            page.contains("on the account at https://api.ctl.io · account clock in real time"),
+            "{page}"
+        );
+        assert!(!page.contains("round to $0.00"), "{page}");
+    }
+
+    #[test]
     fn a_sparse_report_renders_what_is_there() {
         let sparse = serde_json::json!({
             "format": "certify-report/1",
