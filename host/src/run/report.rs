@@ -975,3 +975,69 @@ fn aggregate(cases: &[&Case]) -> certify_suite::Verdict {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::root_causes;
+
+    fn reasons(list: &[&str]) -> Vec<String> {
+        list.iter().map(|r| format!("Not certified: {r}")).collect()
+    }
+
+    #[test]
+    fn a_plugin_that_did_not_load_is_the_one_reason() {
+        let decision = reasons(&[
+            "blueprint.time-to-value was skipped (the run stopped before anything was reserved or deployed); a required check must run and pass.",
+            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
+            "business-value needs at least 1 passing plugin check, and 0 passed.",
+            "budget.settled did not run; a required check must run and pass.",
+        ]);
+        let causes = root_causes(
+            vec!["the validation plugin did not build or load: failed to parse manifest".into()],
+            &decision,
+        );
+        assert_eq!(
+            causes,
+            ["the validation plugin did not build or load: failed to parse manifest"]
+        );
+    }
+
+    #[test]
+    fn a_failed_deployment_stands_for_what_it_kept_from_running() {
+        let decision = reasons(&[
+            "blueprint.deployed failed (package install failed).",
+            "blueprint.packages failed (the deployment failed: package install failed).",
+            "blueprint.time-to-value failed (the deployment failed).",
+            "docs.steps failed (step 3: connection refused).",
+            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
+            "teardown.verified failed (1 server left).",
+        ]);
+        let causes = root_causes(Vec::new(), &decision);
+        assert_eq!(
+            causes,
+            [
+                "blueprint.deployed failed (package install failed).",
+                "teardown.verified failed (1 server left).",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_root_cause_every_reason_stays_but_a_criterion_its_failures_explain() {
+        let decision = reasons(&[
+            "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
+            "performs-as-advertised needs at least 2 passing plugin checks, and 1 passed.",
+            "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
+            "docs.steps failed (step 7).",
+        ]);
+        let causes = root_causes(Vec::new(), &decision);
+        assert_eq!(
+            causes,
+            [
+                "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
+                "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
+                "docs.steps failed (step 7).",
+            ]
+        );
+    }
+}
