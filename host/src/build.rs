@@ -113,15 +113,26 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
+        // Each hint only when it is the cause: a broken manifest or a compile error
+        // is cargo's to explain.
+        let missing_target = [
+            "may not be installed",
+            "can't find crate for `core`",
+            "can't find crate for `std`",
+        ]
+        .iter()
+        .any(|m| stderr.contains(m));
         let hint = if stderr.contains("no matching package named `certify-sdk`") {
             format!(
-                "certify-sdk is not on the registry cargo uses: set {SDK_PATH_ENV} to the sdk/ directory of a certify checkout, or add `[patch.crates-io] certify-sdk = {{ path = \"...\" }}` to the plugin's Cargo.toml"
+                " (certify-sdk is not on the registry cargo uses: set {SDK_PATH_ENV} to the sdk/ directory of a certify checkout, or add `[patch.crates-io] certify-sdk = {{ path = \"...\" }}` to the plugin's Cargo.toml)"
             )
+        } else if missing_target {
+            " (is the target installed? `rustup target add wasm32-wasip2`)".to_string()
         } else {
-            "is the target installed? `rustup target add wasm32-wasip2`".into()
+            String::new()
         };
         return Err(Error::Usage(format!(
-            "building the plugin {} failed ({hint}):\n{}",
+            "building the plugin {} failed{hint}:\n{}",
             project.display(),
             tail.join("\n")
         )));

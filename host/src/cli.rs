@@ -14,7 +14,15 @@ use clap::{Args, Parser, Subcommand};
 /// check failed or could not run); 2 the harness itself could not do its job;
 /// 3 teardown incomplete (`run`, `cleanup`).
 #[derive(Debug, Parser)]
-#[command(name = "certify", version, max_term_width = 100)]
+#[command(
+    name = "certify",
+    version,
+    max_term_width = 100,
+    after_help = "Global options, before or after any command (not repeated in each command's help):\n  \
+      --cache-dir <DIR>  The harness's cache: compiled plugins and plugin builds\n                     \
+      [env: CERTIFY_CACHE_DIR; default: $XDG_CACHE_HOME/certify or ~/.cache/certify]\n  \
+      --no-cache         Compile plugins every time instead of using the compiled-plugin cache"
+)]
 pub struct Cli {
     /// Options for every command.
     #[command(flatten)]
@@ -31,10 +39,17 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The harness's cache: compiled plugins and plugin builds [default: $XDG_CACHE_HOME/certify or ~/.cache/certify].
-    #[arg(long, global = true, env = "CERTIFY_CACHE_DIR", value_name = "DIR")]
+    // Hidden from every command's help; the top-level help lists it once.
+    #[arg(
+        long,
+        global = true,
+        env = "CERTIFY_CACHE_DIR",
+        value_name = "DIR",
+        hide = true
+    )]
     pub cache_dir: Option<PathBuf>,
     /// Compile plugins every time instead of using the compiled-plugin cache.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide = true)]
     pub no_cache: bool,
 }
 
@@ -109,7 +124,8 @@ pub struct EmulatorServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: std::net::SocketAddr,
-    /// Keep the account's state (servers, charges, clock) in this directory across restarts.
+    /// Keep the account's state (servers, charges, clock) across restarts, in
+    /// DIR/emulator: the place `certify run --state DIR` keeps its embedded emulator's.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// How much faster the account clock runs than real time.
@@ -139,10 +155,13 @@ pub struct DocsCheckArgs {
     /// (README.md excluded).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Write the JUnit XML report here.
+    /// Write the report to this directory: junit.xml, report.json and summary.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the JUnit XML report here (also with --out).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the JSON summary here.
+    /// Write the JSON report here (also with --out).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 }
@@ -162,9 +181,10 @@ pub struct RunArgs {
     /// Where the report goes.
     #[arg(long, value_name = "DIR", default_value = "certify-report")]
     pub out: PathBuf,
-    /// The harness's state database (credit ledger and run journal)
-    /// [default: $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state: the credit ledger and run journal
+    /// (state.db) and the embedded emulator's account (emulator/) [default: beside
+    /// $CERTIFY_STATE_DB, $XDG_STATE_HOME/certify/state.db or ~/.local/state/certify/state.db].
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
@@ -233,9 +253,9 @@ pub struct PlanArgs {
     /// The account whose month-to-date the local ledger is read for (the embedded emulator's is CERT).
     #[arg(long, value_name = "ALIAS", default_value = "CERT")]
     pub account: String,
-    /// The harness's state database (credit ledger), read if it exists
+    /// The harness's state directory, whose credit ledger is read if it exists
     /// [default: as for `certify run`].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -357,8 +377,8 @@ pub struct BudgetArgs {
     /// How many history entries to show.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// The harness's state database.
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state (as `certify run --state DIR`).
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
@@ -410,8 +430,8 @@ pub struct CleanupArgs {
     /// The account alias (with --endpoint).
     #[arg(long, value_name = "ALIAS")]
     pub account: Option<String>,
-    /// The harness's state database.
-    #[arg(long, value_name = "FILE")]
+    /// The directory of the harness's state (as `certify run --state DIR`).
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Keep the credit ledger and the run journal in this PostgreSQL database
     /// (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every machine that certifies on
@@ -431,7 +451,7 @@ pub enum PluginCommand {
     /// Show a plugin's metadata, checks, imports and sha256.
     Inspect(InspectArgs),
     /// Run a plugin's checks in the sandbox and write the report.
-    Run(PluginRunArgs),
+    Run(Box<PluginRunArgs>),
 }
 
 /// `certify plugin inspect`
@@ -447,7 +467,8 @@ pub struct InspectArgs {
 /// `certify plugin run`
 #[derive(Debug, Args)]
 pub struct PluginRunArgs {
-    /// The plugin: a .wasm component, or a Cargo project to build for wasm32-wasip2.
+    /// The plugin: a .wasm component, a Cargo project to build for wasm32-wasip2, or a
+    /// candidate bundle (its plugin, with its [plugin.parameters]; --param overrides).
     pub wasm: PathBuf,
     /// Run only this check (repeatable); all checks by default.
     #[arg(long = "check", value_name = "ID")]
@@ -464,10 +485,15 @@ pub struct PluginRunArgs {
     /// Refuse the plugin unless its sha256 is this.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
-    /// Write the JUnit XML report here.
+    /// Write the report to this directory: junit.xml, report.json, summary.html, and
+    /// the checks' evidence under evidence/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write the JUnit XML report here (evidence goes to evidence/ beside it, unless
+    /// --out is given).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the JSON summary here.
+    /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// How many checks run at once [default: number of cores].

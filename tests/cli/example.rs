@@ -105,3 +105,65 @@ fn a_plugin_project_is_built_from_source() {
             .contains("plugins/http-probe")
     );
 }
+
+/// `certify plugin run <bundle>` runs the bundle's plugin with the parameters its
+/// candidate.toml gives it (a --param overrides one), and `--out DIR` writes the
+/// whole report there; a directory where a file is expected, and the reverse, are
+/// named plainly.
+#[test]
+fn plugin_run_takes_a_bundle_and_writes_its_report_to_out() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = crate::run::sample_copy(dir.path());
+    std::fs::copy(HTTP_PROBE, bundle.join("plugin.wasm")).unwrap();
+    let toml = std::fs::read_to_string(bundle.join("candidate.toml")).unwrap();
+    let toml = toml.replace(
+        "[plugin.parameters]\n",
+        &format!("[plugin.parameters]\nbase_url = \"{}\"\n", server.url("")),
+    );
+    std::fs::write(bundle.join("candidate.toml"), toml).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(certify()
+        .args(["plugin", "run"])
+        .arg(&bundle)
+        .arg("--allow-host")
+        .arg(server.address())
+        .args(["--param", "expected_version=1.4.2", "--out"])
+        .arg(&out_dir));
+    assert_eq!(out.code, 0, "{out:?}");
+    for file in ["report.json", "junit.xml", "summary.html"] {
+        assert!(out_dir.join(file).is_file(), "{file}: {out:?}");
+    }
+    let report = read_json(&out_dir.join("report.json"));
+    let properties = report["properties"].to_string();
+    assert!(properties.contains("\"plugin.file\""), "{properties}");
+    assert!(
+        !properties.contains(dir.path().to_str().unwrap()),
+        "{properties}"
+    );
+
+    // A directory that is neither a bundle nor a project.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let refused = run(certify().args(["plugin", "run"]).arg(&empty));
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("neither a candidate bundle"),
+        "{refused:?}"
+    );
+    // --junit naming a directory, --out naming a file.
+    let to_dir = run(certify()
+        .args(["plugin", "run"])
+        .arg(&bundle)
+        .arg("--junit")
+        .arg(&empty));
+    assert_eq!(to_dir.code, 2, "{to_dir:?}");
+    assert!(to_dir.stderr.contains("is a directory"), "{to_dir:?}");
+    let to_file = run(certify()
+        .args(["plugin", "run"])
+        .arg(&bundle)
+        .arg("--out")
+        .arg(bundle.join("candidate.toml")));
+    assert_eq!(to_file.code, 2, "{to_file:?}");
+    assert!(to_file.stderr.contains("is a file"), "{to_file:?}");
+}

@@ -42,19 +42,29 @@ fn junit_validates_and_says_what_json_says() {
     assert_eq!(
         suites,
         [
-            "performs-as-advertised",
-            "blueprint-integration",
-            "business-value"
+            "plugin-performs-as-advertised",
+            "plugin-blueprint-integration",
+            "plugin-business-value"
         ]
     );
+    // One scheme: a case's classname is its suite's name.
+    for suite in &parsed.test_suites {
+        for case in &suite.test_cases {
+            assert_eq!(
+                case.classname.as_ref().map(|c| c.as_str()),
+                Some(suite.name.as_str())
+            );
+        }
+    }
 
-    // Provenance in every suite.
+    // Provenance once, on the first suite.
     let wasm = std::fs::read(MISBEHAVING).unwrap();
     let digest = {
         use sha2::Digest as _;
         hex::encode(sha2::Sha256::digest(&wasm))
     };
-    for suite in &parsed.test_suites {
+    assert_eq!(xml.matches("name=\"harness.version\"").count(), 1, "{xml}");
+    for suite in parsed.test_suites.iter().take(1) {
         let props: Vec<(&str, &str)> = suite
             .properties
             .iter()

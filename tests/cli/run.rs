@@ -22,14 +22,17 @@ pub fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
 }
 
-/// A `certify run` with its own state (ledger, journal, emulator account).
+/// A `certify run` with its own state directory (`state.db` with the ledger and
+/// journal, `emulator/` with the emulator's account).
 pub fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
     let mut cmd = certify();
-    cmd.env("CERTIFY_STATE_DB", state.join("state.db"))
+    cmd.env_remove("CERTIFY_STATE_DB")
         .arg("run")
         .arg(bundle)
         .arg("--out")
-        .arg(out);
+        .arg(out)
+        .arg("--state")
+        .arg(state);
     cmd
 }
 
@@ -140,7 +143,10 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
     }
     let inputs = report["certification"]["inputs"].as_array().unwrap();
     assert!(inputs.iter().any(|i| i["path"] == "candidate.toml"));
-    validate_junit(&std::fs::read_to_string(out.join("junit.xml")).unwrap());
+    let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    validate_junit(&xml);
+    junit_names_match_the_snapshot(&xml);
+    portable_and_readable(&out, &[dir.path(), Path::new(env!("CARGO_MANIFEST_DIR"))]);
     assert!(
         std::fs::read_to_string(out.join("summary.html"))
             .unwrap()
@@ -177,12 +183,100 @@ fn the_sample_candidate_is_certified_and_its_report_verifies() {
     assert_eq!(tampered.code, 1, "{tampered:?}");
     assert!(tampered.stdout.contains("junit.xml"), "{tampered:?}");
 
-    // The ledger holds the settled run.
-    let budget = run(certify()
-        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
-        .arg("budget"));
+    // The ledger holds the settled run, in the --state directory with the emulator's
+    // account; its month-to-date is the report's.
+    assert!(dir.path().join("emulator").is_dir());
+    let budget = run(certify().arg("budget").arg("--state").arg(dir.path()));
     assert_eq!(budget.code, 0, "{budget:?}");
     assert!(budget.stdout.contains("settled"), "{budget:?}");
+    assert!(
+        budget.stdout.contains("(1 server for 1 billed hour)"),
+        "{budget:?}"
+    );
+    let month_to_date = report["certification"]["credit_used"]["month_to_date"]
+        .as_str()
+        .unwrap();
+    assert!(
+        budget
+            .stdout
+            .contains(&format!("month-to-date       {month_to_date}")),
+        "{month_to_date}: {budget:?}"
+    );
+    // --state names a directory; a file there is named plainly.
+    let file = run(certify()
+        .arg("budget")
+        .arg("--state")
+        .arg(dir.path().join("state.db")));
+    assert_eq!(file.code, 2, "{file:?}");
+    assert!(file.stderr.contains("is a file"), "{file:?}");
+}
+
+/// The suite, classname and test name of every JUnit case of the sample's report, as
+/// `tests/cli/snapshots/sample-junit-names.txt` pins them: the naming scheme (FORMAT.md
+/// of the review crate) is an interface CI systems keep history by. Set
+/// `CERTIFY_UPDATE_SNAPSHOTS=1` to rewrite the file after a deliberate change.
+fn junit_names_match_the_snapshot(xml: &str) {
+    let parsed = quick_junit::Report::deserialize_from_str(xml).unwrap();
+    let mut names = String::new();
+    for suite in &parsed.test_suites {
+        for case in &suite.test_cases {
+            let classname = case.classname.as_ref().map_or("", |c| c.as_str());
+            assert!(
+                !classname.contains('.') && !classname.contains('/'),
+                "{classname}"
+            );
+            assert_eq!(classname, suite.name.as_str());
+            names.push_str(&format!("{} {}\n", suite.name.as_str(), case.name.as_str()));
+        }
+    }
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots/sample-junit-names.txt");
+    if std::env::var_os("CERTIFY_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &names).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap();
+    assert_eq!(
+        names,
+        expected,
+        "the JUnit names differ from {}",
+        snapshot.display()
+    );
+    // The provenance once, not in every suite.
+    assert_eq!(xml.matches("name=\"run.id\"").count(), 1);
+}
+
+/// Every file of a report can be read by others (0644) and names no path of the
+/// machine: not the bundle's, not the output's, not the cache's.
+fn portable_and_readable(out: &Path, local: &[&Path]) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut local: Vec<String> = local.iter().map(|p| p.display().to_string()).collect();
+    local.push(crate::support::cache_dir().display().to_string());
+    local.extend(std::env::var("HOME").ok().filter(|h| h.len() > 1));
+    let mut files = vec![out.to_path_buf()];
+    let mut seen = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        seen += 1;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{} is {mode:o}", path.display());
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        for l in &local {
+            assert!(
+                !text.contains(l.as_str()),
+                "{} names the local path {l}",
+                path.display()
+            );
+        }
+        assert!(
+            !text.contains("99999999"),
+            "{} has float noise",
+            path.display()
+        );
+    }
+    assert!(seen >= 4, "{seen} files");
 }
 
 /// The workspace's copy of the SDK, for plugins built outside the workspace
@@ -276,7 +370,7 @@ fn a_step_that_no_longer_reproduces_is_not_certified() {
     let report = read_json(&out.join("report.json"));
     let failed: Vec<String> = cases(&report)
         .into_iter()
-        .filter(|(id, c)| id.starts_with("step:") && c["verdict"] == "failed")
+        .filter(|(id, c)| id.starts_with("step.") && c["verdict"] == "failed")
         .map(|(_, c)| c["location"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(failed.len(), 1, "{failed:?}");
@@ -707,4 +801,132 @@ fn two_runs_on_one_served_emulator_are_both_certified_in_account_time() {
     assert_eq!(budget.code, 0, "{budget:?}");
     let _ = serve.kill();
     let _ = serve.wait();
+}
+
+/// One line of the internal article names both the blueprint and its package: each
+/// thing checked is its own case with its own id, and the honest report verifies.
+#[test]
+fn a_report_whose_article_names_several_things_on_one_line_verifies() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    edit(
+        &bundle.join("kb/internal/acme-status-page-blueprint-internal.md"),
+        "### Blueprint design\n",
+        "### Blueprint design\nThe **Deploy Acme Status Page on Linux** blueprint runs the **Install Acme Status Page on Linux** package.\n\n",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 0, "{done:?}");
+    let report = read_json(&out.join("report.json"));
+    let suite = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "docs-internal-acme-status-page-blueprint-internal")
+        .unwrap();
+    let on_line = |line: &str| -> Vec<String> {
+        suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["location"].as_str().unwrap().ends_with(line))
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let text =
+        std::fs::read_to_string(bundle.join("kb/internal/acme-status-page-blueprint-internal.md"))
+            .unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("blueprint runs the **Install"))
+        .unwrap()
+        + 1;
+    let ids = on_line(&format!(":{line}"));
+    for id in [
+        "kb.internal.blueprint-design.blueprint",
+        "kb.internal.blueprint-design.package-install-acme-status-page-on-linux",
+        "kb.bundle.names.deploy-acme-status-page-on-linux",
+        "kb.bundle.names.install-acme-status-page-on-linux",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} not in {ids:?}");
+    }
+    // Unique within every suite.
+    for s in report["suites"].as_array().unwrap() {
+        let mut seen = std::collections::HashSet::new();
+        for c in s["cases"].as_array().unwrap() {
+            assert!(
+                seen.insert(c["id"].as_str().unwrap()),
+                "{} repeats",
+                c["id"]
+            );
+        }
+    }
+    let verified = run(certify().args(["report", "verify"]).arg(&out));
+    assert_eq!(verified.code, 0, "{verified:?}");
+}
+
+/// A plugin whose manifest is broken is known before the account is touched: the run
+/// reserves nothing, creates nothing, and its report names the cause first, with
+/// cargo's own words, once.
+#[test]
+fn a_plugin_that_does_not_build_stops_before_the_reservation() {
+    let _one = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let plugin = bundle.join("plugin");
+    std::fs::create_dir_all(plugin.join("src")).unwrap();
+    std::fs::write(
+        plugin.join("Cargo.toml"),
+        "[package]\nname = \"broken-probe\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\ncertify-sdk = { path = \"../no-such-sdk\" }\n",
+    )
+    .unwrap();
+    std::fs::write(plugin.join("src/lib.rs"), "").unwrap();
+    edit(
+        &bundle.join("candidate.toml"),
+        "[plugin]\npath = \"plugin.wasm\"",
+        "[plugin]\npath = \"plugin\"",
+    );
+    let out = dir.path().join("report");
+    let done = run(&mut certify_run(dir.path(), &bundle, &out));
+    assert_eq!(done.code, 1, "{done:?}");
+    assert!(
+        done.stdout.contains("stopping before anything is reserved"),
+        "{done:?}"
+    );
+    // No ledger row, no journal, no emulator account: nothing was touched.
+    assert!(!dir.path().join("state.db").exists(), "{done:?}");
+    assert!(!dir.path().join("emulator").exists(), "{done:?}");
+
+    let report = read_json(&out.join("report.json"));
+    let reasons = report["certification"]["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    let reason = reasons[0].as_str().unwrap();
+    assert!(reason.contains("plugin did not build or load"), "{reason}");
+    assert!(!reason.starts_with("Not certified:"), "{reason}");
+    // The verdict comes first, the cause next, with cargo's error and no misleading hint.
+    let ids: Vec<String> = cases(&report).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids[0], "certification.verdict", "{ids:?}");
+    let load = case(&report, "plugin.load");
+    let message = load["message"].as_str().unwrap();
+    assert!(message.contains("no-such-sdk"), "{message}");
+    assert!(!message.contains("is the target installed"), "{message}");
+    assert!(!message.contains(dir.path().to_str().unwrap()), "{message}");
+    for id in [
+        "budget.reservation",
+        "blueprint.deployed",
+        "teardown.complete",
+    ] {
+        let c = case(&report, id);
+        assert_eq!(c["verdict"], "skipped", "{id}");
+        assert!(
+            c["reason"].as_str().unwrap().contains("stopped before"),
+            "{c}"
+        );
+    }
+    let page = std::fs::read_to_string(out.join("summary.html")).unwrap();
+    assert!(!page.contains("needs at least"), "{page}");
+    validate_junit(&std::fs::read_to_string(out.join("junit.xml")).unwrap());
+    let verified = run(certify().args(["report", "verify"]).arg(&out));
+    assert_eq!(verified.code, 0, "{verified:?}");
 }

@@ -13,6 +13,9 @@ use crate::{Error, Outcome};
 
 /// Check articles (files or directories of them) and print one line per failure.
 pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
+    if let Some(dir) = &args.out {
+        report::check_out_dir(dir)?;
+    }
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
     // A candidate bundle is checked with its own facts: its blueprint and
@@ -86,7 +89,16 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
     {
         println!("FAIL  {}: {}", c.id, strip_controls(&c.message));
     }
-    let report = report::docs::report(&docs, &base, started_at, clock.elapsed());
+    // The report names articles relative to the bundle, or to the directory the given
+    // articles share: it leaves the machine, the current directory does not.
+    let report_base = match &bundle {
+        Some(b) => b.root.clone(),
+        None => common_dir(&files),
+    };
+    let report = report::docs::report(&docs, &report_base, started_at, clock.elapsed());
+    if let Some(dir) = &args.out {
+        report::write_out_dir(&report, dir)?;
+    }
     if let Some(path) = &args.junit {
         report::write_file(path, junit::render(&report)?.as_bytes())?;
     }
@@ -107,4 +119,22 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
     } else {
         Outcome::Failed
     })
+}
+
+/// The deepest directory that holds every one of `files`.
+fn common_dir(files: &[PathBuf]) -> PathBuf {
+    let mut common: Option<PathBuf> = None;
+    for f in files {
+        let dir = f.parent().map(PathBuf::from).unwrap_or_default();
+        common = Some(match common {
+            None => dir,
+            Some(c) => c
+                .components()
+                .zip(dir.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    common.unwrap_or_default()
 }

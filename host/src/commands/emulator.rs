@@ -16,9 +16,27 @@ pub async fn serve(args: EmulatorServeArgs) -> Result<Outcome, Error> {
             "--clock-scale must be a positive number".into(),
         ));
     }
+    // `--state DIR` holds the account in DIR/emulator, as `certify run --state DIR` keeps
+    // its embedded emulator's: one convention, and one process at a time on an account.
+    let (state_dir, _lock) = match &args.state {
+        Some(dir) => {
+            if dir.is_file() {
+                return Err(Error::Usage(format!(
+                    "--state {} is a file; give a directory",
+                    dir.display()
+                )));
+            }
+            let account = dir.join("emulator");
+            std::fs::create_dir_all(&account)
+                .map_err(|e| Error::Io(format!("creating {}", account.display()), e))?;
+            let lock = crate::run::lock_exclusive(&account.join(".lock"))?;
+            (Some(account), Some(lock))
+        }
+        None => (None, None),
+    };
     let config = ServeConfig {
         addr: args.addr,
-        state_dir: args.state,
+        state_dir,
         clock_scale: args.clock_scale,
         faults,
         execution: match args.execution {

@@ -34,7 +34,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Budget(args) => review::budget(args),
         Command::Cleanup(args) => review::cleanup(args).await,
         Command::Plugin(PluginCommand::Inspect(args)) => plugin::inspect(&cli.global, args).await,
-        Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, args).await,
+        Command::Plugin(PluginCommand::Run(args)) => plugin::run(&cli.global, *args).await,
         Command::Docs(DocsCommand::Check(args)) => docs::check(args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
     }

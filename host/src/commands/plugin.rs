@@ -13,24 +13,63 @@ use crate::report::terminal::Terminal;
 use crate::report::{self, json, junit};
 use crate::{Error, Outcome, runner};
 
-/// Read the plugin's `.wasm`, building it first when `path` is a Cargo project: from a
-/// snapshot of the project, never in the project's own directory.
-fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<Vec<u8>, Error> {
-    match PluginSource::detect(path) {
+/// A plugin's parameters, as `(name, value)`.
+type Parameters = Vec<(String, String)>;
+
+/// Read the plugin's `.wasm`, building it first when it is a Cargo project (from a
+/// snapshot of the project, never in the project's own directory); for a candidate
+/// bundle, its plugin, with the parameters its candidate.toml gives it.
+fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), Error> {
+    let cache_root = super::cache_root(global);
+    if path.join(certify_bundle::CANDIDATE_TOML).is_file() {
+        let bundle = certify_bundle::Bundle::load(path).map_err(|e| Error::Usage(e.to_string()))?;
+        let parameters = bundle
+            .plugin
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let bytes = match &bundle.plugin.source {
+            certify_bundle::PluginSource::Wasm { path } => std::fs::read(path)
+                .map_err(|e| Error::Io(format!("reading the plugin {}", path.display()), e))?,
+            certify_bundle::PluginSource::Cargo { dir, .. } => {
+                say_building(dir);
+                crate::build_copy::build(&bundle.snapshot, dir, &cache_root)?.1
+            }
+        };
+        return Ok((bytes, parameters));
+    }
+    if path.is_dir() && !path.join("Cargo.toml").is_file() {
+        return Err(Error::Usage(format!(
+            "{} is a directory, but neither a candidate bundle (no {}) nor a plugin's Cargo project (no Cargo.toml); give one of those or a .wasm file",
+            path.display(),
+            certify_bundle::CANDIDATE_TOML
+        )));
+    }
+    let bytes = match PluginSource::detect(path) {
         PluginSource::Wasm(wasm) => std::fs::read(&wasm)
-            .map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e)),
+            .map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e))?,
         PluginSource::Project(dir) => {
             let snapshot =
                 certify_bundle::Snapshot::take(&dir).map_err(|e| Error::Usage(e.to_string()))?;
             let root = snapshot.root().to_path_buf();
-            crate::build_copy::build(&snapshot, &root, &super::cache_root(global))
-                .map(|(_, bytes)| bytes)
+            say_building(&dir);
+            crate::build_copy::build(&snapshot, &root, &cache_root)?.1
         }
-    }
+    };
+    Ok((bytes, Vec::new()))
+}
+
+/// A cold build takes a while (tens of seconds): say what is going on.
+fn say_building(dir: &Path) {
+    eprintln!(
+        "building the plugin {} for wasm32-wasip2 with cargo (a first build takes a while)",
+        dir.display()
+    );
 }
 
 pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, Error> {
-    let wasm = read_wasm(global, &args.wasm)?;
+    let (wasm, _) = read_wasm(global, &args.wasm)?;
     let runtime = super::runtime(global, None)?;
     let plugin = runtime
         .load(wasm, None)
@@ -93,7 +132,16 @@ pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, 
 
 /// Run a plugin's checks and write the report.
 pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Error> {
-    let wasm = read_wasm(global, &args.wasm)?;
+    if let Some(dir) = &args.out {
+        report::check_out_dir(dir)?;
+    }
+    let (wasm, bundle_parameters) = read_wasm(global, &args.wasm)?;
+    // The bundle's parameters, each overridden by a --param of the same name.
+    let mut parameters: Vec<(String, String)> = bundle_parameters
+        .into_iter()
+        .filter(|(k, _)| !args.params.iter().any(|(p, _)| p == k))
+        .collect();
+    parameters.extend(args.params.iter().cloned());
     let mut http = HttpPolicy::deny_all();
     for host in &args.allow_hosts {
         http = http
@@ -102,7 +150,7 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
     }
     let grants = Arc::new(
         Grants {
-            parameters: args.params.clone(),
+            parameters,
             facts: args.facts.clone(),
             http,
             deployment: None,
@@ -120,7 +168,14 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
     let mut terminal = Terminal::stdout();
-    let file = args.wasm.display().to_string();
+    // The plugin as the user named it, without the machine's directories.
+    let file = if args.wasm.is_absolute() {
+        args.wasm
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    } else {
+        args.wasm.display().to_string()
+    };
     let sha256 = sha256_hex(&wasm);
     let (facts, runs) = match runtime.load(wasm, args.sha256.as_deref()).await {
         Ok(plugin) => {
@@ -189,12 +244,15 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
         }
     };
 
-    let report_dir = args.junit.as_deref().or(args.json.as_deref()).map(|p| {
-        p.parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf()
-    });
+    let report_dir = match &args.out {
+        Some(dir) => Some(dir.clone()),
+        None => args.junit.as_deref().or(args.json.as_deref()).map(|p| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        }),
+    };
     let report = report::plugin::report(
         &facts,
         runs,
@@ -202,11 +260,26 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
         clock.elapsed(),
         report_dir.as_deref(),
     )?;
+    if let Some(dir) = &args.out {
+        report::write_out_dir(&report, dir)?;
+    }
     if let Some(path) = &args.junit {
         report::write_file(path, junit::render(&report)?.as_bytes())?;
     }
     if let Some(path) = &args.json {
         report::write_file(path, json::render(&report)?.as_bytes())?;
+    }
+    let evidence = report
+        .suites
+        .iter()
+        .flat_map(|s| &s.cases)
+        .map(|c| c.attachments.len())
+        .sum::<usize>();
+    if let (Some(dir), true) = (&report_dir, evidence > 0) {
+        terminal.note(&format!(
+            "evidence: {evidence} file(s) under {}",
+            dir.join("evidence").display()
+        ));
     }
     terminal.summary(&report);
     Ok(if report.all_passed() {

@@ -1,12 +1,13 @@
 //! Documentation checks as a report: one suite per article (plus one for the
-//! set), one case per check, each pointing at its file and line.
+//! set), one case per check, each pointing at its file and line, named by the
+//! scheme in [`super::ids`].
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use certify_kb::{CheckResult, CheckStatus, DocsReport};
 
+use super::ids;
 use super::model::{Case, Report, Suite, Verdict};
 
 /// Build the report of `certify docs check`. Paths are shown relative to `base`.
@@ -14,8 +15,10 @@ pub fn report(docs: &DocsReport, base: &Path, started_at: String, duration: Dura
     let mut suites = Vec::new();
     for article in &docs.articles {
         let file = relative(&article.file, base);
+        let name = format!("docs-{}", ids::article(&file));
         suites.push(Suite {
-            name: format!("docs:{file}"),
+            cases: cases(&article.checks, &name, base),
+            name,
             properties: vec![
                 ("article.file".into(), file.clone()),
                 (
@@ -27,7 +30,6 @@ pub fn report(docs: &DocsReport, base: &Path, started_at: String, duration: Dura
                     article.title.clone().unwrap_or_default(),
                 ),
             ],
-            cases: cases(&article.checks, &file, base),
         });
     }
     suites.push(Suite {
@@ -45,22 +47,17 @@ pub fn report(docs: &DocsReport, base: &Path, started_at: String, duration: Dura
     }
 }
 
-/// One case per check. Ids that repeat within an article (one per link, say)
-/// get the line appended, so that every test name is unique: GitLab keeps
-/// only the first of duplicate names.
-fn cases(checks: &[CheckResult], classname: &str, base: &Path) -> Vec<Case> {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for c in checks {
-        *seen.entry(c.id.as_str()).or_default() += 1;
-    }
-    checks
+/// One case per check, named by what it checks (`kb.link.<target>`), never by its
+/// line: the line is in the location and the message. GitLab keeps only the first
+/// of duplicate names, and CI history follows the name, so ids are unique and stable.
+fn cases(checks: &[CheckResult], suite: &str, base: &Path) -> Vec<Case> {
+    let mut cases: Vec<Case> = checks
         .iter()
         .map(|c| {
             let location = format!("{}:{}", relative(&c.file, base), c.line);
-            let id = if seen[c.id.as_str()] > 1 {
-                format!("{}:{}", c.id, c.line)
-            } else {
-                c.id.clone()
+            let id = match &c.subject {
+                Some(subject) => format!("{}.{}", c.id, ids::slug(subject)),
+                None => c.id.clone(),
             };
             let verdict = match &c.status {
                 CheckStatus::Passed => Verdict::Passed,
@@ -73,7 +70,7 @@ fn cases(checks: &[CheckResult], classname: &str, base: &Path) -> Vec<Case> {
             };
             Case {
                 id,
-                classname: format!("docs.{classname}"),
+                classname: suite.to_string(),
                 title: c.message.clone(),
                 verdict,
                 duration: Duration::ZERO,
@@ -84,7 +81,9 @@ fn cases(checks: &[CheckResult], classname: &str, base: &Path) -> Vec<Case> {
                 output: String::new(),
             }
         })
-        .collect()
+        .collect();
+    ids::make_unique(&mut cases);
+    cases
 }
 
 /// `path` relative to `base` when it is inside it, as given otherwise.

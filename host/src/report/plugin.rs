@@ -1,5 +1,5 @@
-//! A plugin run as a report: one suite per certification criterion, one case
-//! per check, provenance (plugin name, version, sha256, harness version) in
+//! A plugin run as a report: one suite per certification criterion
+//! (`plugin-<criterion>`), one case per check, provenance (plugin name, version, sha256, harness version) in
 //! the properties, evidence written beside the report.
 
 use std::path::Path;
@@ -65,13 +65,15 @@ pub fn report(
 ) -> Result<Report, Error> {
     let mut suites: Vec<Suite> = Vec::new();
     for criterion in Criterion::ALL {
+        let name = format!("plugin-{}", criterion.as_str());
         let mut cases = Vec::new();
         for (check, run) in runs.iter().filter(|(c, _)| c.criterion == criterion) {
-            cases.push(case(plugin, check, run, report_dir)?);
+            cases.push(case(&name, check, run, report_dir)?);
         }
+        super::ids::make_unique(&mut cases);
         if !cases.is_empty() {
             suites.push(Suite {
-                name: criterion.as_str().to_string(),
+                name,
                 properties: vec![("criterion".to_string(), criterion.title().to_string())],
                 cases,
             });
@@ -88,7 +90,7 @@ pub fn report(
 }
 
 fn case(
-    plugin: &PluginFacts,
+    suite: &str,
     check: &CheckInfo,
     run: &CheckRun,
     report_dir: Option<&Path>,
@@ -117,7 +119,7 @@ fn case(
     };
     Ok(Case {
         id: check.id.clone(),
-        classname: format!("{}.{}", check.criterion.as_str(), plugin.name),
+        classname: suite.to_string(),
         title: check.title.clone(),
         verdict,
         duration: run.duration,
@@ -126,11 +128,20 @@ fn case(
         measurements: run
             .measurements
             .iter()
-            .map(|m| (m.name.clone(), m.value, m.unit.clone()))
+            .map(|m| (m.name.clone(), readable(m.value), m.unit.clone()))
             .collect(),
         attachments,
         output,
     })
+}
+
+/// A measured value at six significant digits: `1.4369999999999998` is `1.437`, the
+/// figure the plugin meant; floating-point noise says nothing a reviewer can use.
+pub fn readable(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.5e}").parse().unwrap_or(x)
 }
 
 /// Write a check's evidence to `<dir>/evidence/<check>/<name>`. Names come
@@ -176,6 +187,15 @@ fn safe_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measurements_read_at_six_significant_digits() {
+        assert_eq!(readable(1.4369999999999998), 1.437);
+        assert_eq!(readable(0.000123456789), 0.000123457);
+        assert_eq!(readable(123456789.0), 123457000.0);
+        assert_eq!(readable(0.0), 0.0);
+        assert!(readable(f64::NAN).is_nan());
+    }
 
     #[test]
     fn evidence_names_cannot_escape() {

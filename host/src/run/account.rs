@@ -155,7 +155,7 @@ impl Account {
 }
 
 /// Take an exclusive lock on `path`, or say who to ask.
-fn lock_exclusive(path: &Path) -> Result<std::fs::File, Error> {
+pub(crate) fn lock_exclusive(path: &Path) -> Result<std::fs::File, Error> {
     use std::os::fd::AsRawFd as _;
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -167,7 +167,7 @@ fn lock_exclusive(path: &Path) -> Result<std::fs::File, Error> {
     let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
     if !locked {
         return Err(Error::Usage(format!(
-            "another certify run is using the embedded emulator's account ({}); wait for it, or serve one account to both with `certify emulator serve --state DIR` and `--endpoint`",
+            "another certify process (a run, or `certify emulator serve`) is using the emulator's account in {}; wait for it, or serve one account to several runs with `certify emulator serve --state DIR` and point them at it with `--endpoint`",
             path.parent().unwrap_or(path).display()
         )));
     }

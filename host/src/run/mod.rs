@@ -23,6 +23,7 @@ pub mod deploy;
 mod docs;
 pub mod policy;
 mod report;
+mod stop;
 mod view;
 
 use std::path::PathBuf;
@@ -41,6 +42,7 @@ use certify_runtime::{
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::{Error, Outcome};
 
+pub(crate) use account::lock_exclusive;
 pub use account::{Account, Target};
 use deploy::SharedJournal;
 pub use docs::{bundle_facts as docs_facts, check as docs_check, rules as docs_rules};
@@ -92,14 +94,31 @@ pub fn open_state(location: &certify_ledger::Location) -> Result<(Ledger, Journa
     Ok((ledger, journal))
 }
 
-/// The harness's state directory and database (ledger and journal).
+/// The harness's state database (ledger and journal). `--state DIR` is a directory
+/// that holds everything the harness keeps: `state.db`, the journal's run locks beside
+/// it, and the embedded emulator's account (`emulator/`).
 pub fn state_db(explicit: Option<&PathBuf>) -> Result<PathBuf, Error> {
-    if let Some(p) = explicit {
-        return Ok(p.clone());
+    if let Some(dir) = explicit {
+        if dir.is_file() {
+            return Err(Error::Usage(format!(
+                "--state {} is a file; --state names the directory that holds the harness's state (state.db and the emulator's account); give its directory",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Io(format!("creating --state {}", dir.display()), e))?;
+        return Ok(dir.join("state.db"));
     }
-    certify_ledger::default_path().ok_or_else(|| {
+    let db = certify_ledger::default_path().ok_or_else(|| {
         Error::Usage("no place for the harness's state: set CERTIFY_STATE_DB or HOME".into())
-    })
+    })?;
+    if db.is_dir() {
+        return Err(Error::Usage(format!(
+            "CERTIFY_STATE_DB={} is a directory; it names the database file (or give --state DIR)",
+            db.display()
+        )));
+    }
+    Ok(db)
 }
 
 /// Everything the run learned, shared with the task doing the work so that an
@@ -167,6 +186,8 @@ pub struct Facts<'a> {
     pub(crate) ending: &'a Ending,
     /// Signs the attestation, when given.
     pub(crate) signing_key: Option<&'a certify_review::sign::SigningKey>,
+    /// Why the run stopped before it reserved anything, when it did.
+    pub(crate) stopped: Option<String>,
 }
 
 /// Run `certify run`.
@@ -177,6 +198,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let say = |line: &str| view.line(line);
 
     // 1. Everything that costs nothing, before anything is created.
+    crate::report::check_out_dir(&args.out)?;
     let suite =
         certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
     let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
@@ -207,23 +229,31 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             crate::build_copy::build(&bundle.snapshot, dir, &cache_root).map_err(|e| e.to_string())
         }
     };
-    let plugin_file;
+    let plugin_file = stop::plugin_file(&bundle);
     let plugin: Result<Arc<Plugin>, String> = match built {
-        Ok((wasm, bytes)) => {
-            plugin_file = wasm.display().to_string();
-            runtime
-                .load(bytes, None)
-                .await
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        }
-        Err(e) => {
-            plugin_file = String::new();
-            Err(e)
-        }
+        Ok((_, bytes)) => runtime
+            .load(bytes, None)
+            .await
+            .map(Arc::new)
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
     };
     let rules = docs::rules(&suite.docs);
     let docs = docs::check(&bundle, &rules).map_err(|e| e.to_string());
+    if let Some(cause) = stop::cause(&suite, &plugin, &docs) {
+        let known = stop::Known {
+            suite: &suite,
+            bundle: &bundle,
+            plugin: plugin.as_deref().map_err(|e| e.clone()),
+            plugin_file,
+            docs: docs.as_ref().map(|(_, r)| r).map_err(|e| e.clone()),
+            signing_key: signing_key.as_ref(),
+            started_at,
+            clock,
+        };
+        view.finish();
+        return stop::stop(&args, known, cause, &say);
+    }
 
     // 2. The account, the journal, the ledger.
     let db = state_db(args.state.as_ref())?;
@@ -292,10 +322,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         credit,
         month_to_date,
         &format!(
-            "deploying {} ({} servers for {} billed hours)",
+            "deploying {} ({} for {} billed {})",
             bundle.blueprint.name,
-            bundle.blueprint.servers.len(),
-            estimate.hours
+            plural(bundle.blueprint.servers.len(), "server", "servers"),
+            estimate.hours,
+            if estimate.hours == 1 { "hour" } else { "hours" }
         ),
     )?;
     match &reservation {
@@ -440,6 +471,17 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         .finish_run(&run_id, verified);
 
     // 6. The report.
+    // Month-to-date as `certify budget` tells it afterwards: this run's charge included.
+    let month_to_date = ledger
+        .lock()
+        .expect("ledger lock")
+        .summary(
+            &account.alias,
+            certify_ledger::Month::current(),
+            credit,
+            month_to_date,
+        )
+        .map_or(month_to_date, |s| s.month_to_date);
     let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
     let facts = Facts {
         suite: &suite,
@@ -466,6 +508,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         progress: &progress,
         ending: &ending,
         signing_key: signing_key.as_ref(),
+        stopped: None,
     };
     let written = report::write(&facts, &args.out)?;
     account.close().await;
@@ -485,6 +528,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     } else {
         Outcome::Failed
     })
+}
+
+/// `1 server`, `2 servers`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -12,7 +12,10 @@ use serde_json::json;
 use super::Facts;
 use crate::Error;
 use crate::report::model::{Case, Report, Suite, Verdict};
-use crate::report::{self, json as json_report, junit};
+use crate::report::{self, ids, json as json_report, junit};
+
+/// Why a case did not run when the run stopped before it cost anything.
+const STOPPED: &str = "the run stopped before anything was reserved or deployed";
 
 /// What was written, for the terminal.
 pub struct Written {
@@ -77,7 +80,11 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
     }
     let mut suites = Vec::new();
     let progress = facts.progress;
-    let not_deployed = || skipped("nothing was deployed");
+    let not_deployed_or = |why: &str| match &facts.stopped {
+        Some(_) => skipped(STOPPED),
+        None => skipped(why),
+    };
+    let not_deployed = || not_deployed_or("nothing was deployed");
 
     // The bundle.
     let mut bundle_case = case(
@@ -97,6 +104,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         properties: vec![("bundle.sha256".into(), facts.bundle.digest())],
         cases: vec![bundle_case],
     });
+    no_cost_suites(facts, &mut suites);
 
     // The budget.
     let mut budget = Vec::new();
@@ -122,7 +130,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             failed(refusal.to_string()),
         )
         .with_output(format!("{estimate_lines}\n")),
-        None => case("budget.reservation", "budget", "The run's cost fits in what is left of the month's credit", skipped("not priced")),
+        None => case("budget.reservation", "budget", "The run's cost fits in what is left of the month's credit", match &facts.stopped {
+            Some(_) => skipped(STOPPED),
+            None => skipped("not priced"),
+        }),
     };
     reservation_case.hint = Some("wait for the next month's credit, or reduce the blueprint's servers or the run's time limit".into());
     budget.push(reservation_case);
@@ -147,7 +158,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             "budget.settled",
             "budget",
             "The reservation is settled to the account's actual charge",
-            skipped("nothing was reserved"),
+            not_deployed_or("nothing was reserved"),
         ),
     });
     suites.push(Suite {
@@ -266,6 +277,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         })),
         _ => case("blueprint.time-to-value", "blueprint", "Time-to-value is within the limit", not_deployed()),
     });
+    let mut teardown = Vec::new();
     match facts.teardown {
         Some(t) => {
             let mut complete = case(
@@ -285,8 +297,8 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             complete.hint = Some(
                 "run `certify cleanup --stale` to retry; the journal keeps what is left".into(),
             );
-            bp.push(complete);
-            bp.push(case(
+            teardown.push(complete);
+            teardown.push(case(
                 "teardown.verified",
                 "teardown",
                 "The account confirms nothing of the run is left",
@@ -301,24 +313,28 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             ));
         }
         None => {
-            bp.push(case(
+            let nothing = || match &facts.stopped {
+                Some(_) => skipped(STOPPED),
+                None => skipped("nothing was created"),
+            };
+            teardown.push(case(
                 "teardown.complete",
                 "teardown",
                 "Everything the run created is deleted",
-                skipped("nothing was created"),
+                nothing(),
             ));
-            bp.push(case(
+            teardown.push(case(
                 "teardown.verified",
                 "teardown",
                 "The account confirms nothing of the run is left",
-                skipped("nothing was created"),
+                nothing(),
             ));
         }
     }
     if let Some(why) = &facts.ending.interrupted {
         bp.push(case(
             "run.completed",
-            "run",
+            "blueprint",
             "The run ran to its end",
             error("interrupted", why.clone()),
         ));
@@ -326,7 +342,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
     if let Some(why) = &facts.ending.harness_error {
         bp.push(case(
             "run.completed",
-            "run",
+            "blueprint",
             "The run ran to its end",
             error("harness", why.clone()),
         ));
@@ -346,26 +362,14 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         properties: bp_props,
         cases: bp,
     });
+    suites.push(Suite {
+        name: "teardown".into(),
+        properties: Vec::new(),
+        cases: teardown,
+    });
 
     // The plugin's checks, one suite per criterion.
-    let plugin_facts = match &facts.plugin {
-        Ok(p) => crate::report::plugin::PluginFacts {
-            name: p.info().name.clone(),
-            version: Some(p.info().version.clone()),
-            sdk: Some(p.info().sdk.clone()),
-            contract: Some(p.info().contract.clone()),
-            sha256: p.sha256().to_string(),
-            file: facts.plugin_file.clone(),
-        },
-        Err(_) => crate::report::plugin::PluginFacts {
-            name: "plugin".into(),
-            version: None,
-            sdk: None,
-            contract: None,
-            sha256: String::new(),
-            file: facts.plugin_file.clone(),
-        },
-    };
+    let plugin_facts = plugin_facts(facts);
     let plugin_report = crate::report::plugin::report(
         &plugin_facts,
         progress.checks.clone(),
@@ -374,7 +378,6 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         Some(out),
     )?;
     suites.extend(plugin_report.suites.into_iter().map(|mut s| {
-        s.name = format!("plugin:{}", s.name);
         s.properties.extend(
             plugin_facts
                 .properties()
@@ -383,40 +386,12 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         );
         s
     }));
-    if let Err(e) = &facts.plugin {
-        suites.push(Suite {
-            name: "plugin".into(),
-            properties: Vec::new(),
-            cases: vec![case(
-                "plugin.load",
-                "plugin",
-                "The validation plugin builds and loads",
-                error("load-failed", e.clone()),
-            )],
-        });
-    }
 
-    // The documentation: structure, then the steps.
+    // The articles' steps.
     let base = facts.bundle.root.as_path();
-    match &facts.docs {
-        Ok(docs) => {
-            let r =
-                crate::report::docs::report(docs, base, facts.started_at.clone(), Duration::ZERO);
-            suites.extend(r.suites);
-        }
-        Err(e) => suites.push(Suite {
-            name: "docs".into(),
-            properties: Vec::new(),
-            cases: vec![case(
-                "docs.read",
-                "docs",
-                "The KB articles can be read",
-                error("docs", e.clone()),
-            )],
-        }),
-    }
     for (file, run) in &progress.steps {
         let rel = crate::report::docs::relative(file, base);
+        let suite = format!("docs-steps-{}", ids::article(&rel));
         let cases = match run {
             Ok(run) => {
                 let mut cases: Vec<Case> = run
@@ -440,8 +415,8 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
                             }
                         };
                         let mut c = case(
-                            &format!("step:{}", s.line),
-                            &format!("docs-steps.{rel}"),
+                            &format!("step.{}", ids::slug(&s.label)),
+                            &suite,
                             &s.label,
                             verdict,
                         );
@@ -451,9 +426,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
                         c
                     })
                     .collect();
+                ids::make_unique(&mut cases);
                 let mut summary = case(
                     "kb.steps.reproduce",
-                    &format!("docs-steps.{rel}"),
+                    &suite,
                     "The article's steps reproduce against the deployment",
                     if run.passed() {
                         Verdict::Passed
@@ -475,14 +451,14 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             }
             Err(e) => vec![case(
                 "kb.steps.reproduce",
-                &format!("docs-steps.{rel}"),
+                &suite,
                 "The article's steps reproduce against the deployment",
                 error("docs", e.clone()),
             )],
         };
         suites.push(Suite {
-            name: format!("docs-steps:{rel}"),
-            properties: Vec::new(),
+            name: suite,
+            properties: vec![("article.file".into(), rel.clone())],
             cases,
         });
     }
@@ -499,17 +475,39 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         )
     });
     let decision = decide(facts, &suites, today, program_warning.as_deref());
-    let mut reasons = decision.reasons.clone();
+    // Causes the suite's rules do not list: the plugin that did not build or load, and
+    // a run that did not run to its end.
+    let mut causes = Vec::new();
+    if let Err(e) = &facts.plugin {
+        // Cargo's (or the sandbox's) own first error says what is wrong; the line
+        // before it only says that building failed.
+        let line = e
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .or_else(|| e.lines().next())
+            .unwrap_or_default();
+        causes.push(format!(
+            "the validation plugin did not build or load: {}",
+            portable(line, facts)
+        ));
+    }
     for s in &suites {
         for c in s.cases.iter().filter(|c| c.id == "run.completed") {
             if let Verdict::Error { message, .. } = &c.verdict {
-                reasons.push(format!(
-                    "Not certified: the run did not complete ({message})."
-                ));
+                causes.push(format!("the run did not complete ({message})."));
             }
         }
     }
-    let certified = decision.certified && reasons.len() == decision.reasons.len();
+    let certified = decision.certified && causes.is_empty();
+    let reasons = if certified {
+        decision.reasons.clone()
+    } else {
+        root_causes(causes, &decision.reasons)
+    };
+    suites.insert(
+        0,
+        verdict_suite(facts, certified, &reasons, &decision.warnings),
+    );
     let criteria: Vec<serde_json::Value> = decision
         .criteria
         .iter()
@@ -584,6 +582,9 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "run_id": facts.run_id,
         "account": facts.account,
         "endpoint": facts.endpoint,
+        "clock_scale": facts.clock_scale,
+        // Why the run ended before the reservation, when it did.
+        "stopped": facts.stopped,
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,
@@ -703,6 +704,170 @@ fn write_files(
     Ok(())
 }
 
+/// The suites of what cost nothing, known before the reservation: whether the plugin
+/// builds and loads, and the articles' structure.
+fn no_cost_suites(facts: &Facts<'_>, suites: &mut Vec<Suite>) {
+    if let Err(e) = &facts.plugin {
+        let mut load = case(
+            "plugin.load",
+            "plugin",
+            "The validation plugin builds and loads",
+            error("load-failed", portable(e, facts)),
+        );
+        load.hint = Some(
+            "fix the plugin so that `certify plugin run` builds and loads it; the error above is cargo's or the sandbox's own"
+                .into(),
+        );
+        suites.push(Suite {
+            name: "plugin".into(),
+            properties: vec![("plugin.file".into(), facts.plugin_file.clone())],
+            cases: vec![load],
+        });
+    }
+    let base = facts.bundle.root.as_path();
+    match &facts.docs {
+        Ok(docs) => {
+            let r =
+                crate::report::docs::report(docs, base, facts.started_at.clone(), Duration::ZERO);
+            suites.extend(r.suites);
+        }
+        Err(e) => suites.push(Suite {
+            name: "docs".into(),
+            properties: Vec::new(),
+            cases: vec![case(
+                "docs.read",
+                "docs",
+                "The KB articles can be read",
+                error("docs", e.clone()),
+            )],
+        }),
+    }
+}
+
+/// A message with the bundle's place on this machine left out: paths in it read
+/// relative to the bundle, as everywhere else in the report.
+fn portable(message: &str, facts: &Facts<'_>) -> String {
+    let root = facts.bundle.root.display().to_string();
+    message.replace(&format!("{root}/"), "").replace(&root, ".")
+}
+
+/// Whether a suite holds documentation structure checks (`docs`, `docs-<article>`).
+fn is_docs_structure(suite: &str) -> bool {
+    suite == "docs" || (suite.starts_with("docs-") && !suite.starts_with("docs-steps-"))
+}
+
+/// What the report says about the plugin, whether or not it loaded.
+fn plugin_facts(facts: &Facts<'_>) -> crate::report::plugin::PluginFacts {
+    match &facts.plugin {
+        Ok(p) => crate::report::plugin::PluginFacts {
+            name: p.info().name.clone(),
+            version: Some(p.info().version.clone()),
+            sdk: Some(p.info().sdk.clone()),
+            contract: Some(p.info().contract.clone()),
+            sha256: p.sha256().to_string(),
+            file: facts.plugin_file.clone(),
+        },
+        Err(_) => crate::report::plugin::PluginFacts {
+            name: "plugin".into(),
+            version: None,
+            sdk: None,
+            contract: None,
+            sha256: String::new(),
+            file: facts.plugin_file.clone(),
+        },
+    }
+}
+
+/// The reasons a run is not certified, each root cause once: what stopped the run
+/// early (the plugin, the documentation's structure, the credit, the deployment, an
+/// interruption) stands for everything it kept from running, so the checks it
+/// skipped, the criteria left without passing plugin checks and the steps that could
+/// not reproduce are not listed again. The suite's "Not certified:" prefix is left
+/// out: the verdict says it once.
+fn root_causes(mut causes: Vec<String>, decision: &[String]) -> Vec<String> {
+    let reasons: Vec<String> = decision
+        .iter()
+        .map(|r| r.strip_prefix("Not certified: ").unwrap_or(r).to_string())
+        .collect();
+    const ROOTS: [&str; 5] = [
+        "bundle.valid ",
+        "docs.structure ",
+        "budget.reservation ",
+        "blueprint.published ",
+        "blueprint.deployed ",
+    ];
+    let (roots, rest): (Vec<String>, Vec<String>) = reasons
+        .into_iter()
+        .partition(|r| ROOTS.iter().any(|p| r.starts_with(p)) && !r.contains(" was skipped"));
+    let stopped = !causes.is_empty() || !roots.is_empty();
+    causes.extend(roots);
+    let failing_plugin_check = |criterion: &str| {
+        rest.iter()
+            .any(|r| r.starts_with("plugin check ") && r.contains(&format!("({criterion})")))
+    };
+    for r in &rest {
+        let consequence = if stopped {
+            r.contains(" was skipped")
+                || r.contains(" did not run")
+                || r.contains(" needs at least ")
+                || [
+                    "blueprint.time-to-value ",
+                    "blueprint.packages ",
+                    "docs.steps ",
+                ]
+                .iter()
+                .any(|p| r.starts_with(p))
+        } else {
+            r.split_once(" needs at least ")
+                .is_some_and(|(criterion, _)| failing_plugin_check(criterion))
+        };
+        if !consequence {
+            causes.push(r.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    causes.retain(|c| seen.insert(c.clone()));
+    causes
+}
+
+/// The suite that carries the verdict as a case, first in the report: CI test viewers
+/// show a run that is not certified as failing even when every other case passed.
+fn verdict_suite(
+    facts: &Facts<'_>,
+    certified: bool,
+    reasons: &[String],
+    warnings: &[String],
+) -> Suite {
+    let title = format!(
+        "{} is certified by the {} suite",
+        facts.bundle.candidate.product,
+        facts.suite.label()
+    );
+    let mut c = case(
+        "certification.verdict",
+        "certification",
+        &title,
+        if certified {
+            Verdict::Passed
+        } else {
+            failed(format!("Not certified: {}", reasons.join("; ")))
+        },
+    );
+    c.output = reasons
+        .iter()
+        .chain(warnings)
+        .map(|r| format!("{r}\n"))
+        .collect();
+    if !certified {
+        c.hint = Some("fix the causes listed, first to last, and run again".into());
+    }
+    Suite {
+        name: "certification".into(),
+        properties: Vec::new(),
+        cases: vec![c],
+    }
+}
+
 fn slug(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -762,11 +927,8 @@ fn decide(
         .builtin(B::BlueprintTimeToValue, by_id("blueprint.time-to-value"))
         .builtin(B::TeardownComplete, by_id("teardown.complete"))
         .builtin(B::TeardownVerified, by_id("teardown.verified"))
-        .builtin(
-            B::DocsStructure,
-            of(&|s, _| s.name == "docs" || s.name.starts_with("docs:")),
-        )
-        .builtin(B::DocsSteps, of(&|s, _| s.name.starts_with("docs-steps:")))
+        .builtin(B::DocsStructure, of(&|s, _| is_docs_structure(&s.name)))
+        .builtin(B::DocsSteps, of(&|s, _| s.name.starts_with("docs-steps-")))
         .builtin(
             B::ProgramWindow,
             match program_warning {
@@ -830,5 +992,71 @@ fn aggregate(cases: &[&Case]) -> certify_suite::Verdict {
                 })
                 .unwrap_or_else(|| "it did not run".into()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::root_causes;
+
+    fn reasons(list: &[&str]) -> Vec<String> {
+        list.iter().map(|r| format!("Not certified: {r}")).collect()
+    }
+
+    #[test]
+    fn a_plugin_that_did_not_load_is_the_one_reason() {
+        let decision = reasons(&[
+            "blueprint.time-to-value was skipped (the run stopped before anything was reserved or deployed); a required check must run and pass.",
+            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
+            "business-value needs at least 1 passing plugin check, and 0 passed.",
+            "budget.settled did not run; a required check must run and pass.",
+        ]);
+        let causes = root_causes(
+            vec!["the validation plugin did not build or load: failed to parse manifest".into()],
+            &decision,
+        );
+        assert_eq!(
+            causes,
+            ["the validation plugin did not build or load: failed to parse manifest"]
+        );
+    }
+
+    #[test]
+    fn a_failed_deployment_stands_for_what_it_kept_from_running() {
+        let decision = reasons(&[
+            "blueprint.deployed failed (package install failed).",
+            "blueprint.packages failed (the deployment failed: package install failed).",
+            "blueprint.time-to-value failed (the deployment failed).",
+            "docs.steps failed (step 3: connection refused).",
+            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
+            "teardown.verified failed (1 server left).",
+        ]);
+        let causes = root_causes(Vec::new(), &decision);
+        assert_eq!(
+            causes,
+            [
+                "blueprint.deployed failed (package install failed).",
+                "teardown.verified failed (1 server left).",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_root_cause_every_reason_stays_but_a_criterion_its_failures_explain() {
+        let decision = reasons(&[
+            "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
+            "performs-as-advertised needs at least 2 passing plugin checks, and 1 passed.",
+            "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
+            "docs.steps failed (step 7).",
+        ]);
+        let causes = root_causes(Vec::new(), &decision);
+        assert_eq!(
+            causes,
+            [
+                "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
+                "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
+                "docs.steps failed (step 7).",
+            ]
+        );
     }
 }

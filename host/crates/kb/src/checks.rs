@@ -196,6 +196,10 @@ pub struct CheckResult {
     pub message: String,
     /// How to fix a failure.
     pub hint: Option<String>,
+    /// What a check that runs once per thing (a package, a link, a name) was about:
+    /// with `id`, it names the case in reports whatever line it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl CheckResult {
@@ -248,7 +252,24 @@ impl Out<'_> {
             },
             message: message.into(),
             hint: (!ok && !hint.is_empty()).then(|| hint.to_string()),
+            subject: None,
         });
+    }
+
+    /// Like `push`, for a check that runs once per `subject`.
+    fn push_about(
+        &mut self,
+        id: &str,
+        subject: &str,
+        line: usize,
+        ok: bool,
+        message: impl Into<String>,
+        hint: &str,
+    ) {
+        self.push(id, line, ok, message, hint);
+        if let Some(last) = self.checks.last_mut() {
+            last.subject = Some(subject.to_string());
+        }
     }
 }
 
@@ -356,14 +377,15 @@ fn placeholders(o: &mut Out<'_>) {
             for p in placeholder::find(t) {
                 if let Err(why) = known_shape(&p.key) {
                     let line = first + t[..p.range.start].matches('\n').count();
-                    bad.push((line, format!("{{{{{}}}}}: {why}", p.key)));
+                    bad.push((line, p.key.clone(), format!("{{{{{}}}}}: {why}", p.key)));
                 }
             }
         }
     }
-    for (line, msg) in bad {
-        o.push(
+    for (line, key, msg) in bad {
+        o.push_about(
             "kb.placeholder",
+            &key,
             line,
             false,
             msg,
@@ -598,15 +620,17 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
     let named = |name: &str| lower.find(&name.to_lowercase()).map(|p| a.line(p));
     match bundle.and_then(|b| b.blueprint_name.as_deref()) {
         Some(bp) => match named(bp) {
-            Some(line) => o.push(
+            Some(line) => o.push_about(
                 "kb.internal.blueprint-design",
+                "blueprint",
                 line,
                 true,
                 format!("names the blueprint \"{bp}\""),
                 "",
             ),
-            None => o.push(
+            None => o.push_about(
                 "kb.internal.blueprint-design",
+                "blueprint",
                 first_line,
                 false,
                 format!("does not name the blueprint \"{bp}\""),
@@ -635,15 +659,17 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
         .unwrap_or_default()
     {
         match named(p) {
-            Some(line) => o.push(
+            Some(line) => o.push_about(
                 "kb.internal.blueprint-design",
+                &format!("package {p}"),
                 line,
                 true,
                 format!("names the package \"{p}\""),
                 "",
             ),
-            None => o.push(
+            None => o.push_about(
                 "kb.internal.blueprint-design",
+                &format!("package {p}"),
                 first_line,
                 false,
                 format!("does not name the package \"{p}\""),
@@ -807,7 +833,6 @@ fn bundle_names(o: &mut Out<'_>, b: &BundleFacts) {
     if known.is_empty() {
         return;
     }
-    let mut seen = HashSet::new();
     let mut mentions: Vec<(usize, String, bool)> = Vec::new();
     for s in &a.steps {
         if let StepKind::FindBlueprint { name, search } = &s.kind {
@@ -829,26 +854,59 @@ fn bundle_names(o: &mut Out<'_>, b: &BundleFacts) {
             mentions.push((a.line(m.start()), name.to_string(), false));
         }
     }
+    // One check per name (and kind of mention), at its first mention: the outcome
+    // depends on the name alone, and a name's check keeps its identity however often
+    // the article repeats it.
+    mentions.sort_by_key(|(line, _, _)| *line);
+    let mut names: Vec<(usize, String, bool, Vec<usize>)> = Vec::new();
     for (line, name, search) in mentions {
-        if !seen.insert((norm(&name), line)) {
-            continue;
+        let n = norm(&name);
+        match names
+            .iter_mut()
+            .find(|(_, other, s, _)| *s == search && norm(other) == n)
+        {
+            Some((first, _, _, also)) => {
+                if *first != line && !also.contains(&line) {
+                    also.push(line);
+                }
+            }
+            None => names.push((line, name, search, Vec::new())),
         }
+    }
+    for (line, name, search, also) in names {
         let n = norm(&name);
         let ok = if search {
             known.iter().any(|k| k.contains(&n))
         } else {
             known.contains(&n)
         };
-        o.push(
+        let also = match also.as_slice() {
+            [] => String::new(),
+            [one] => format!(" (also on line {one})"),
+            more => format!(
+                " (also on lines {})",
+                more.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let subject = if search {
+            format!("search {name}")
+        } else {
+            name.clone()
+        };
+        o.push_about(
             "kb.bundle.names",
+            &subject,
             line,
             ok,
             if ok {
-                format!("\"{name}\" is in the bundle")
+                format!("\"{name}\" is in the bundle{also}")
             } else if search {
-                format!("no blueprint or package in the bundle matches the search \"{name}\"")
+                format!("no blueprint or package in the bundle matches the search \"{name}\"{also}")
             } else {
-                format!("\"{name}\" is not a blueprint or package of the bundle")
+                format!("\"{name}\" is not a blueprint or package of the bundle{also}")
             },
             "use the blueprint and package names exactly as the bundle defines them",
         );
@@ -874,8 +932,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         let id = if l.image { "kb.image" } else { "kb.link" };
         let d = l.dest.trim();
         if d.is_empty() {
-            o.push(
+            o.push_about(
                 id,
+                "empty",
                 l.line,
                 false,
                 "empty link target",
@@ -900,8 +959,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
         if path_part.is_empty() {
             let f = frag.unwrap_or("");
             let ok = own.contains(f) || own.contains(&f.to_lowercase());
-            o.push(
+            o.push_about(
                 "kb.anchor",
+                f,
                 l.line,
                 ok,
                 if ok {
@@ -934,8 +994,9 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
             continue;
         }
         if !target.exists() {
-            o.push(
+            o.push_about(
                 id,
+                d,
                 l.line,
                 false,
                 format!("{kind} {d} does not exist"),
@@ -943,14 +1004,15 @@ fn links(o: &mut Out<'_>, bundle: Option<&BundleFacts>) {
             );
             continue;
         }
-        o.push(id, l.line, true, format!("{kind} {d} resolves"), "");
+        o.push_about(id, d, l.line, true, format!("{kind} {d} resolves"), "");
         if let Some(f) = frag.filter(|f| !f.is_empty())
             && target.extension().is_some_and(|e| e == "md")
             && let Ok(other) = Article::read(&target)
         {
             let ok = other.anchors().any(|x| x == f || x == f.to_lowercase());
-            o.push(
+            o.push_about(
                 "kb.anchor",
+                d,
                 l.line,
                 ok,
                 if ok {
@@ -971,8 +1033,9 @@ fn outside(o: &mut Out<'_>, id: &str, line: usize, kind: &str, dest: &str, dir: 
     let home = crate::layout::home_of(dir);
     let resolved = crate::layout::resolve(&home, link);
     match resolved {
-        Some(path) if crate::layout::is_known(&path) => o.push(
+        Some(path) if crate::layout::is_known(&path) => o.push_about(
             id,
+            dest,
             line,
             true,
             format!("{kind} {dest} is the Knowledge Base's {path}"),
@@ -993,6 +1056,7 @@ fn outside(o: &mut Out<'_>, id: &str, line: usize, kind: &str, dest: &str, dir: 
             },
             message: format!("{kind} {dest} is outside the bundle"),
             hint: None,
+            subject: Some(dest.to_string()),
         }),
     }
 }

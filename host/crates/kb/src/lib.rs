@@ -182,21 +182,18 @@ pub fn check_docs(
                 line: 1,
                 status: if found.is_some() { CheckStatus::Passed } else { CheckStatus::Failed },
                 message: match found {
-                    // Relative to the bundle: its files are read from a snapshot whose
-                    // place changes from run to run.
+                    // Relative to the bundle: reports leave the machine they were made on.
                     Some(r) => format!(
                         "{aud:?} article: {}",
-                        bundle
-                            .and_then(|b| b.root.as_deref())
-                            .and_then(|root| r.file.strip_prefix(root).ok())
-                            .unwrap_or(&r.file)
-                            .display()
+                        r.file.strip_prefix(&anchor).unwrap_or(&r.file).display()
                     ),
                     None => format!("no {aud:?} article (the program requires a public and an internal one)").to_lowercase(),
                 },
                 hint: found.is_none().then(|| {
                     "add the missing article; mark the internal one with \"audience\": \"internal\" in its front matter or name it *internal*.md".into()
                 }),
+
+                subject: None,
             }
         })
         .collect();

@@ -648,6 +648,7 @@ pub fn run_article(article: &Article, ctx: &RunContext<'_>) -> Result<ArticleRun
         hint: (!problems.is_empty()).then(|| {
             "every step must reproduce: fix failing steps, tag code blocks bash/console/http, skip only with a stated reason".to_string()
         }),
+        subject: None,
     };
     Ok(ArticleRun {
         file: article.path.clone(),

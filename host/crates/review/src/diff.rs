@@ -103,7 +103,7 @@ pub struct Difference {
 /// A check's outcome in A and B.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckRow {
-    /// The report suite (`blueprint`, `plugin:performs-as-advertised`, …).
+    /// The report suite (`blueprint`, `plugin-performs-as-advertised`, …).
     pub suite: String,
     /// The check id.
     pub id: String,

@@ -8,10 +8,15 @@
 //! The output validates against the strict Jenkins schema (`junit-10.xsd`) with one
 //! tolerated exception: quick-junit always writes a `skipped` count on `<testsuites>`,
 //! which that schema does not list and every common consumer accepts. So: no properties
-//! or extra attributes on test cases (the schema has none); provenance goes into every
-//! suite's `<properties>`, and per-case details (location, hint, measurements,
-//! attachments, captured output) into the case's `<system-out>`, which is also what
-//! GitLab and the GitHub reporters show.
+//! or extra attributes on test cases (the schema has none); the run's provenance goes
+//! once into the first suite's `<properties>` (the schema allows none on
+//! `<testsuites>`), each suite's own properties into its own, and per-case details
+//! (location, hint, measurements, attachments, captured output) into the case's
+//! `<system-out>`, which is also what GitLab and the GitHub reporters show.
+//!
+//! Names follow the report's scheme (FORMAT.md, "Suites, classes and test ids"): a
+//! suite and its cases' classname are one token without dots or paths, the test name
+//! is the case's stable id.
 //!
 //! - a failed case is `<failure>` (the candidate's product did not do it);
 //! - a case that could not run is `<error type="KIND">`;
@@ -28,13 +33,14 @@ pub fn render(report: &Report) -> Result<String, String> {
     let mut junit = quick_junit::Report::new(report.name.as_str());
     junit.set_time(seconds(report.duration));
     let timestamp = chrono::DateTime::parse_from_rfc3339(&report.started_at).ok();
-    for suite in &report.suites {
+    for (i, suite) in report.suites.iter().enumerate() {
         let mut out = TestSuite::new(suite.name.as_str());
         if let Some(ts) = timestamp {
             out.set_timestamp(ts);
         }
         out.set_time(suite.cases.iter().map(|c| seconds(c.duration)).sum());
-        for (name, value) in report.properties.iter().chain(&suite.properties) {
+        let provenance = if i == 0 { &report.properties[..] } else { &[] };
+        for (name, value) in provenance.iter().chain(&suite.properties) {
             out.add_property(Property::new(name.as_str(), value.as_str()));
         }
         out.add_test_cases(suite.cases.iter().map(case));
@@ -128,6 +134,16 @@ mod tests {
             "{a}"
         );
         assert!(!a.contains("\u{1b}"), "ANSI codes are escaped");
+    }
+
+    #[test]
+    fn the_provenance_is_written_once() {
+        let xml = render(&fixture()).unwrap();
+        assert_eq!(xml.matches("name=\"run.id\"").count(), 1, "{xml}");
+        let first_suite = xml.find("<testsuite ").unwrap();
+        let second_suite = xml[first_suite + 1..].find("<testsuite ").unwrap() + first_suite;
+        let at = xml.find("name=\"run.id\"").unwrap();
+        assert!(first_suite < at && at < second_suite, "{xml}");
     }
 
     #[test]

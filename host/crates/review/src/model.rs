@@ -59,7 +59,8 @@ pub struct Counts {
 /// A group of cases (a criterion's plugin checks, the budget, an article's steps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suite {
-    /// Stable name (`bundle`, `plugin:performs-as-advertised`, `docs-steps:<file>`, …).
+    /// Stable name (`bundle`, `plugin-performs-as-advertised`, `docs-steps-<article>`, …):
+    /// one token without dots or paths, also every case's classname (FORMAT.md).
     pub name: String,
     /// Properties of this suite, as `[key, value]`.
     pub properties: Vec<(String, String)>,
@@ -70,7 +71,8 @@ pub struct Suite {
 /// One case: a check, a step, a guarantee.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
-    /// Stable id (the JUnit test name).
+    /// Stable id (the JUnit test name): says what is checked, not on which line; unique
+    /// within its suite.
     pub id: String,
     /// Group for CI viewers (the JUnit classname).
     pub classname: String,

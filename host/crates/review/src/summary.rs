@@ -74,9 +74,6 @@ pub fn render(report: &Value) -> String {
         }
         h.push_str("</p>\n");
     }
-    if let Some(cert) = cert {
-        signer(&mut h, cert);
-    }
     h.push_str("</header>\n");
 
     verdict(&mut h, report, cert);
@@ -150,11 +147,18 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
         "<section class=\"verdict {class}\" aria-label=\"Verdict\">\n<p class=\"word\">{}</p>",
         escape(word)
     );
+    if let Some(cert) = cert {
+        where_and_how(h, cert);
+        signer(h, cert);
+    }
     let reasons = cert.map(|c| array(c, "reasons")).unwrap_or(&[]);
     if !reasons.is_empty() {
         h.push_str("<ul class=\"reasons\">\n");
         for r in reasons {
-            let _ = writeln!(h, "<li>{}</li>", escape(r.as_str().unwrap_or("")));
+            // The verdict above says "Not certified" once; older reports repeat it.
+            let r = r.as_str().unwrap_or("");
+            let r = r.strip_prefix("Not certified: ").unwrap_or(r);
+            let _ = writeln!(h, "<li>{}</li>", escape(r));
         }
         h.push_str("</ul>\n");
     }
@@ -197,6 +201,45 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
         h.push_str("</tbody>\n</table>\n");
     }
     h.push_str("</section>\n");
+}
+
+/// Where and how the run happened, under the verdict: the endpoint (the embedded
+/// emulator or a real account), the account clock's scale, the suite and version (who
+/// signed the report follows it). A verdict on an emulator is not one on a real account, and a
+/// reviewer must not have to look for which it was.
+fn where_and_how(h: &mut String, cert: &Value) {
+    let mut parts = Vec::new();
+    match str_of(cert, "endpoint") {
+        Some("embedded emulator") => {
+            parts.push("on the embedded test-account emulator".to_string())
+        }
+        Some(url) => parts.push(format!("on the account at {url}")),
+        None => {}
+    }
+    if let Some(scale) = cert.get("clock_scale").and_then(Value::as_f64) {
+        parts.push(if scale == 1.0 {
+            "account clock in real time".to_string()
+        } else {
+            format!("account clock {}× real time", number_text(scale))
+        });
+    }
+    if let Some(suite) = cert.get("suite") {
+        let name = sentence_case(str_of(suite, "name").unwrap_or("?"));
+        parts.push(match str_of(suite, "version") {
+            Some(v) => format!("{name} suite {v}"),
+            None => format!("{name} suite"),
+        });
+    }
+    let _ = writeln!(h, "<p class=\"where\">{}</p>", escape(&parts.join(" · ")));
+}
+
+/// A number without a needless fraction: `60`, `2.5`.
+fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 /// Why a criterion row passes or fails, in words: the counts alone can read as a
@@ -329,7 +372,7 @@ fn time_to_value(h: &mut String, cert: &Value) {
     let Some(ttv) = cert.get("time_to_value") else {
         return;
     };
-    h.push_str("<section>\n<h2>Time to value</h2>\n");
+    h.push_str("<section>\n<h2>Time to value (account time)</h2>\n");
     let seconds = ttv.get("seconds").and_then(Value::as_f64);
     let limit = ttv.get("limit_seconds").and_then(Value::as_f64);
     let (class, text) = match (seconds, limit) {
@@ -353,6 +396,10 @@ fn time_to_value(h: &mut String, cert: &Value) {
             "",
             format!("{} from publishing to a working deployment.", duration(s)),
         ),
+        (None, Some(_)) if cert.get("stopped").is_some_and(Value::is_string) => (
+            "skip",
+            "Not measured: the run stopped before anything was deployed.".to_string(),
+        ),
         (None, Some(l)) => (
             "fail",
             format!(
@@ -362,7 +409,19 @@ fn time_to_value(h: &mut String, cert: &Value) {
         ),
         (None, None) => ("fail", "Not measured.".to_string()),
     };
-    let _ = writeln!(h, "<p class=\"{class}\">{}</p>\n</section>", escape(&text));
+    let _ = writeln!(h, "<p class=\"{class}\">{}</p>", escape(&text));
+    if let Some(scale) = cert
+        .get("clock_scale")
+        .and_then(Value::as_f64)
+        .filter(|s| *s != 1.0)
+    {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Measured on the account's clock, which ran {}× faster than real time: the run's wall time (under Run) is shorter.</p>",
+            escape(&number_text(scale))
+        );
+    }
+    h.push_str("</section>\n");
 }
 
 fn credit(h: &mut String, cert: &Value) {
@@ -382,7 +441,20 @@ fn credit(h: &mut String, cert: &Value) {
             row(h, label, &escape(v));
         }
     }
-    h.push_str("</tbody>\n</table>\n</section>\n");
+    h.push_str("</tbody>\n</table>\n");
+    // A charge of $0.00 against an estimate reads as if nothing ran: say why it is not.
+    if str_of(used, "actual") == Some("$0.00") {
+        let why = match str_of(cert, "endpoint") {
+            Some("embedded emulator") | None => {
+                "The emulator bills the account's minutes the run used at the public price list; a few account minutes round to $0.00. The estimate is what the run reserved: its servers for the suite's whole time limit."
+            }
+            Some(_) => {
+                "The account billed less than a cent for the minutes the run used; the estimate is what the run reserved, its servers for the suite's whole time limit."
+            }
+        };
+        let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(why));
+    }
+    h.push_str("</section>\n");
 }
 
 fn teardown(h: &mut String, cert: &Value) {
@@ -397,6 +469,10 @@ fn teardown(h: &mut String, cert: &Value) {
         (Some(false), _) => (
             "fail",
             "Incomplete: resources may still be running and charging the account.",
+        ),
+        (None, _) if cert.get("stopped").is_some_and(Value::is_string) => (
+            "skip",
+            "Nothing to tear down: the run stopped before anything was created.",
         ),
         (None, _) => ("warn", "Not recorded."),
     };
@@ -466,7 +542,7 @@ fn run(h: &mut String, report: &Value, cert: Option<&Value>) {
         row(h, "Started", &escape(v));
     }
     if let Some(v) = report.get("duration").and_then(Value::as_f64) {
-        row(h, "Duration", &escape(&duration(v)));
+        row(h, "Wall time", &escape(&duration(v)));
     }
     if let Some(suite) = cert.and_then(|c| c.get("suite")) {
         let name = [str_of(suite, "name"), str_of(suite, "version")]
@@ -838,7 +914,9 @@ td.num { text-align: right; white-space: nowrap; }
 .verdict.pass { border-color: var(--pass); }
 .verdict.fail { border-color: var(--fail); }
 .verdict .word { font-size: 2rem; font-weight: 700; margin: 0; }
-.verdict .reasons, .verdict .counts, .verdict table { color: #1f2328; font-weight: normal; }
+.verdict .reasons, .verdict .counts, .verdict .where, .verdict .signer, .verdict table { color: #1f2328; font-weight: normal; }
+.verdict .where { margin: .2rem 0 0; }
+.note { color: var(--muted); font-size: .9rem; }
 .verdict table td.pass, .verdict table td.fail { font-weight: 600; }
 .failure { border-left: 4px solid var(--fail); padding: .1rem 0 .3rem .9rem; margin: 1rem 0; }
 .failure h3 { margin-top: .4rem; }
@@ -992,15 +1070,20 @@ mod tests {
     fn the_signer_or_its_absence_is_at_the_top() {
         let mut r = report();
         let unsigned = render(&r);
-        let top = &unsigned[..unsigned.find("aria-label=\"Verdict\"").unwrap()];
+        let verdict_box = |page: &str| {
+            let start = page.find("aria-label=\"Verdict\"").unwrap();
+            page[start..start + page[start..].find("</section>").unwrap()].to_string()
+        };
+        let top = verdict_box(&unsigned);
         assert!(
             top.contains("Unsigned: nothing vouches for this report"),
             "{top}"
         );
+        assert!(top.contains("on the account at"), "{top}");
         r["certification"]["signer"] =
             serde_json::json!({"algorithm": "ed25519", "keyid": "ab".repeat(32)});
         let signed = render(&r);
-        let top = &signed[..signed.find("aria-label=\"Verdict\"").unwrap()];
+        let top = verdict_box(&signed);
         assert!(
             top.contains(&format!(
                 "Signed by ed25519 key <code class=\"hash\">{}</code>",
@@ -1011,6 +1094,44 @@ mod tests {
         // A hostile key id is escaped like everything else.
         r["certification"]["signer"]["keyid"] = "<script>".into();
         assert!(!render(&r).contains("<script>"));
+    }
+
+    #[test]
+    fn the_verdict_box_says_where_and_how_and_a_zero_charge_is_explained() {
+        let mut r = report();
+        r["certification"]["endpoint"] = "embedded emulator".into();
+        r["certification"]["clock_scale"] = 60.0.into();
+        r["certification"]["credit_used"]["actual"] = "$0.00".into();
+        r["certification"]["reasons"] = serde_json::json!(["Not certified: docs.steps failed."]);
+        let page = render(&r);
+        let start = page.find("aria-label=\"Verdict\"").unwrap();
+        let verdict_box = &page[start..start + page[start..].find("</section>").unwrap()];
+        assert!(
+            verdict_box.contains(
+                "on the embedded test-account emulator · account clock 60× real time · Silver suite 1"
+            ),
+            "{verdict_box}"
+        );
+        assert!(verdict_box.contains("Unsigned"), "{verdict_box}");
+        assert!(
+            verdict_box.contains("<li>docs.steps failed.</li>"),
+            "{verdict_box}"
+        );
+        assert!(page.contains("round to $0.00"), "{page}");
+        assert!(page.contains("Time to value (account time)"), "{page}");
+        assert!(page.contains("60× faster than real time"), "{page}");
+        assert!(page.contains("<th>Wall time</th>"), "{page}");
+
+        // A real account is named by its URL; a real charge needs no note.
+        r["certification"]["endpoint"] = "https://api.ctl.io".into();
+        r["certification"]["clock_scale"] = 1.0.into();
+        r["certification"]["credit_used"]["actual"] = "$0.09".into();
+        let page = render(&r);
+        assert!(
+            page.contains("on the account at https://api.ctl.io · account clock in real time"),
+            "{page}"
+        );
+        assert!(!page.contains("round to $0.00"), "{page}");
     }
 
     #[test]

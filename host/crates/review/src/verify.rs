@@ -29,7 +29,7 @@
 //!
 //! Nothing here stops at the first problem: a reviewer wants the whole list.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use serde_json::Value;
@@ -584,19 +584,21 @@ impl Verifier<'_> {
             ));
         }
 
-        // Case by case, keyed by suite and id: the verdict and classname must agree.
-        let mut in_report: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+        // Case by case, keyed by suite and id: the verdict and classname must agree. Ids
+        // are unique within a suite in what this harness writes; a repeated one (from an
+        // older harness) is matched in order rather than mistaken for a missing case.
+        let mut in_report: BTreeMap<(String, String), VecDeque<(String, String)>> = BTreeMap::new();
         for (suite, case) in report::cases(report) {
-            in_report.insert(
-                (
+            in_report
+                .entry((
                     suite.to_string(),
                     str_of(case, "id").unwrap_or("").to_string(),
-                ),
-                (
+                ))
+                .or_default()
+                .push_back((
                     str_of(case, "classname").unwrap_or("").to_string(),
                     report::verdict(case).to_string(),
-                ),
-            );
+                ));
         }
         let report_props = property_map(report);
         for suite in &junit.test_suites {
@@ -632,7 +634,7 @@ impl Verifier<'_> {
                     quick_junit::TestCaseStatus::Skipped { .. } => "skipped",
                 };
                 let classname = case.classname.as_ref().map(|c| c.as_str()).unwrap_or("");
-                match in_report.remove(&key) {
+                match in_report.get_mut(&key).and_then(VecDeque::pop_front) {
                     None => self.problem(format!(
                         "{JUNIT_XML} has case {} in suite {suite_name}, which {REPORT_JSON} does not",
                         key.1
@@ -654,7 +656,7 @@ impl Verifier<'_> {
                 }
             }
         }
-        for ((suite, id), _) in in_report {
+        for ((suite, id), _) in in_report.into_iter().filter(|(_, left)| !left.is_empty()) {
             self.problem(format!(
                 "{REPORT_JSON} has case {id} in suite {suite}, which {JUNIT_XML} does not"
             ));
@@ -906,6 +908,33 @@ mod tests {
             let p = problems(&out, None);
             assert_names(&p, &format!("{name} changed since the run"));
         }
+    }
+
+    /// A report from an older harness whose ids repeat within a suite (one line naming two
+    /// things gave two cases `kb.bundle.names:12`) still verifies untouched: cases are
+    /// matched in order, not mistaken for missing ones; a dropped repeat is still named.
+    #[test]
+    fn repeated_ids_in_a_suite_verify_and_a_dropped_repeat_is_named() {
+        let mut report = crate::testutil::report();
+        let blueprint = &mut report["suites"][1]["cases"];
+        let mut twin = blueprint[0].clone();
+        twin["verdict"] = "passed".into();
+        blueprint.as_array_mut().unwrap().push(twin);
+        report["counts"]["tests"] = (report["counts"]["tests"].as_u64().unwrap() + 1).into();
+        report["counts"]["passed"] = (report["counts"]["passed"].as_u64().unwrap() + 1).into();
+        let out = OutDir::with_report(&report);
+        attest::write(out.path(), &statement_inputs()).unwrap();
+        assert_eq!(problems(&out, None), Vec::<String>::new());
+
+        let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+        let last = junit.rfind("<testcase name=\"blueprint.deploy\"").unwrap();
+        let end = last + junit[last..].find("</testcase>").unwrap() + "</testcase>".len();
+        out.write("junit.xml", &format!("{}{}", &junit[..last], &junit[end..]));
+        let p = problems(&out, None);
+        assert_names(
+            &p,
+            "has case blueprint.deploy in suite blueprint, which junit.xml does not",
+        );
     }
 
     #[test]
