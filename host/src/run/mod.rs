@@ -21,6 +21,7 @@ mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+mod isolation;
 mod report;
 mod view;
 
@@ -210,6 +211,10 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         Arc::new(Mutex::new(Journal::open(&db).map_err(|e| {
             Error::Other(anyhow::Error::new(e).context("opening the run journal"))
         })?));
+    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
+    if isolation.is_none() {
+        say("WARNING: --unsandboxed: the candidate's package scripts and KB steps run as your own user");
+    }
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),
         account: args.account.as_deref(),
@@ -223,6 +228,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             ),
             None => None,
         },
+        isolation: isolation.clone(),
     })
     .await?;
     let run_id = new_run_id();
@@ -316,6 +322,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: progress.clone(),
             view: view.clone(),
+            isolation: isolation.clone(),
         };
         let mut task = tokio::spawn(work.run());
         let watchdog = watchdog(
@@ -540,6 +547,7 @@ struct Work {
     concurrency: usize,
     progress: Arc<Mutex<Progress>>,
     view: view::View,
+    isolation: Option<isolation::Isolation>,
 }
 
 impl Work {
@@ -644,8 +652,9 @@ impl Work {
             };
             let articles = self.articles.clone();
             let rules = self.rules.clone();
+            let isolation = self.isolation.clone();
             let steps = tokio::task::spawn_blocking(move || {
-                docs::run_steps(&articles, &bindings, &rules, &library)
+                docs::run_steps(&articles, &bindings, &rules, &library, isolation.as_ref())
             })
             .await
             .map_err(|e| Error::Other(anyhow::anyhow!("running the articles' steps: {e}")))?;
@@ -661,6 +670,9 @@ impl Work {
         published: &deploy::Published,
     ) -> Grants {
         let mut http = HttpPolicy::deny_all();
+        if let Some(dialer) = isolation::dialer(self.isolation.as_ref()) {
+            http = http.through(dialer);
+        }
         for (_, s) in servers {
             for ip in s
                 .internal_ip()

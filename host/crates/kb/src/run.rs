@@ -77,6 +77,10 @@ pub struct RunOptions {
     pub path: Option<String>,
     /// Extra environment variables, set explicitly by the suite.
     pub env: Vec<(String, String)>,
+    /// Run shell steps in this sandbox, on this network (see the module docs; without a
+    /// run network they keep the host's, to reach a real account's servers); `None` runs
+    /// them as the harness's user.
+    pub sandbox: Option<(certify_sandbox::Sandbox, Option<Arc<certify_sandbox::RunNetwork>>)>,
 }
 
 impl Default for RunOptions {
@@ -88,6 +92,7 @@ impl Default for RunOptions {
             bash: PathBuf::from("bash"),
             path: None,
             env: Vec::new(),
+            sandbox: None,
         }
     }
 }
@@ -255,6 +260,31 @@ pub struct StdHttpClient;
 
 impl HttpClient for StdHttpClient {
     fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+        exchange(req, timeout, &|sock, timeout| {
+            TcpStream::connect_timeout(&sock, timeout)
+        })
+    }
+}
+
+/// [`StdHttpClient`] for a sandboxed run: it reaches the servers on the run's private
+/// network, through the network's holder, and nothing else.
+#[derive(Debug, Clone)]
+pub struct RunNetworkHttpClient(pub Arc<certify_sandbox::RunNetwork>);
+
+impl HttpClient for RunNetworkHttpClient {
+    fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+        exchange(req, timeout, &|sock, _| match sock {
+            std::net::SocketAddr::V4(v4) => self.0.connect(v4),
+            other => Err(std::io::Error::other(format!(
+                "{other} is not on the run network"
+            ))),
+        })
+    }
+}
+
+type Connect<'a> = &'a dyn Fn(std::net::SocketAddr, Duration) -> std::io::Result<TcpStream>;
+
+fn exchange(req: &HttpRequest, timeout: Duration, connect: Connect<'_>) -> Result<HttpResponse, String> {
         let rest = req.url.strip_prefix("http://").ok_or_else(|| {
             format!(
                 "{}: only http:// URLs are supported by the built-in client",
@@ -276,7 +306,7 @@ impl HttpClient for StdHttpClient {
             .map_err(|e| format!("cannot resolve {authority}: {e}"))?
             .next()
             .ok_or_else(|| format!("cannot resolve {authority}"))?;
-        let mut s = TcpStream::connect_timeout(&sock, timeout)
+        let mut s = connect(sock, timeout)
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
         let left = deadline
             .saturating_duration_since(Instant::now())
@@ -323,7 +353,6 @@ impl HttpClient for StdHttpClient {
             status,
             body: String::from_utf8_lossy(&body).into_owned(),
         })
-    }
 }
 
 /// The most of a response the built-in client reads.
@@ -725,6 +754,7 @@ struct Shell {
     bash: PathBuf,
     groups: Vec<i32>,
     counter: usize,
+    sandbox: Option<(certify_sandbox::Sandbox, Option<Arc<certify_sandbox::RunNetwork>>)>,
 }
 
 /// Run by `bash -c` around every step: reads the step's script from standard input,
@@ -825,11 +855,16 @@ impl Shell {
             .tempdir()
             .map_err(|source| KbError::TempDir { source })?;
         let home = work.path().display().to_string();
+        // In a sandbox only the system's programs exist.
+        let host_path = match ctx.options.sandbox {
+            Some(_) => None,
+            None => std::env::var("PATH").ok(),
+        };
         let path = ctx
             .options
             .path
             .clone()
-            .or_else(|| std::env::var("PATH").ok())
+            .or(host_path)
             .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         let mut env = vec![
             ("PATH".to_string(), path),
@@ -867,6 +902,7 @@ impl Shell {
             bash: ctx.options.bash.clone(),
             groups: Vec::new(),
             counter: 0,
+            sandbox: ctx.options.sandbox.clone(),
         })
     }
 
@@ -901,6 +937,35 @@ impl Drop for Shell {
     }
 }
 
+/// The bash that runs one step: in the sandbox, where it sees its working directory and
+/// the directory it writes its state to (both at their own paths) and the run network;
+/// or as the harness's user.
+fn shell_command(sh: &Shell, out: &Path) -> Command {
+    let args = ["--noprofile", "--norc", "-c", PRELUDE, "certify-step"];
+    let mut env: Vec<(String, String)> = sh.carried.clone();
+    env.extend(sh.env.iter().cloned());
+    env.push(("__CERTIFY_OUT".into(), out.display().to_string()));
+    match &sh.sandbox {
+        Some((sandbox, network)) => {
+            let spec = certify_sandbox::Spec {
+                writable: vec![sh._work.path().to_path_buf(), sh.ctl.path().to_path_buf()],
+                cwd: Some(sh.cwd.clone()),
+                env,
+                host_network: network.is_none(),
+                network: network.clone(),
+                ..certify_sandbox::Spec::default()
+            };
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            sandbox.command(&spec, &sh.bash.to_string_lossy(), &args)
+        }
+        None => {
+            let mut cmd = Command::new(&sh.bash);
+            cmd.args(args).current_dir(&sh.cwd).env_clear().envs(env);
+            cmd
+        }
+    }
+}
+
 #[derive(Default)]
 struct Capture {
     bytes: Vec<u8>,
@@ -926,18 +991,8 @@ fn run_shell(
         source,
     })?;
     let mut child = {
-        let mut cmd = Command::new(&sh.bash);
-        cmd.arg("--noprofile")
-            .arg("--norc")
-            .arg("-c")
-            .arg(PRELUDE)
-            .arg("certify-step")
-            .current_dir(&sh.cwd)
-            .env_clear()
-            .envs(sh.carried.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(sh.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("__CERTIFY_OUT", &out)
-            .stdin(Stdio::piped())
+        let mut cmd = shell_command(sh, &out);
+        cmd.stdin(Stdio::piped())
             .stdout(writer)
             .stderr(writer2)
             .process_group(0);

@@ -107,8 +107,10 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
     /// Resource limits.
     pub limits: Limits,
-    /// The run's network; `None` means no network at all.
+    /// The run's network; `None` means no network at all, unless `host_network`.
     pub network: Option<Arc<RunNetwork>>,
+    /// Keep the host's network (for steps that must reach a real account's servers).
+    pub host_network: bool,
     /// A descriptor of the caller's handed in as descriptor 3 (for example, a pipe the
     /// command reports on).
     pub fd3: Option<RawFd>,
@@ -234,7 +236,7 @@ impl Sandbox {
             "--die-with-parent",
             "--new-session",
         ]);
-        if spec.network.is_none() {
+        if spec.network.is_none() && !spec.host_network {
             push(&["--unshare-net"]);
         }
         push(&["--ro-bind", "/usr", "/usr"]);
