@@ -3,6 +3,7 @@
 
 mod docs;
 mod example;
+mod hostile;
 mod recipes;
 mod report;
 mod run;

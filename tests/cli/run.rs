@@ -35,7 +35,7 @@ fn certify_run(state: &Path, bundle: &Path, out: &Path) -> Command {
 
 /// A copy of the sample bundle whose plugin is the prebuilt `.wasm` (the
 /// plugin's Cargo project only builds inside this workspace).
-fn sample_copy(dir: &Path) -> PathBuf {
+pub(crate) fn sample_copy(dir: &Path) -> PathBuf {
     let copy = dir.join("bundle");
     copy_dir(&sample(), &copy, &|p| p.ends_with("plugin"));
     std::fs::copy(SAMPLE_PLUGIN, copy.join("plugin.wasm")).unwrap();

@@ -213,7 +213,9 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         })?));
     let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
     if isolation.is_none() {
-        say("WARNING: --unsandboxed: the candidate's package scripts and KB steps run as your own user");
+        say(
+            "WARNING: --unsandboxed: the candidate's package scripts and KB steps run as your own user",
+        );
     }
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),

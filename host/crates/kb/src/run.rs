@@ -80,7 +80,10 @@ pub struct RunOptions {
     /// Run shell steps in this sandbox, on this network (see the module docs; without a
     /// run network they keep the host's, to reach a real account's servers); `None` runs
     /// them as the harness's user.
-    pub sandbox: Option<(certify_sandbox::Sandbox, Option<Arc<certify_sandbox::RunNetwork>>)>,
+    pub sandbox: Option<(
+        certify_sandbox::Sandbox,
+        Option<Arc<certify_sandbox::RunNetwork>>,
+    )>,
 }
 
 impl Default for RunOptions {
@@ -284,75 +287,78 @@ impl HttpClient for RunNetworkHttpClient {
 
 type Connect<'a> = &'a dyn Fn(std::net::SocketAddr, Duration) -> std::io::Result<TcpStream>;
 
-fn exchange(req: &HttpRequest, timeout: Duration, connect: Connect<'_>) -> Result<HttpResponse, String> {
-        let rest = req.url.strip_prefix("http://").ok_or_else(|| {
-            format!(
-                "{}: only http:// URLs are supported by the built-in client",
-                req.url
-            )
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let addr = if authority.contains(':') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        let deadline = Instant::now() + timeout;
-        let sock = addr
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {authority}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve {authority}"))?;
-        let mut s = connect(sock, timeout)
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        s.set_read_timeout(Some(left)).ok();
-        s.set_write_timeout(Some(left)).ok();
-        let mut head = format!(
-            "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: certify-kb\r\n",
-            req.method
-        );
-        for (k, v) in &req.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
-            head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes())
-            .and_then(|_| s.write_all(req.body.as_bytes()))
-            .map_err(|e| format!("cannot send the request: {e}"))?;
-        let raw = read_before(&mut s, deadline, MAX_RESPONSE_BYTES)?;
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
-        let (head, body) = match split {
-            Some(i) => (&raw[..i], &raw[i + 4..]),
-            None => (&raw[..], &[][..]),
-        };
-        let head = String::from_utf8_lossy(head);
-        let status = head
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "the response has no HTTP status line".to_string())?;
-        let chunked = head
-            .lines()
-            .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
-        // Decoded as text only once whole: a chunk may end inside a UTF-8 character.
-        let body = if chunked {
-            dechunk(body)
-        } else {
-            body.to_vec()
-        };
-        Ok(HttpResponse {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+fn exchange(
+    req: &HttpRequest,
+    timeout: Duration,
+    connect: Connect<'_>,
+) -> Result<HttpResponse, String> {
+    let rest = req.url.strip_prefix("http://").ok_or_else(|| {
+        format!(
+            "{}: only http:// URLs are supported by the built-in client",
+            req.url
+        )
+    })?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let deadline = Instant::now() + timeout;
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {authority}"))?;
+    let mut s = connect(sock, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
+    s.set_read_timeout(Some(left)).ok();
+    s.set_write_timeout(Some(left)).ok();
+    let mut head = format!(
+        "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: certify-kb\r\n",
+        req.method
+    );
+    for (k, v) in &req.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(req.body.as_bytes()))
+        .map_err(|e| format!("cannot send the request: {e}"))?;
+    let raw = read_before(&mut s, deadline, MAX_RESPONSE_BYTES)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let (head, body) = match split {
+        Some(i) => (&raw[..i], &raw[i + 4..]),
+        None => (&raw[..], &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| "the response has no HTTP status line".to_string())?;
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    // Decoded as text only once whole: a chunk may end inside a UTF-8 character.
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    Ok(HttpResponse {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// The most of a response the built-in client reads.
@@ -754,7 +760,10 @@ struct Shell {
     bash: PathBuf,
     groups: Vec<i32>,
     counter: usize,
-    sandbox: Option<(certify_sandbox::Sandbox, Option<Arc<certify_sandbox::RunNetwork>>)>,
+    sandbox: Option<(
+        certify_sandbox::Sandbox,
+        Option<Arc<certify_sandbox::RunNetwork>>,
+    )>,
 }
 
 /// Run by `bash -c` around every step: reads the step's script from standard input,

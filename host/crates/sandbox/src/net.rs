@@ -60,7 +60,8 @@ impl RunNetwork {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: both descriptors were just created and are owned here.
-        let (parent, child) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+        let (parent, child) =
+            unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
         // Everything the child needs is prepared before the fork.
         // SAFETY: geteuid/getegid cannot fail.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -88,7 +89,9 @@ impl RunNetwork {
         // SAFETY: reads one byte into a local buffer.
         let n = unsafe { libc::recv(parent.as_raw_fd(), status.as_mut_ptr().cast(), 1, 0) };
         if n != 1 {
-            return Err(fail(io::Error::other("the network holder died while starting")));
+            return Err(fail(io::Error::other(
+                "the network holder died while starting",
+            )));
         }
         if status[0] != OK {
             return Err(fail(io::Error::from_raw_os_error(status[0].into())));

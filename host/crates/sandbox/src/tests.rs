@@ -49,7 +49,15 @@ fn sees_only_the_system_and_what_it_is_given() {
     assert!(out.contains("ONLY=this"), "{out}");
     assert!(!out.contains("HOME="), "{out}");
     // Its own processes only: bwrap's init, sh, ls, grep.
-    let procs: u32 = out.split("procs=").nth(1).unwrap().lines().next().unwrap().parse().unwrap();
+    let procs: u32 = out
+        .split("procs=")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(procs < 10, "{out}");
     assert_eq!(
         std::fs::read_to_string(work.path().join("out")).unwrap(),
@@ -60,7 +68,11 @@ fn sees_only_the_system_and_what_it_is_given() {
         readable: vec![work.path().to_path_buf()],
         ..Spec::default()
     };
-    let (ok, _) = sh(&s, &spec, &format!("echo x > {}/out", work.path().display()));
+    let (ok, _) = sh(
+        &s,
+        &spec,
+        &format!("echo x > {}/out", work.path().display()),
+    );
     assert!(!ok);
 }
 
@@ -85,7 +97,11 @@ fn limits_files_and_tmp() {
     );
     assert!(!ok, "{out}");
     assert!(std::fs::metadata(&big).unwrap().len() <= 1 << 20);
-    let (ok, out) = sh(&s, &spec, "for i in 1 2 3; do head -c 900000 /dev/zero > /tmp/f$i || exit 1; done");
+    let (ok, out) = sh(
+        &s,
+        &spec,
+        "for i in 1 2 3; do head -c 900000 /dev/zero > /tmp/f$i || exit 1; done",
+    );
     assert!(!ok, "{out}");
 }
 
@@ -107,7 +123,11 @@ fn nothing_outlives_the_sandbox() {
     assert!(ok, "{out}");
     let before = std::fs::read_to_string(&marker).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), before, "the daemon survived");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        before,
+        "the daemon survived"
+    );
 }
 
 #[test]

@@ -180,7 +180,10 @@ impl Supervisor {
         let result = match &self.sandboxed {
             Some(sb) => {
                 let mut env = vec![
-                    ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string()),
+                    (
+                        "PATH".to_string(),
+                        "/usr/local/bin:/usr/bin:/bin".to_string(),
+                    ),
                     ("HOME".to_string(), sandbox.display().to_string()),
                     ("TMPDIR".to_string(), "/tmp".to_string()),
                     ("LANG".to_string(), "C.UTF-8".to_string()),
@@ -196,8 +199,15 @@ impl Supervisor {
                     network: Some(sb.network.clone()),
                     ..certify_sandbox::Spec::default()
                 };
-                self.run_sandboxed(req, &sb.sandbox, &spec, (script, args), (log, log2), limit_real)
-                    .await?
+                self.run_sandboxed(
+                    req,
+                    &sb.sandbox,
+                    &spec,
+                    (script, args),
+                    (log, log2),
+                    limit_real,
+                )
+                .await?
             }
             None => {
                 let mut cmd = tokio::process::Command::new("/bin/sh");

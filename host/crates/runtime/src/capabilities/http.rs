@@ -26,7 +26,9 @@ pub struct HttpPolicy {
 /// harness cannot route to (the run's private network): plain HTTP/1.1 then goes over
 /// the connection it returns.
 #[derive(Clone)]
-pub struct Dialer(pub Arc<dyn Fn(SocketAddrV4) -> std::io::Result<std::net::TcpStream> + Send + Sync>);
+pub struct Dialer(
+    pub Arc<dyn Fn(SocketAddrV4) -> std::io::Result<std::net::TcpStream> + Send + Sync>,
+);
 
 impl std::fmt::Debug for Dialer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -254,7 +256,10 @@ async fn dialed(
     let mut out = hyper::Request::builder()
         .method(request.method().clone())
         .uri(&url[url::Position::BeforePath..])
-        .header("host", &url[url::Position::BeforeHost..url::Position::AfterPort]);
+        .header(
+            "host",
+            &url[url::Position::BeforeHost..url::Position::AfterPort],
+        );
     for (name, value) in request.headers() {
         out = out.header(name, value);
     }
@@ -271,7 +276,12 @@ async fn dialed(
     let headers = response
         .headers()
         .iter()
-        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut incoming = response.into_body();
     let mut body = Vec::new();

@@ -1,0 +1,170 @@
+//! Hostile bundles against the OS sandbox: each is the sample candidate with an attack
+//! added (fixtures under `tests/hostile/sandbox-*`), run by an ordinary user (the tests
+//! drop root with `setpriv`), with canary credentials in the environment and a canary
+//! key in a fake home. The harness and its state must come out unharmed, no canary may
+//! appear anywhere, nothing may survive the run, and the verdict must still be the
+//! sample's.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::run::sample_copy;
+use crate::support::run;
+
+const NOBODY: u32 = 65534;
+
+fn sandbox_available() -> bool {
+    Command::new("bwrap")
+        .args(["--unshare-all", "--ro-bind", "/", "/", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn chown_all(path: &Path) {
+    let _ = std::os::unix::fs::lchown(path, Some(NOBODY), Some(NOBODY));
+    if path.is_dir() && !path.is_symlink() {
+        for e in std::fs::read_dir(path).unwrap().flatten() {
+            chown_all(&e.path());
+        }
+    }
+}
+
+/// Every file under `dir` that contains `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            found.extend(files_containing(&p, needle));
+        } else if let Ok(bytes) = std::fs::read(&p)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// Processes whose command line contains `needle`.
+fn processes_running(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            cmd.contains(needle).then_some(cmd)
+        })
+        .collect()
+}
+
+#[test]
+fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
+    if !sandbox_available() {
+        eprintln!("skipped: bubblewrap is missing or cannot create namespaces here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let home = root.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "CANARY-SSH-KEY").unwrap();
+    let state = root.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let out = root.join("out");
+    let bundle = sample_copy(root);
+
+    // The integrator's own service on loopback.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicBool::new(false));
+    {
+        let reached = reached.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let mut got = Vec::new();
+                if let Ok(mut c) = conn {
+                    let _ = c.read_to_end(&mut got);
+                }
+                reached.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    let attack = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/sandbox-package/attack.sh"),
+    )
+    .unwrap()
+    .replace("@HOME@", &home.display().to_string())
+    .replace("@STATE@", &state.display().to_string())
+    .replace("@PORT@", &port.to_string());
+    let install = bundle.join("packages/install-acme-status/install.sh");
+    let script = std::fs::read_to_string(&install).unwrap();
+    std::fs::write(&install, format!("{script}\n{attack}")).unwrap();
+
+    // The harness runs as an ordinary user: a copy of the binary it can reach.
+    let bin = root.join("certify");
+    std::fs::copy(env!("CARGO_BIN_EXE_certify"), &bin).unwrap();
+    let mut cmd = if is_root() {
+        chown_all(root);
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    cmd.env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("CLC_USERNAME", "CANARY-CLC-USER")
+        .env("CLC_PASSWORD", "CANARY-CLC-PASSWORD")
+        .env("CERTIFY_STATE_DB", state.join("state.db"))
+        .env("CERTIFY_CACHE_DIR", root.join("cache"))
+        .arg("run")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .args(["--clock-scale", "240"]);
+    let r = run(&mut cmd);
+
+    // The right verdict: the product works, the attacks change nothing.
+    assert_eq!(r.code, 0, "{r:?}");
+    // The attack ran (its output is in the deployment's build log).
+    let ran = files_containing(&out, b"localhost:");
+    assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    // No canary anywhere.
+    for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
+        assert!(
+            !r.stdout.contains(canary) && !r.stderr.contains(canary),
+            "{r:?}"
+        );
+        let leaked = files_containing(root, canary.as_bytes())
+            .into_iter()
+            .filter(|p| !p.starts_with(&home))
+            .collect::<Vec<_>>();
+        assert!(leaked.is_empty(), "{canary} leaked into {leaked:?}");
+    }
+    // The harness's state is unharmed.
+    let harmed: Vec<_> = files_containing(&state, b"HOSTILE");
+    assert!(harmed.is_empty(), "written: {harmed:?}");
+    assert!(
+        !reached.load(Ordering::SeqCst),
+        "the package reached 127.0.0.1:{port}"
+    );
+    // Nothing survives the run.
+    for daemon in ["sleep 31337", "sleep 31338"] {
+        assert!(processes_running(daemon).is_empty(), "{daemon} survived");
+    }
+}
