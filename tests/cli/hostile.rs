@@ -70,8 +70,25 @@ fn processes_running(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the attack goes.
+enum Attack {
+    /// Appended to the package's script.
+    Package,
+    /// A bash step in the internal article.
+    KbStep,
+}
+
 #[test]
 fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
+    hostile_run(Attack::Package, &["sleep 31337", "sleep 31338"]);
+}
+
+#[test]
+fn a_hostile_kb_step_and_its_fork_bomb_get_nothing_and_leave_nothing() {
+    hostile_run(Attack::KbStep, &["sleep 31339", "sleep 31340"]);
+}
+
+fn hostile_run(attack: Attack, daemons: &[&str]) {
     if !sandbox_available() {
         eprintln!("skipped: bubblewrap is missing or cannot create namespaces here");
         return;
@@ -102,16 +119,29 @@ fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
             }
         });
     }
-    let attack = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/sandbox-package/attack.sh"),
-    )
+    let fixture = match attack {
+        Attack::Package => "tests/hostile/sandbox-package/attack.sh",
+        Attack::KbStep => "tests/hostile/sandbox-kb-step/step.sh",
+    };
+    let script = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
     .unwrap()
     .replace("@HOME@", &home.display().to_string())
     .replace("@STATE@", &state.display().to_string())
     .replace("@PORT@", &port.to_string());
-    let install = bundle.join("packages/install-acme-status/install.sh");
-    let script = std::fs::read_to_string(&install).unwrap();
-    std::fs::write(&install, format!("{script}\n{attack}")).unwrap();
+    match attack {
+        Attack::Package => {
+            let install = bundle.join("packages/install-acme-status/install.sh");
+            let text = std::fs::read_to_string(&install).unwrap();
+            std::fs::write(&install, format!("{text}\n{script}")).unwrap();
+        }
+        Attack::KbStep => {
+            let article = bundle.join("kb/internal/acme-status-page-blueprint-internal.md");
+            let text = std::fs::read_to_string(&article).unwrap();
+            let at = text.find("Troubleshooting:").unwrap();
+            let step = format!("```bash\n{script}```\n\n");
+            std::fs::write(&article, format!("{}{step}{}", &text[..at], &text[at..])).unwrap();
+        }
+    }
 
     // The harness runs as an ordinary user: a copy of the binary it can reach.
     let bin = root.join("certify");
@@ -141,9 +171,13 @@ fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
 
     // The right verdict: the product works, the attacks change nothing.
     assert_eq!(r.code, 0, "{r:?}");
-    // The attack ran (its output is in the deployment's build log).
+    // The attack ran (its output is in the build log or the step's case).
     let ran = files_containing(&out, b"localhost:");
     assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    if let Attack::KbStep = attack {
+        // The fork bomb hit the sandbox's process limit and the step carried on.
+        assert!(!files_containing(&out, b"forked: still here").is_empty(), "{r:?}");
+    }
     // No canary anywhere.
     for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
         assert!(
@@ -164,7 +198,7 @@ fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
         "the package reached 127.0.0.1:{port}"
     );
     // Nothing survives the run.
-    for daemon in ["sleep 31337", "sleep 31338"] {
+    for daemon in daemons {
         assert!(processes_running(daemon).is_empty(), "{daemon} survived");
     }
 }
