@@ -124,10 +124,10 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         Attack::KbStep => "tests/hostile/sandbox-kb-step/step.sh",
     };
     let script = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
-    .unwrap()
-    .replace("@HOME@", &home.display().to_string())
-    .replace("@STATE@", &state.display().to_string())
-    .replace("@PORT@", &port.to_string());
+        .unwrap()
+        .replace("@HOME@", &home.display().to_string())
+        .replace("@STATE@", &state.display().to_string())
+        .replace("@PORT@", &port.to_string());
     match attack {
         Attack::Package => {
             let install = bundle.join("packages/install-acme-status/install.sh");
@@ -176,7 +176,10 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
     assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
     if let Attack::KbStep = attack {
         // The fork bomb hit the sandbox's process limit and the step carried on.
-        assert!(!files_containing(&out, b"forked: still here").is_empty(), "{r:?}");
+        assert!(
+            !files_containing(&out, b"forked: still here").is_empty(),
+            "{r:?}"
+        );
     }
     // No canary anywhere.
     for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
@@ -201,4 +204,43 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
     for daemon in daemons {
         assert!(processes_running(daemon).is_empty(), "{daemon} survived");
     }
+}
+
+#[test]
+fn without_a_sandbox_a_run_refuses_unless_told_and_then_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let out = dir.path().join("out");
+    let state = dir.path().join("state.db");
+    let refused = run(crate::support::certify()
+        .env("CERTIFY_BWRAP", "/nonexistent/bwrap")
+        .env("CERTIFY_STATE_DB", &state)
+        .arg("run")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("apt-get install bubblewrap")
+            && refused.stderr.contains("--unsandboxed"),
+        "{refused:?}"
+    );
+
+    let opted = run(crate::support::certify()
+        .env("CERTIFY_BWRAP", "/nonexistent/bwrap")
+        .env("CERTIFY_STATE_DB", &state)
+        .arg("run")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .args(["--clock-scale", "240", "--unsandboxed"]));
+    assert_eq!(opted.code, 0, "{opted:?}");
+    assert!(
+        opted.stdout.contains("warning: unsandboxed run"),
+        "{opted:?}"
+    );
+    let report = crate::support::read_json(&out.join("report.json"));
+    assert_eq!(report["certification"]["isolation"], "unsandboxed");
+    let summary = std::fs::read_to_string(out.join("summary.html")).unwrap();
+    assert!(summary.contains("Unsandboxed run"), "{summary}");
 }

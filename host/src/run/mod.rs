@@ -128,6 +128,8 @@ pub struct Facts<'a> {
     pub(crate) endpoint: &'a str,
     pub(crate) data_center: &'a str,
     pub(crate) clock_scale: f64,
+    /// Whether the candidate's packages and steps ran in the sandbox (not `--unsandboxed`).
+    pub(crate) sandboxed: bool,
     pub(crate) started_at: String,
     pub(crate) duration: Duration,
     pub(crate) plugin: Result<&'a Plugin, String>,
@@ -403,6 +405,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         endpoint: &account.endpoint,
         data_center: &account.data_center,
         clock_scale: account.clock_scale,
+        sandboxed: isolation.is_some(),
         started_at,
         duration: clock.elapsed(),
         plugin: plugin.as_deref().map_err(|e| e.clone()),

@@ -14,6 +14,9 @@ use crate::Error;
 use crate::report::model::{Case, Report, Suite, Verdict};
 use crate::report::{self, json as json_report, junit};
 
+/// The warning an `--unsandboxed` run carries in every report.
+const UNSANDBOXED: &str = "unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed)";
+
 /// What was written, for the terminal.
 pub struct Written {
     /// Whether the candidate is certified.
@@ -509,7 +512,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             facts.bundle.candidate.program_end()
         )
     });
-    let decision = decide(facts, &suites, today, program_warning.as_deref());
+    let mut decision = decide(facts, &suites, today, program_warning.as_deref());
+    if !facts.sandboxed {
+        decision.warnings.insert(0, UNSANDBOXED.to_string());
+    }
     let mut reasons = decision.reasons.clone();
     for s in &suites {
         for c in s.cases.iter().filter(|c| c.id == "run.completed") {
@@ -544,6 +550,15 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         ("run.account".to_string(), facts.account.to_string()),
         ("run.endpoint".to_string(), facts.endpoint.to_string()),
         ("run.data_center".to_string(), facts.data_center.to_string()),
+        (
+            "run.isolation".to_string(),
+            if facts.sandboxed {
+                "sandbox"
+            } else {
+                "unsandboxed"
+            }
+            .to_string(),
+        ),
         (
             "candidate.company".to_string(),
             facts.bundle.candidate.company.clone(),
@@ -586,6 +601,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "run_id": facts.run_id,
         "account": facts.account,
         "endpoint": facts.endpoint,
+        "isolation": if facts.sandboxed { "sandbox" } else { "unsandboxed" },
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

@@ -158,10 +158,11 @@ impl Sandbox {
         if !cfg!(target_os = "linux") {
             return Err(Unavailable::NotLinux(std::env::consts::OS));
         }
-        let bwrap = std::env::var_os("CERTIFY_BWRAP")
-            .map(PathBuf::from)
-            .or_else(|| find_program("bwrap"))
-            .ok_or(Unavailable::NoBwrap)?;
+        let bwrap = match std::env::var_os("CERTIFY_BWRAP") {
+            Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+            None => find_program("bwrap"),
+        }
+        .ok_or(Unavailable::NoBwrap)?;
         // prlimit runs inside, where only the system directories are.
         let prlimit = ["/usr/bin/prlimit", "/bin/prlimit"]
             .iter()
