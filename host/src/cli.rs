@@ -163,6 +163,10 @@ pub struct RunArgs {
     /// sandbox (only where the sandbox cannot work; the report says so prominently).
     #[arg(long)]
     pub unsandboxed: bool,
+    /// Supply the bundle's `{ integrator = true }` secret NAME from your environment
+    /// variable VARIABLE (repeatable). A bundle can never name a variable itself.
+    #[arg(long = "secret", value_name = "NAME=VARIABLE")]
+    pub secrets: Vec<String>,
 }
 
 /// `certify report ...`

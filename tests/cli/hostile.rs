@@ -244,3 +244,61 @@ fn without_a_sandbox_a_run_refuses_unless_told_and_then_says_so() {
     let summary = std::fs::read_to_string(out.join("summary.html")).unwrap();
     assert!(summary.contains("Unsandboxed run"), "{summary}");
 }
+
+#[test]
+fn a_bundle_cannot_ask_for_an_environment_variable_only_the_integrator_maps_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let toml = bundle.join("candidate.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let asking = text.replace(
+        "\"Acme.AdminPassword\" = { generate = true }",
+        "\"Acme.AdminPassword\" = { env = \"CLC_PASSWORD\" }",
+    );
+    assert_ne!(asking, text);
+    std::fs::write(&toml, &asking).unwrap();
+    let state = dir.path().join("state.db");
+    let certify_run = |extra: &[&str]| {
+        run(crate::support::certify()
+            .env("CLC_PASSWORD", "CANARY-CLC-PASSWORD")
+            .env("ACME_ADMIN", "integrator-chosen-password")
+            .env("CERTIFY_STATE_DB", &state)
+            .arg("run")
+            .arg(&bundle)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(["--clock-scale", "240"])
+            .args(extra))
+    };
+    let refused = certify_run(&[]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("names an environment variable")
+            && refused.stderr.contains("candidate.toml:"),
+        "{refused:?}"
+    );
+    assert!(!refused.stdout.contains("CANARY") && !refused.stderr.contains("CANARY"));
+
+    // Asking the integrator works, and only for what the integrator maps.
+    std::fs::write(
+        &toml,
+        text.replace(
+            "\"Acme.AdminPassword\" = { generate = true }",
+            "\"Acme.AdminPassword\" = { integrator = true }",
+        ),
+    )
+    .unwrap();
+    let unmapped = certify_run(&[]);
+    assert_eq!(unmapped.code, 2, "{unmapped:?}");
+    assert!(
+        unmapped
+            .stderr
+            .contains("--secret Acme.AdminPassword=VARIABLE"),
+        "{unmapped:?}"
+    );
+    let wrong = certify_run(&["--secret", "Other=CLC_PASSWORD"]);
+    assert_eq!(wrong.code, 2, "{wrong:?}");
+    let mapped = certify_run(&["--secret", "Acme.AdminPassword=ACME_ADMIN"]);
+    assert_eq!(mapped.code, 0, "{mapped:?}");
+    assert!(files_containing(&dir.path().join("out"), b"integrator-chosen-password").is_empty());
+}

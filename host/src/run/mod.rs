@@ -147,6 +147,42 @@ pub struct Facts<'a> {
     pub(crate) ending: &'a Ending,
 }
 
+/// `--secret NAME=VARIABLE` as NAME → VARIABLE, for secrets the bundle asks the
+/// integrator for; anything else is a usage error, and so is a variable that is unset.
+fn supplied_secrets(
+    given: &[String],
+    bundle: &Bundle,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    use certify_bundle::{ParameterValue, SecretSource};
+    let mut map = std::collections::BTreeMap::new();
+    for g in given {
+        let Some((name, var)) = g
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        else {
+            return Err(Error::Usage(format!(
+                "--secret {g}: write NAME=VARIABLE (the secret's name, the environment variable holding it)"
+            )));
+        };
+        let asked =
+            bundle.deploy.parameters.iter().any(|p| {
+                p.name == name && p.value == ParameterValue::Secret(SecretSource::Integrator)
+            });
+        if !asked {
+            return Err(Error::Usage(format!(
+                "--secret {name}: the bundle does not ask the integrator for a secret {name} (`{{ integrator = true }}` in [deploy.secrets])"
+            )));
+        }
+        if std::env::var_os(var).is_none() {
+            return Err(Error::Usage(format!(
+                "--secret {name}={var}: the environment variable {var} is not set"
+            )));
+        }
+        map.insert(name.to_string(), var.to_string());
+    }
+    Ok(map)
+}
+
 /// Run `certify run`.
 pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -213,6 +249,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         Arc::new(Mutex::new(Journal::open(&db).map_err(|e| {
             Error::Other(anyhow::Error::new(e).context("opening the run journal"))
         })?));
+    let secrets = supplied_secrets(&args.secrets, &bundle)?;
     let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
     if isolation.is_none() {
         say(
@@ -298,7 +335,10 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let progress = Arc::new(Mutex::new(Progress::default()));
     let parameters = bundle
         .deploy
-        .resolve(|v| std::env::var(v).ok())
+        .resolve(|name| {
+            let var = secrets.get(name)?;
+            std::env::var(var).ok()
+        })
         .map_err(|e| Error::Usage(e.to_string()))?;
     let mut ending = Ending {
         interrupted: None,
