@@ -302,3 +302,27 @@ fn a_bundle_cannot_ask_for_an_environment_variable_only_the_integrator_maps_secr
     assert_eq!(mapped.code, 0, "{mapped:?}");
     assert!(files_containing(&dir.path().join("out"), b"integrator-chosen-password").is_empty());
 }
+
+#[test]
+fn the_plugins_http_grant_is_the_declared_ports_of_its_servers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = sample_copy(dir.path());
+    let toml = bundle.join("candidate.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("WEB = [8080]", "WEB = [9999]")).unwrap();
+    let out = dir.path().join("out");
+    let r = run(crate::support::certify()
+        .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
+        .arg("run")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .args(["--clock-scale", "240"]));
+    assert_eq!(r.code, 1, "{r:?}");
+    let report = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(
+        report.contains(":8080 is not granted to this run (granted: 10.88.")
+            && report.contains(":9999)"),
+        "{report}"
+    );
+}

@@ -718,15 +718,26 @@ impl Work {
         if let Some(dialer) = isolation::dialer(self.isolation.as_ref()) {
             http = http.through(dialer);
         }
-        for (_, s) in servers {
+        // Each server's addresses, on the ports the bundle declares for its role only.
+        for (role, s) in servers {
+            let ports = self
+                .bundle
+                .plugin
+                .ports
+                .iter()
+                .find(|(r, _)| r.eq_ignore_ascii_case(role))
+                .map(|(_, p)| p.as_slice())
+                .unwrap_or_default();
             for ip in s
                 .internal_ip()
                 .into_iter()
                 .map(str::to_string)
                 .chain(s.public_ips())
             {
-                if let Ok(p) = http.clone().allow(&ip) {
-                    http = p;
+                for port in ports {
+                    if let Ok(p) = http.clone().allow(&format!("{ip}:{port}")) {
+                        http = p;
+                    }
                 }
             }
         }

@@ -134,6 +134,9 @@ pub struct PluginSpec {
     pub source: PluginSource,
     /// Parameters passed to its checks (`ctx.parameter(name)`), sorted by name.
     pub parameters: BTreeMap<String, String>,
+    /// `[plugin.ports]`: the TCP ports of each server role the plugin may reach over
+    /// HTTP. Its grant is exactly these ports on that role's servers' addresses.
+    pub ports: BTreeMap<String, Vec<u16>>,
 }
 
 /// A ready component, or a Cargo project the harness builds.
@@ -350,6 +353,7 @@ pub(crate) struct Parsed {
     pub kb_internal: Option<PathRef>,
     pub plugin: Option<PathRef>,
     pub plugin_parameters: BTreeMap<String, String>,
+    pub plugin_ports: BTreeMap<String, Vec<u16>>,
     pub data_center: Option<String>,
     /// With the span of each value, for cross-checks against the packages.
     pub deploy: Vec<(DeployParameter, Range<usize>)>,
@@ -477,12 +481,36 @@ pub(crate) fn parse(src: &Source, diag: &mut Diagnostics) -> Option<Parsed> {
         "plugin",
         "path (a .wasm component or a Cargo project)",
     ) {
-        w.unknown_keys(t, "[plugin]", &["path", "parameters"]);
+        w.unknown_keys(t, "[plugin]", &["path", "parameters", "ports"]);
         out.plugin = w.path(t, span, "plugin", "path", "\"plugin\"");
         if let Some(p) = w.optional_table(t, "plugin.parameters") {
             for (k, v) in p.iter() {
                 if let Some(s) = w.scalar(v, &format!("plugin parameter {}", k.get_ref())) {
                     out.plugin_parameters.insert(k.get_ref().to_string(), s);
+                }
+            }
+        }
+        if let Some(p) = w.optional_table(t, "plugin.ports") {
+            for (role, v) in p.iter() {
+                let ports = v.get_ref().as_array().and_then(|a| {
+                    a.iter()
+                        .map(|p| {
+                            p.get_ref()
+                                .as_integer()
+                                .and_then(|i| i.as_str().parse::<u16>().ok())
+                                .filter(|&n| n > 0)
+                        })
+                        .collect::<Option<Vec<u16>>>()
+                });
+                match ports {
+                    Some(ports) if !ports.is_empty() => {
+                        out.plugin_ports.insert(role.get_ref().to_string(), ports);
+                    }
+                    _ => w.error(
+                        v.span(),
+                        format!("the ports of server role {} are not a list of TCP ports", role.get_ref()),
+                        "write the ports the plugin may reach on that role's servers, e.g. `WEB = [8080]`",
+                    ),
                 }
             }
         }

@@ -185,6 +185,7 @@ pub(crate) fn load(root: &Path) -> Result<Bundle, LoadError> {
         plugin: PluginSpec {
             source: plugin_source,
             parameters: parsed.plugin_parameters,
+            ports: parsed.plugin_ports,
         },
         deploy: Deploy {
             data_center: parsed.data_center,
