@@ -30,19 +30,20 @@
 //! # Isolation: what it gives and what not
 //!
 //! Commands run in a throwaway working directory (a fresh temporary directory, also
-//! `HOME`, removed afterwards) with a clean environment: only `PATH` (the host's), `HOME`,
+//! `HOME`, removed afterwards) with a clean environment: only `PATH`, `HOME`,
 //! `LANG=C.UTF-8`, `TZ=UTC`, `TERM=dumb`, `TMPDIR`, the suite's explicit variables
 //! ([`RunOptions::env`]) and the non-secret bindings as `CERTIFY_<KEY>` variables
 //! (`{{server.WEB.internal_ip}}` → `CERTIFY_SERVER_WEB_INTERNAL_IP`). Standard input is
-//! `/dev/null`. So a step cannot see the host's credentials through the environment (no
-//! `CLC_*`, cloud keys, `SSH_AUTH_SOCK`) or through `~` (no `~/.ssh`, `~/.aws`, `~/.netrc`),
-//! cannot wait for input, and cannot outlive the article: every process group a step
-//! started is killed when the article's run ends.
+//! `/dev/null`.
 //!
-//! It is **not** a sandbox: the commands run as the harness's user, can read and write
-//! anything that user can through absolute paths, have the host's network (which is how
-//! they reach the deployment), and have no memory or CPU limits other than the time
-//! limits. Run untrusted articles in a container or VM when that matters.
+//! With [`RunOptions::sandbox`] (what `certify run` uses) each step runs in its own
+//! `certify-sandbox` sandbox: it sees the system directories read-only, its working
+//! directory and the directory it writes its state to, a private `/tmp`, and the run's
+//! private network (the servers, nothing else); it has resource limits; whatever it
+//! starts in the background ends with it. Use [`RunNetworkHttpClient`] for `http` steps
+//! then. Without a sandbox the commands run as the harness's user, can read and write
+//! anything that user can, have the host's network, and their process groups are killed
+//! only when the article ends: that is for trusted articles only.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -21,17 +21,19 @@
 //!
 //! # What Local isolates, and what it does not
 //!
-//! It separates servers by *convention*, not by force. Isolated: the working directory,
-//! `HOME` and `TMPDIR` of each server; the environment (nothing leaks in from the
-//! emulator's); the address each server is told to listen on, so two servers can both
-//! listen on port 8080; and process lifetime (a whole process group is killed with its
-//! server). **Not** isolated: processes run as the emulator's own user, see the whole file
-//! system and can write wherever that user can; they can bind any address, including
-//! another server's; they reach the network, the internet included; there are no CPU,
-//! memory or disk limits; a process that calls `setsid` escapes its group and survives
-//! the server; and processes do not survive an emulator restart (the server then looks
-//! freshly rebooted with nothing started). Run only packages you would run in your own
-//! shell; use containers or VMs when you need a real boundary.
+//! With a sandbox ([`EmulatorBuilder::sandbox`](super::EmulatorBuilder::sandbox), what
+//! `certify run` uses), each package runs in its own `certify-sandbox` sandbox on the run's
+//! private network: its server's address is a `10.88.x.y` of that network, it sees the
+//! system directories read-only and its server's directory writable, its environment is
+//! the list above (with `PATH` the system's), and it has resource limits. The sandbox
+//! stays up after the script exits, with what the script started, until the server is
+//! deleted: then the sandbox's pid namespace takes everything in it down, daemons that
+//! called `setsid` included.
+//!
+//! Without one, packages are separated by *convention*, not by force: they run as the
+//! emulator's own user, see the whole file system, reach the network, can bind any
+//! address, have no limits, and a process that calls `setsid` escapes its group. That is
+//! for packages you would run in your own shell only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
