@@ -167,6 +167,10 @@ pub struct RunArgs {
     /// variable VARIABLE (repeatable). A bundle can never name a variable itself.
     #[arg(long = "secret", value_name = "NAME=VARIABLE")]
     pub secrets: Vec<String>,
+    /// Refuse a bundle whose plugin is a Cargo project: only a built `.wasm` is run
+    /// (otherwise the project is built offline, in the sandbox).
+    #[arg(long)]
+    pub wasm_only: bool,
 }
 
 /// `certify report ...`

@@ -326,3 +326,96 @@ fn the_plugins_http_grant_is_the_declared_ports_of_its_servers_only() {
         "{report}"
     );
 }
+
+#[test]
+fn a_hostile_build_script_runs_in_the_sandbox_and_gets_nothing() {
+    if !sandbox_available() {
+        eprintln!("skipped: bubblewrap is missing or cannot create namespaces here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let home = root.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "CANARY-SSH-KEY").unwrap();
+    let bundle = sample_copy(root);
+    let blueprint = std::fs::read(bundle.join("blueprint.json")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The plugin is the hostile Cargo project.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/sandbox-build/plugin");
+    let project = bundle.join("plugin");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    for file in ["Cargo.toml", "build.rs", "src/lib.rs"] {
+        let text = std::fs::read_to_string(fixture.join(file))
+            .unwrap()
+            .replace("@HOME@", &home.display().to_string())
+            .replace("@BUNDLE@", &bundle.display().to_string())
+            .replace("@PORT@", &port.to_string());
+        std::fs::write(project.join(file), text).unwrap();
+    }
+    let toml = bundle.join("candidate.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("path = \"plugin.wasm\"", "path = \"plugin\""),
+    )
+    .unwrap();
+
+    let out = root.join("out");
+    let mut cmd = crate::support::certify();
+    cmd.env("HOME", &home)
+        .env("CARGO_HOME", home_or("CARGO_HOME", ".cargo"))
+        .env("RUSTUP_HOME", home_or("RUSTUP_HOME", ".rustup"))
+        .env("CLC_USERNAME", "CANARY-CLC-USER")
+        .env("CLC_PASSWORD", "CANARY-CLC-PASSWORD")
+        .env("CERTIFY_STATE_DB", root.join("state/state.db"))
+        .env("CERTIFY_CACHE_DIR", root.join("cache"))
+        .arg("run")
+        .arg(&bundle)
+        .arg("--out")
+        .arg(&out)
+        .args(["--clock-scale", "240"]);
+    let r = run(&mut cmd);
+    // The build failed (the script panics), so the plugin could not load: not certified.
+    assert_eq!(r.code, 1, "{r:?}");
+    let report = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(report.contains("in the sandbox failed"), "{report}");
+    assert!(
+        report.contains("found: "),
+        "the build script did not run: {report}"
+    );
+    for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
+        assert!(
+            !r.stdout.contains(canary) && !r.stderr.contains(canary),
+            "{r:?}"
+        );
+        let leaked: Vec<_> = files_containing(root, canary.as_bytes())
+            .into_iter()
+            .filter(|p| !p.starts_with(&home))
+            .collect();
+        assert!(leaked.is_empty(), "{canary} leaked into {leaked:?}");
+    }
+    assert_eq!(
+        std::fs::read(bundle.join("blueprint.json")).unwrap(),
+        blueprint
+    );
+    assert!(!home.join("pwned").exists());
+    assert!(
+        listener.accept().is_err(),
+        "the build script reached 127.0.0.1:{port}"
+    );
+
+    // An integrator who insists on a built plugin refuses the project outright.
+    let r = run(cmd.arg("--wasm-only"));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--wasm-only"), "{r:?}");
+}
+
+/// The toolchain's directories as the test's own environment has them.
+fn home_or(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(default))
+}

@@ -214,9 +214,28 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             crate::build::PluginSource::Project(dir.clone())
         }
     };
+    let secrets = supplied_secrets(&args.secrets, &bundle)?;
+    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
+    if isolation.is_none() {
+        say(
+            "WARNING: --unsandboxed: the candidate's package scripts, KB steps and plugin build run as your own user",
+        );
+    }
     view.phase("building and loading the plugin");
     let plugin_file;
-    let plugin: Result<Arc<Plugin>, String> = match plugin_source.wasm(&cache_root) {
+    let built = match (&plugin_source, &isolation) {
+        (crate::build::PluginSource::Project(dir), _) if args.wasm_only => {
+            return Err(Error::Usage(format!(
+                "--wasm-only: the bundle's plugin is the Cargo project {}; ask the candidate for the built .wasm (`certify plugin build` output)",
+                dir.display()
+            )));
+        }
+        (crate::build::PluginSource::Project(dir), Some(iso)) => {
+            crate::sandboxed_build::build(dir, &cache_root, &iso.sandbox)
+        }
+        _ => plugin_source.wasm(&cache_root),
+    };
+    let plugin: Result<Arc<Plugin>, String> = match built {
         Ok(wasm) => {
             plugin_file = wasm.display().to_string();
             match std::fs::read(&wasm) {
@@ -249,13 +268,6 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         Arc::new(Mutex::new(Journal::open(&db).map_err(|e| {
             Error::Other(anyhow::Error::new(e).context("opening the run journal"))
         })?));
-    let secrets = supplied_secrets(&args.secrets, &bundle)?;
-    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
-    if isolation.is_none() {
-        say(
-            "WARNING: --unsandboxed: the candidate's package scripts and KB steps run as your own user",
-        );
-    }
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),
         account: args.account.as_deref(),
