@@ -159,8 +159,8 @@ pub struct RunArgs {
     /// to see the harness keep its guarantees when the account misbehaves.
     #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
     pub faults: Option<String>,
-    /// Run the candidate's package scripts and KB steps as your own user, outside the
-    /// sandbox (only where the sandbox cannot work; the report says so prominently).
+    /// Run the candidate's package scripts, KB steps and plugin build as your own user,
+    /// outside the sandbox (only where it cannot work; the report says so prominently).
     #[arg(long)]
     pub unsandboxed: bool,
     /// Supply the bundle's `{ integrator = true }` secret NAME from your environment
