@@ -16,7 +16,7 @@ use certify_fixtures::SAMPLE_PLUGIN;
 
 use crate::support::{cases, certify, read_json, run, validate_junit};
 
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+pub(crate) static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate")
