@@ -5,6 +5,10 @@
 //! run reserves and is charged, which must be the blueprint's servers for
 //! the billed hours and nothing more.
 //!
+//! It also measures the sandbox's cost: the same run with `--unsandboxed`,
+//! alternated with the sandboxed one in the same benchmark run, and prints both
+//! medians and their ratio (target: sandboxed ≤ 1.2× unsandboxed).
+//!
 //! Run with `cargo bench --bench run`.
 
 use std::path::Path;
@@ -14,7 +18,7 @@ use std::time::{Duration, Instant};
 fn main() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sample-candidate");
     let cache = tempfile::tempdir().unwrap();
-    let run = |state: &Path, out: &Path| {
+    let run_with = |state: &Path, out: &Path, extra: &[&str]| {
         let t = Instant::now();
         let status = Command::new(env!("CARGO_BIN_EXE_certify"))
             .env("CERTIFY_CACHE_DIR", cache.path())
@@ -23,23 +27,40 @@ fn main() {
             .arg(&sample)
             .args(["--clock-scale", "240", "--out"])
             .arg(out)
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
         assert!(status.success(), "the sample was not certified");
         t.elapsed()
     };
+    let run = |state: &Path, out: &Path| run_with(state, out, &[]);
     let warm = tempfile::tempdir().unwrap();
     run(warm.path(), &warm.path().join("out"));
+    run_with(warm.path(), &warm.path().join("out"), &["--unsandboxed"]);
 
     let mut samples: Vec<Duration> = Vec::new();
+    let mut unsandboxed: Vec<Duration> = Vec::new();
     let mut last = None;
     for _ in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         samples.push(run(dir.path(), &dir.path().join("out")));
         last = Some(dir);
+        let other = tempfile::tempdir().unwrap();
+        unsandboxed.push(run_with(
+            other.path(),
+            &other.path().join("out"),
+            &["--unsandboxed"],
+        ));
     }
     samples.sort();
+    unsandboxed.sort();
+    println!(
+        "sandboxed run: median {:.2} s; --unsandboxed: median {:.2} s; ratio {:.2} (target ≤ 1.2)",
+        samples[2].as_secs_f64(),
+        unsandboxed[2].as_secs_f64(),
+        samples[2].as_secs_f64() / unsandboxed[2].as_secs_f64()
+    );
     let dir = last.unwrap();
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())

@@ -73,13 +73,27 @@ fn sdk_patch(sdk: &Path) -> Result<String, Error> {
     ))
 }
 
+/// The `--config` patch for `$CERTIFY_SDK_PATH` and the SDK's directory, when set.
+pub(crate) fn sdk_patch_from_env() -> Result<Option<(String, PathBuf)>, Error> {
+    match std::env::var_os(SDK_PATH_ENV).filter(|v| !v.is_empty()) {
+        Some(sdk) => {
+            let patch = sdk_patch(Path::new(&sdk))?;
+            let dir = Path::new(&sdk)
+                .canonicalize()
+                .map_err(|e| Error::Io(format!("{SDK_PATH_ENV}={}", sdk.display()), e))?;
+            Ok(Some((patch, dir)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// `cargo build --release --target wasm32-wasip2` in `project`; returns the `.wasm`.
 pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
     let manifest = project.join("Cargo.toml");
     tracing::info!("building the plugin {}", project.display());
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    if let Some(sdk) = std::env::var_os(SDK_PATH_ENV).filter(|v| !v.is_empty()) {
-        cargo.arg("--config").arg(sdk_patch(Path::new(&sdk))?);
+    if let Some((patch, _)) = sdk_patch_from_env()? {
+        cargo.arg("--config").arg(patch);
     }
     let output = cargo
         .args([

@@ -20,10 +20,15 @@ use crate::Error;
 
 /// Builds the Cargo project at `project` (a directory inside `snapshot`) and returns the
 /// `.wasm`'s path (for messages) and bytes.
+///
+/// With a `sandbox`, the build runs in it (`crate::sandboxed_build`): the candidate's
+/// build scripts and proc macros see the copy, the toolchain and, read-only, the
+/// integrator's workspace the copy's path dependencies may point into; nothing else.
 pub fn build(
     snapshot: &Snapshot,
     project: &Path,
     cache_root: &Path,
+    sandbox: Option<&certify_sandbox::Sandbox>,
 ) -> Result<(PathBuf, Vec<u8>), Error> {
     let io = |what: &str, e| Error::Io(format!("{what} the plugin's build copy"), e);
     let rel = project
@@ -35,6 +40,17 @@ pub fn build(
     let copy = copy_root.join(&rel);
     let original = snapshot.source().join(&rel);
     standalone(&copy, &original, snapshot.source())?;
+    if let Some(sandbox) = sandbox {
+        let integrators: Vec<PathBuf> = enclosing_workspace(snapshot.source())
+            .map(|(dir, _)| dir)
+            .into_iter()
+            .collect();
+        let wasm =
+            crate::sandboxed_build::build(&copy, &original, cache_root, sandbox, &integrators)?;
+        let bytes = std::fs::read(&wasm)
+            .map_err(|e| Error::Io(format!("reading the plugin {}", wasm.display()), e))?;
+        return Ok((wasm, bytes));
+    }
     let target_dir = cache_root.join("cargo-target");
     std::fs::create_dir_all(&target_dir).map_err(|e| io("preparing", e))?;
     let _lock =

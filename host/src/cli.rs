@@ -206,6 +206,18 @@ pub struct RunArgs {
     /// to see the harness keep its guarantees when the account misbehaves.
     #[arg(long, value_name = "SPEC", conflicts_with = "endpoint")]
     pub faults: Option<String>,
+    /// Run the candidate's package scripts, KB steps and plugin build as your own user,
+    /// outside the sandbox (only where it cannot work; the report says so prominently).
+    #[arg(long)]
+    pub unsandboxed: bool,
+    /// Supply the bundle's `{ integrator = true }` secret NAME from your environment
+    /// variable VARIABLE (repeatable). A bundle can never name a variable itself.
+    #[arg(long = "secret", value_name = "NAME=VARIABLE")]
+    pub secrets: Vec<String>,
+    /// Refuse a bundle whose plugin is a Cargo project: only a built `.wasm` is run
+    /// (otherwise the project is built offline, in the sandbox).
+    #[arg(long)]
+    pub wasm_only: bool,
     /// The candidate's program tier, from the integrator's records: with the suite's
     /// [credit] (the lower of the two) it sets the month's credit. The bundle's own
     /// `tier` is only a claim, which the report compares.

@@ -20,6 +20,7 @@ pub mod error;
 pub mod report;
 pub mod run;
 pub mod runner;
+pub mod sandboxed_build;
 
 pub use error::{Error, Outcome};
 

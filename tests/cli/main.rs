@@ -3,9 +3,10 @@
 
 mod docs;
 mod example;
+mod hostile;
+mod isolation;
 mod new;
 mod plan;
-mod hostile;
 mod recipes;
 mod report;
 mod run;

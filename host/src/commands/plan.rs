@@ -81,16 +81,8 @@ pub async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error>
             short.ceil_to_cent()
         ));
     }
-    for p in &bundle.deploy.parameters {
-        if let ParameterValue::Secret(SecretSource::Env(var)) = &p.value
-            && std::env::var_os(var).is_none()
-        {
-            blockers.push(format!(
-                "the secret {} comes from ${var}, which is not set",
-                p.name
-            ));
-        }
-    }
+    // Secrets the integrator supplies (`certify run --secret NAME=VARIABLE`) are not
+    // known to the plan: it names them so they can be given to the run.
     let doc = document(
         &bundle, &suite, &estimate, &credit, &docs, &plugin, &blockers,
     );
@@ -242,16 +234,9 @@ fn deployment(bundle: &Bundle, estimate: &Estimate) -> Value {
                 ParameterValue::Secret(SecretSource::Literal(_)) => {
                     (MASK.into(), "candidate.toml (secret)".into())
                 }
-                ParameterValue::Secret(SecretSource::Env(var)) => (
+                ParameterValue::Secret(SecretSource::Integrator) => (
                     MASK.into(),
-                    format!(
-                        "${var} ({})",
-                        if std::env::var_os(var).is_some() {
-                            "set"
-                        } else {
-                            "NOT SET"
-                        }
-                    ),
+                    "the integrator (`certify run --secret NAME=VARIABLE`)".into(),
                 ),
                 ParameterValue::Secret(SecretSource::Generate) => {
                     (MASK.into(), "generated for each run".into())

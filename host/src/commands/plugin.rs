@@ -34,7 +34,13 @@ fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), 
                 .map_err(|e| Error::Io(format!("reading the plugin {}", path.display()), e))?,
             certify_bundle::PluginSource::Cargo { dir, .. } => {
                 say_building(dir);
-                crate::build_copy::build(&bundle.snapshot, dir, &cache_root)?.1
+                crate::build_copy::build(
+                    &bundle.snapshot,
+                    dir,
+                    &cache_root,
+                    build_sandbox().as_ref(),
+                )?
+                .1
             }
         };
         return Ok((bytes, parameters));
@@ -54,10 +60,23 @@ fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), 
                 certify_bundle::Snapshot::take(&dir).map_err(|e| Error::Usage(e.to_string()))?;
             let root = snapshot.root().to_path_buf();
             say_building(&dir);
-            crate::build_copy::build(&snapshot, &root, &cache_root)?.1
+            crate::build_copy::build(&snapshot, &root, &cache_root, build_sandbox().as_ref())?.1
         }
     };
     Ok((bytes, Vec::new()))
+}
+
+/// The sandbox a plugin's build runs in: its build scripts are the candidate's code.
+/// Where there is none (no bubblewrap, no user namespaces), the build runs as the
+/// user, which is said on stderr.
+fn build_sandbox() -> Option<certify_sandbox::Sandbox> {
+    match certify_sandbox::Sandbox::probe() {
+        Ok(sandbox) => Some(sandbox),
+        Err(why) => {
+            eprintln!("warning: building the plugin outside a sandbox: {why}");
+            None
+        }
+    }
 }
 
 /// A cold build takes a while (tens of seconds): say what is going on.

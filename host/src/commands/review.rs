@@ -316,6 +316,8 @@ pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
         state_dir: db.parent().unwrap_or(Path::new(".")),
         clock_scale: 60.0,
         faults: None,
+        // Cleanup only deletes: nothing of the candidate's runs.
+        isolation: None,
     })
     .await?;
     let runs = match &args.run {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use certify_clc::emulator::{Emulator, ExecutionMode, RunningEmulator};
 use certify_clc::{Client, Credentials, PollPolicy, RetryPolicy};
 
+use super::isolation;
 use crate::Error;
 
 /// A connected test account.
@@ -45,6 +46,8 @@ pub struct Target<'a> {
     pub clock_scale: f64,
     /// Faults the embedded emulator injects.
     pub faults: Option<certify_clc::emulator::FaultSpec>,
+    /// The sandbox and run network the embedded emulator's packages run in.
+    pub isolation: Option<isolation::Isolation>,
 }
 
 impl Account {
@@ -77,6 +80,11 @@ impl Account {
                     .execution(ExecutionMode::Local);
                 if let Some(faults) = target.faults.clone() {
                     builder = builder.faults(faults);
+                }
+                if let Some(iso) = &target.isolation
+                    && let Some(network) = &iso.network
+                {
+                    builder = builder.sandbox(iso.sandbox.clone(), network.clone());
                 }
                 let running = builder
                     .start("127.0.0.1:0".parse().expect("a valid address"))

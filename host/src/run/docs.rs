@@ -156,8 +156,16 @@ pub fn run_steps(
     bindings: &Bindings,
     rules: &DocRules,
     library: &Library,
+    isolation: Option<&super::isolation::Isolation>,
 ) -> Vec<(PathBuf, Result<ArticleRun, String>)> {
-    let options = RunOptions::default();
+    let options = RunOptions {
+        sandbox: isolation.map(|i| (i.sandbox.clone(), i.network.clone())),
+        ..RunOptions::default()
+    };
+    let http: Box<dyn certify_kb::HttpClient> = match isolation.and_then(|i| i.network.clone()) {
+        Some(network) => Box::new(certify_kb::RunNetworkHttpClient(network)),
+        None => Box::new(StdHttpClient),
+    };
     articles
         .iter()
         .map(|article| {
@@ -166,7 +174,7 @@ pub fn run_steps(
                 options: &options,
                 rules,
                 library: Some(library),
-                http: &StdHttpClient,
+                http: http.as_ref(),
             };
             (
                 article.path.clone(),

@@ -21,6 +21,7 @@ pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+mod isolation;
 pub mod policy;
 mod report;
 mod stop;
@@ -168,6 +169,8 @@ pub struct Facts<'a> {
     pub(crate) endpoint: &'a str,
     pub(crate) data_center: &'a str,
     pub(crate) clock_scale: f64,
+    /// Whether the candidate's packages and steps ran in the sandbox (not `--unsandboxed`).
+    pub(crate) sandboxed: bool,
     pub(crate) started_at: String,
     pub(crate) duration: Duration,
     pub(crate) plugin: Result<&'a Plugin, String>,
@@ -188,6 +191,42 @@ pub struct Facts<'a> {
     pub(crate) signing_key: Option<&'a certify_review::sign::SigningKey>,
     /// Why the run stopped before it reserved anything, when it did.
     pub(crate) stopped: Option<String>,
+}
+
+/// `--secret NAME=VARIABLE` as NAME → VARIABLE, for secrets the bundle asks the
+/// integrator for; anything else is a usage error, and so is a variable that is unset.
+fn supplied_secrets(
+    given: &[String],
+    bundle: &Bundle,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    use certify_bundle::{ParameterValue, SecretSource};
+    let mut map = std::collections::BTreeMap::new();
+    for g in given {
+        let Some((name, var)) = g
+            .split_once('=')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        else {
+            return Err(Error::Usage(format!(
+                "--secret {g}: write NAME=VARIABLE (the secret's name, the environment variable holding it)"
+            )));
+        };
+        let asked =
+            bundle.deploy.parameters.iter().any(|p| {
+                p.name == name && p.value == ParameterValue::Secret(SecretSource::Integrator)
+            });
+        if !asked {
+            return Err(Error::Usage(format!(
+                "--secret {name}: the bundle does not ask the integrator for a secret {name} (`{{ integrator = true }}` in [deploy.secrets])"
+            )));
+        }
+        if std::env::var_os(var).is_none() {
+            return Err(Error::Usage(format!(
+                "--secret {name}={var}: the environment variable {var} is not set"
+            )));
+        }
+        map.insert(name.to_string(), var.to_string());
+    }
+    Ok(map)
 }
 
 /// Run `certify run`.
@@ -219,15 +258,33 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     }
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
+    let secrets = supplied_secrets(&args.secrets, &bundle)?;
+    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
+    if isolation.is_none() {
+        say(
+            "WARNING: --unsandboxed: the candidate's package scripts, KB steps and plugin build run as your own user",
+        );
+    }
     view.phase("building and loading the plugin");
-    // Built (or read) from the bundle's snapshot, never from the candidate's directory.
+    // Built (or read) from the bundle's snapshot, never from the candidate's directory,
+    // and built in the sandbox unless the integrator said otherwise.
     let built = match &bundle.plugin.source {
         certify_bundle::PluginSource::Wasm { path } => std::fs::read(path)
             .map(|bytes| (bundle.snapshot.shown(path), bytes))
             .map_err(|e| format!("reading {}: {e}", bundle.snapshot.shown(path).display())),
-        certify_bundle::PluginSource::Cargo { dir, .. } => {
-            crate::build_copy::build(&bundle.snapshot, dir, &cache_root).map_err(|e| e.to_string())
+        certify_bundle::PluginSource::Cargo { dir, .. } if args.wasm_only => {
+            return Err(Error::Usage(format!(
+                "--wasm-only: the bundle's plugin is the Cargo project {}; ask the candidate for the built .wasm",
+                bundle.snapshot.shown(dir).display()
+            )));
         }
+        certify_bundle::PluginSource::Cargo { dir, .. } => crate::build_copy::build(
+            &bundle.snapshot,
+            dir,
+            &cache_root,
+            isolation.as_ref().map(|i| &i.sandbox),
+        )
+        .map_err(|e| e.to_string()),
     };
     let plugin_file = stop::plugin_file(&bundle);
     let plugin: Result<Arc<Plugin>, String> = match built {
@@ -250,6 +307,8 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             signing_key: signing_key.as_ref(),
             started_at,
             clock,
+            policy: &policy,
+            sandboxed: isolation.is_some(),
         };
         view.finish();
         return stop::stop(&args, known, cause, &say);
@@ -277,6 +336,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             ),
             None => None,
         },
+        isolation: isolation.clone(),
     })
     .await?;
     let run_id = new_run_id();
@@ -341,7 +401,10 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let progress = Arc::new(Mutex::new(Progress::default()));
     let parameters = bundle
         .deploy
-        .resolve(|v| std::env::var(v).ok())
+        .resolve(|name| {
+            let var = secrets.get(name)?;
+            std::env::var(var).ok()
+        })
         .map_err(|e| Error::Usage(e.to_string()))?;
     let mut ending = Ending {
         interrupted: None,
@@ -370,6 +433,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: progress.clone(),
             view: view.clone(),
+            isolation: isolation.clone(),
         };
         let mut task = tokio::spawn(work.run());
         let watchdog = watchdog(
@@ -491,6 +555,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         endpoint: &account.endpoint,
         data_center: &account.data_center,
         clock_scale: account.clock_scale,
+        sandboxed: isolation.is_some(),
         started_at,
         duration: clock.elapsed(),
         plugin: plugin.as_deref().map_err(|e| e.clone()),
@@ -680,6 +745,7 @@ struct Work {
     concurrency: usize,
     progress: Arc<Mutex<Progress>>,
     view: view::View,
+    isolation: Option<isolation::Isolation>,
 }
 
 impl Work {
@@ -784,8 +850,9 @@ impl Work {
             };
             let articles = self.articles.clone();
             let rules = self.rules.clone();
+            let isolation = self.isolation.clone();
             let steps = tokio::task::spawn_blocking(move || {
-                docs::run_steps(&articles, &bindings, &rules, &library)
+                docs::run_steps(&articles, &bindings, &rules, &library, isolation.as_ref())
             })
             .await
             .map_err(|e| Error::Other(anyhow::anyhow!("running the articles' steps: {e}")))?;
@@ -801,15 +868,29 @@ impl Work {
         published: &deploy::Published,
     ) -> Grants {
         let mut http = HttpPolicy::deny_all();
-        for (_, s) in servers {
+        if let Some(dialer) = isolation::dialer(self.isolation.as_ref()) {
+            http = http.through(dialer);
+        }
+        // Each server's addresses, on the ports the bundle declares for its role only.
+        for (role, s) in servers {
+            let ports = self
+                .bundle
+                .plugin
+                .ports
+                .iter()
+                .find(|(r, _)| r.eq_ignore_ascii_case(role))
+                .map(|(_, p)| p.as_slice())
+                .unwrap_or_default();
             for ip in s
                 .internal_ip()
                 .into_iter()
                 .map(str::to_string)
                 .chain(s.public_ips())
             {
-                if let Ok(p) = http.clone().allow(&ip) {
-                    http = p;
+                for port in ports {
+                    if let Ok(p) = http.clone().allow(&format!("{ip}:{port}")) {
+                        http = p;
+                    }
                 }
             }
         }

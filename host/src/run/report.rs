@@ -17,6 +17,9 @@ use crate::report::{self, ids, json as json_report, junit};
 /// Why a case did not run when the run stopped before it cost anything.
 const STOPPED: &str = "the run stopped before anything was reserved or deployed";
 
+/// The warning an `--unsandboxed` run carries in every report.
+const UNSANDBOXED: &str = "unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed)";
+
 /// What was written, for the terminal.
 pub struct Written {
     /// Whether the candidate is certified.
@@ -474,7 +477,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             policy.program_end().map_or_else(String::new, |d| d.to_string())
         )
     });
-    let decision = decide(facts, &suites, today, program_warning.as_deref());
+    let mut decision = decide(facts, &suites, today, program_warning.as_deref());
+    if !facts.sandboxed {
+        decision.warnings.insert(0, UNSANDBOXED.to_string());
+    }
     // Causes the suite's rules do not list: the plugin that did not build or load, and
     // a run that did not run to its end.
     let mut causes = Vec::new();
@@ -536,6 +542,15 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         ("run.endpoint".to_string(), facts.endpoint.to_string()),
         ("run.data_center".to_string(), facts.data_center.to_string()),
         (
+            "run.isolation".to_string(),
+            if facts.sandboxed {
+                "sandbox"
+            } else {
+                "unsandboxed"
+            }
+            .to_string(),
+        ),
+        (
             "candidate.company".to_string(),
             facts.bundle.candidate.company.clone(),
         ),
@@ -585,6 +600,7 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         "clock_scale": facts.clock_scale,
         // Why the run ended before the reservation, when it did.
         "stopped": facts.stopped,
+        "isolation": if facts.sandboxed { "sandbox" } else { "unsandboxed" },
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

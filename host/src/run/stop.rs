@@ -66,6 +66,10 @@ pub struct Known<'a> {
     pub signing_key: Option<&'a certify_review::sign::SigningKey>,
     pub started_at: String,
     pub clock: Instant,
+    /// The integrator's tier, credit and program dates.
+    pub policy: &'a super::policy::Policy,
+    /// Whether the candidate's code would have run in the sandbox.
+    pub sandboxed: bool,
 }
 
 /// Write the report of a run stopped before the reservation, and end not certified.
@@ -86,9 +90,7 @@ pub fn stop(
     let endpoint = args.endpoint.as_deref().unwrap_or("embedded emulator");
     let ttv_limit =
         std::time::Duration::from_secs(u64::from(known.suite.time_to_value_minutes) * 60);
-    let credit = certify_ledger::Money::from_dollars(i64::from(
-        known.bundle.candidate.tier.monthly_credit_usd(),
-    ));
+    let credit = known.policy.credit;
     let run_id = super::new_run_id();
     let facts = Facts {
         suite: known.suite,
@@ -115,6 +117,8 @@ pub fn stop(
         ending: &ending,
         signing_key: known.signing_key,
         stopped: Some(cause),
+        policy: known.policy,
+        sandboxed: known.sandboxed,
     };
     let written = super::report::write(&facts, &args.out)?;
     say(&written.summary);

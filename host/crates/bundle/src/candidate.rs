@@ -134,6 +134,9 @@ pub struct PluginSpec {
     pub source: PluginSource,
     /// Parameters passed to its checks (`ctx.parameter(name)`), sorted by name.
     pub parameters: BTreeMap<String, String>,
+    /// `[plugin.ports]`: the TCP ports of each server role the plugin may reach over
+    /// HTTP. Its grant is exactly these ports on that role's servers' addresses.
+    pub ports: BTreeMap<String, Vec<u16>>,
 }
 
 /// A ready component, or a Cargo project the harness builds.
@@ -170,11 +173,12 @@ impl Deploy {
         self.parameters.iter().find(|p| p.name == name)
     }
 
-    /// The values to deploy with: plain values as written, secrets read from the
-    /// environment (through `env`) or generated. Generated secrets are new on each call.
+    /// The values to deploy with: plain values as written, secrets the integrator
+    /// supplies (`supplied(name)`, from `--secret NAME=VARIABLE`) or generated. Generated
+    /// secrets are new on each call.
     pub fn resolve(
         &self,
-        env: impl Fn(&str) -> Option<String>,
+        supplied: impl Fn(&str) -> Option<String>,
     ) -> Result<Vec<ResolvedParameter>, SecretError> {
         self.parameters
             .iter()
@@ -184,10 +188,9 @@ impl Deploy {
                     ParameterValue::Secret(SecretSource::Literal(s)) => {
                         (s.expose().to_string(), true)
                     }
-                    ParameterValue::Secret(SecretSource::Env(var)) => {
-                        let v = env(var).ok_or_else(|| SecretError::Unset {
+                    ParameterValue::Secret(SecretSource::Integrator) => {
+                        let v = supplied(&p.name).ok_or_else(|| SecretError::Unset {
                             name: p.name.clone(),
-                            var: var.clone(),
                         })?;
                         (v, true)
                     }
@@ -223,13 +226,11 @@ fn generate() -> std::io::Result<String> {
 pub enum SecretError {
     /// The environment variable a secret reads is not set.
     #[error(
-        "deployment secret {name} reads the environment variable {var}, which is not set; export {var} before running certify"
+        "the bundle needs the deployment secret {name} from the integrator; pass --secret {name}=VARIABLE with the value in the environment variable VARIABLE"
     )]
     Unset {
         /// The parameter.
         name: String,
-        /// The variable.
-        var: String,
     },
     /// No randomness to generate one.
     #[error("cannot generate a value for deployment secret {name}")]
@@ -303,8 +304,9 @@ pub enum ParameterValue {
 pub enum SecretSource {
     /// Written in `candidate.toml` (allowed, with a warning: it ends up in version control).
     Literal(Secret),
-    /// `{ env = "VAR" }`: read from the harness's environment at deploy time.
-    Env(String),
+    /// `{ integrator = true }`: the integrator supplies it (`--secret NAME=VARIABLE`). A
+    /// bundle never names a variable of the machine it runs on.
+    Integrator,
     /// `{ generate = true }`: a fresh random value for each run.
     Generate,
 }
@@ -351,6 +353,7 @@ pub(crate) struct Parsed {
     pub kb_internal: Option<PathRef>,
     pub plugin: Option<PathRef>,
     pub plugin_parameters: BTreeMap<String, String>,
+    pub plugin_ports: BTreeMap<String, Vec<u16>>,
     pub data_center: Option<String>,
     /// With the span of each value, for cross-checks against the packages.
     pub deploy: Vec<(DeployParameter, Range<usize>)>,
@@ -478,12 +481,36 @@ pub(crate) fn parse(src: &Source, diag: &mut Diagnostics) -> Option<Parsed> {
         "plugin",
         "path (a .wasm component or a Cargo project)",
     ) {
-        w.unknown_keys(t, "[plugin]", &["path", "parameters"]);
+        w.unknown_keys(t, "[plugin]", &["path", "parameters", "ports"]);
         out.plugin = w.path(t, span, "plugin", "path", "\"plugin\"");
         if let Some(p) = w.optional_table(t, "plugin.parameters") {
             for (k, v) in p.iter() {
                 if let Some(s) = w.scalar(v, &format!("plugin parameter {}", k.get_ref())) {
                     out.plugin_parameters.insert(k.get_ref().to_string(), s);
+                }
+            }
+        }
+        if let Some(p) = w.optional_table(t, "plugin.ports") {
+            for (role, v) in p.iter() {
+                let ports = v.get_ref().as_array().and_then(|a| {
+                    a.iter()
+                        .map(|p| {
+                            p.get_ref()
+                                .as_integer()
+                                .and_then(|i| i.as_str().parse::<u16>().ok())
+                                .filter(|&n| n > 0)
+                        })
+                        .collect::<Option<Vec<u16>>>()
+                });
+                match ports {
+                    Some(ports) if !ports.is_empty() => {
+                        out.plugin_ports.insert(role.get_ref().to_string(), ports);
+                    }
+                    _ => w.error(
+                        v.span(),
+                        format!("the ports of server role {} are not a list of TCP ports", role.get_ref()),
+                        "write the ports the plugin may reach on that role's servers, e.g. `WEB = [8080]`",
+                    ),
                 }
             }
         }
@@ -944,7 +971,7 @@ impl Walker<'_> {
     }
 
     fn secret(&mut self, name: &str, v: &Value<'_>) -> Option<SecretSource> {
-        let hint = "write `{ env = \"VARIABLE\" }` (read at deploy time) or `{ generate = true }` (a fresh value each run)";
+        let hint = "write `{ generate = true }` (a fresh value each run) or `{ integrator = true }` (the integrator passes it with --secret NAME=VARIABLE)";
         match v.get_ref() {
             DeValue::String(s) => {
                 self.warning(
@@ -955,27 +982,27 @@ impl Walker<'_> {
                 Some(SecretSource::Literal(Secret(s.to_string())))
             }
             DeValue::Table(t) => {
-                let env = get(t, "env");
+                if let Some(e) = get(t, "env") {
+                    self.error(
+                        e.span(),
+                        format!("the secret {name} names an environment variable"),
+                        format!(
+                            "a bundle cannot read the environment of the machine it runs on; {hint}"
+                        ),
+                    );
+                    return None;
+                }
+                let integrator = get(t, "integrator");
                 let generate = get(t, "generate");
                 let extra: Vec<_> = t
                     .iter()
                     .map(|(k, _)| k.get_ref().to_string())
-                    .filter(|k| k != "env" && k != "generate")
+                    .filter(|k| k != "integrator" && k != "generate")
                     .collect();
-                match (env, generate) {
-                    (Some(e), None) if extra.is_empty() => match e.get_ref().as_str() {
-                        Some(var) if !var.is_empty() && !var.contains('=') => {
-                            Some(SecretSource::Env(var.to_string()))
-                        }
-                        _ => {
-                            self.error(
-                                e.span(),
-                                format!("the secret {name} needs an environment variable name"),
-                                hint,
-                            );
-                            None
-                        }
-                    },
+                match (integrator, generate) {
+                    (Some(i), None) if extra.is_empty() && i.get_ref().as_bool() == Some(true) => {
+                        Some(SecretSource::Integrator)
+                    }
                     (None, Some(g)) if extra.is_empty() && g.get_ref().as_bool() == Some(true) => {
                         Some(SecretSource::Generate)
                     }
@@ -1050,7 +1077,7 @@ mod tests {
                 },
                 DeployParameter {
                     name: "A.Pw".into(),
-                    value: ParameterValue::Secret(SecretSource::Env("A_PW".into())),
+                    value: ParameterValue::Secret(SecretSource::Integrator),
                 },
                 DeployParameter {
                     name: "A.Gen".into(),
@@ -1059,14 +1086,14 @@ mod tests {
             ],
         };
         let r = d
-            .resolve(|v| (v == "A_PW").then(|| "hunter2hunter2".to_string()))
+            .resolve(|n| (n == "A.Pw").then(|| "hunter2hunter2".to_string()))
             .unwrap();
         assert_eq!(r[1].value, "hunter2hunter2");
         assert!(r[1].secret && r[2].secret && !r[0].secret);
         assert_eq!(r[2].value.len(), 36);
         assert!(!format!("{r:?}").contains("hunter2"));
         let err = d.resolve(|_| None).unwrap_err();
-        assert!(err.to_string().contains("export A_PW"), "{err}");
+        assert!(err.to_string().contains("--secret A.Pw=VARIABLE"), "{err}");
         let lit = SecretSource::Literal(Secret("s3cret".into()));
         assert!(!format!("{lit:?}").contains("s3cret"));
         assert!(!serde_json::to_string(&lit).unwrap().contains("s3cret"));

@@ -214,6 +214,7 @@ pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
         plugin: PluginSpec {
             source: plugin_source,
             parameters: parsed.plugin_parameters,
+            ports: parsed.plugin_ports,
         },
         deploy: Deploy {
             data_center: parsed.data_center,

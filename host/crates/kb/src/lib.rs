@@ -63,8 +63,8 @@ pub use checks::{
 pub use placeholder::Bindings;
 pub use run::{
     ArticleRun, BlueprintFacts, BlueprintLibrary, DeploymentOutcome, FailureKind, HttpClient,
-    HttpRequest, HttpResponse, ParamFacts, RunContext, RunOptions, StdHttpClient, StepResult,
-    StepStatus, run_article,
+    HttpRequest, HttpResponse, ParamFacts, RunContext, RunNetworkHttpClient, RunOptions,
+    StdHttpClient, StepResult, StepStatus, run_article,
 };
 pub use steps::{Step, StepKind};
 

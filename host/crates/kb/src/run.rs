@@ -30,19 +30,20 @@
 //! # Isolation: what it gives and what not
 //!
 //! Commands run in a throwaway working directory (a fresh temporary directory, also
-//! `HOME`, removed afterwards) with a clean environment: only `PATH` (the host's), `HOME`,
+//! `HOME`, removed afterwards) with a clean environment: only `PATH`, `HOME`,
 //! `LANG=C.UTF-8`, `TZ=UTC`, `TERM=dumb`, `TMPDIR`, the suite's explicit variables
 //! ([`RunOptions::env`]) and the non-secret bindings as `CERTIFY_<KEY>` variables
 //! (`{{server.WEB.internal_ip}}` → `CERTIFY_SERVER_WEB_INTERNAL_IP`). Standard input is
-//! `/dev/null`. So a step cannot see the host's credentials through the environment (no
-//! `CLC_*`, cloud keys, `SSH_AUTH_SOCK`) or through `~` (no `~/.ssh`, `~/.aws`, `~/.netrc`),
-//! cannot wait for input, and cannot outlive the article: every process group a step
-//! started is killed when the article's run ends.
+//! `/dev/null`.
 //!
-//! It is **not** a sandbox: the commands run as the harness's user, can read and write
-//! anything that user can through absolute paths, have the host's network (which is how
-//! they reach the deployment), and have no memory or CPU limits other than the time
-//! limits. Run untrusted articles in a container or VM when that matters.
+//! With [`RunOptions::sandbox`] (what `certify run` uses) each step runs in its own
+//! `certify-sandbox` sandbox: it sees the system directories read-only, its working
+//! directory and the directory it writes its state to, a private `/tmp`, and the run's
+//! private network (the servers, nothing else); it has resource limits; whatever it
+//! starts in the background ends with it. Use [`RunNetworkHttpClient`] for `http` steps
+//! then. Without a sandbox the commands run as the harness's user, can read and write
+//! anything that user can, have the host's network, and their process groups are killed
+//! only when the article ends: that is for trusted articles only.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -77,6 +78,13 @@ pub struct RunOptions {
     pub path: Option<String>,
     /// Extra environment variables, set explicitly by the suite.
     pub env: Vec<(String, String)>,
+    /// Run shell steps in this sandbox, on this network (see the module docs; without a
+    /// run network they keep the host's, to reach a real account's servers); `None` runs
+    /// them as the harness's user.
+    pub sandbox: Option<(
+        certify_sandbox::Sandbox,
+        Option<Arc<certify_sandbox::RunNetwork>>,
+    )>,
 }
 
 impl Default for RunOptions {
@@ -88,6 +96,7 @@ impl Default for RunOptions {
             bash: PathBuf::from("bash"),
             path: None,
             env: Vec::new(),
+            sandbox: None,
         }
     }
 }
@@ -255,75 +264,102 @@ pub struct StdHttpClient;
 
 impl HttpClient for StdHttpClient {
     fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
-        let rest = req.url.strip_prefix("http://").ok_or_else(|| {
-            format!(
-                "{}: only http:// URLs are supported by the built-in client",
-                req.url
-            )
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let addr = if authority.contains(':') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        let deadline = Instant::now() + timeout;
-        let sock = addr
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {authority}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve {authority}"))?;
-        let mut s = TcpStream::connect_timeout(&sock, timeout)
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        s.set_read_timeout(Some(left)).ok();
-        s.set_write_timeout(Some(left)).ok();
-        let mut head = format!(
-            "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: certify-kb\r\n",
-            req.method
-        );
-        for (k, v) in &req.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
-            head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes())
-            .and_then(|_| s.write_all(req.body.as_bytes()))
-            .map_err(|e| format!("cannot send the request: {e}"))?;
-        let raw = read_before(&mut s, deadline, MAX_RESPONSE_BYTES)?;
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
-        let (head, body) = match split {
-            Some(i) => (&raw[..i], &raw[i + 4..]),
-            None => (&raw[..], &[][..]),
-        };
-        let head = String::from_utf8_lossy(head);
-        let status = head
-            .lines()
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "the response has no HTTP status line".to_string())?;
-        let chunked = head
-            .lines()
-            .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
-        // Decoded as text only once whole: a chunk may end inside a UTF-8 character.
-        let body = if chunked {
-            dechunk(body)
-        } else {
-            body.to_vec()
-        };
-        Ok(HttpResponse {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
+        exchange(req, timeout, &|sock, timeout| {
+            TcpStream::connect_timeout(&sock, timeout)
         })
     }
+}
+
+/// [`StdHttpClient`] for a sandboxed run: it reaches the servers on the run's private
+/// network, through the network's holder, and nothing else.
+#[derive(Debug, Clone)]
+pub struct RunNetworkHttpClient(pub Arc<certify_sandbox::RunNetwork>);
+
+impl HttpClient for RunNetworkHttpClient {
+    fn send(&self, req: &HttpRequest, timeout: Duration) -> Result<HttpResponse, String> {
+        exchange(req, timeout, &|sock, _| match sock {
+            std::net::SocketAddr::V4(v4) => self.0.connect(v4),
+            other => Err(std::io::Error::other(format!(
+                "{other} is not on the run network"
+            ))),
+        })
+    }
+}
+
+type Connect<'a> = &'a dyn Fn(std::net::SocketAddr, Duration) -> std::io::Result<TcpStream>;
+
+fn exchange(
+    req: &HttpRequest,
+    timeout: Duration,
+    connect: Connect<'_>,
+) -> Result<HttpResponse, String> {
+    let rest = req.url.strip_prefix("http://").ok_or_else(|| {
+        format!(
+            "{}: only http:// URLs are supported by the built-in client",
+            req.url
+        )
+    })?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let deadline = Instant::now() + timeout;
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {authority}"))?;
+    let mut s = connect(sock, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
+    s.set_read_timeout(Some(left)).ok();
+    s.set_write_timeout(Some(left)).ok();
+    let mut head = format!(
+        "{} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nUser-Agent: certify-kb\r\n",
+        req.method
+    );
+    for (k, v) in &req.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
+        head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(req.body.as_bytes()))
+        .map_err(|e| format!("cannot send the request: {e}"))?;
+    let raw = read_before(&mut s, deadline, MAX_RESPONSE_BYTES)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let (head, body) = match split {
+        Some(i) => (&raw[..i], &raw[i + 4..]),
+        None => (&raw[..], &[][..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| "the response has no HTTP status line".to_string())?;
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    // Decoded as text only once whole: a chunk may end inside a UTF-8 character.
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    Ok(HttpResponse {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// The most of a response the built-in client reads.
@@ -726,6 +762,10 @@ struct Shell {
     bash: PathBuf,
     groups: Vec<i32>,
     counter: usize,
+    sandbox: Option<(
+        certify_sandbox::Sandbox,
+        Option<Arc<certify_sandbox::RunNetwork>>,
+    )>,
 }
 
 /// Run by `bash -c` around every step: reads the step's script from standard input,
@@ -826,11 +866,16 @@ impl Shell {
             .tempdir()
             .map_err(|source| KbError::TempDir { source })?;
         let home = work.path().display().to_string();
+        // In a sandbox only the system's programs exist.
+        let host_path = match ctx.options.sandbox {
+            Some(_) => None,
+            None => std::env::var("PATH").ok(),
+        };
         let path = ctx
             .options
             .path
             .clone()
-            .or_else(|| std::env::var("PATH").ok())
+            .or(host_path)
             .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
         let mut env = vec![
             ("PATH".to_string(), path),
@@ -868,6 +913,7 @@ impl Shell {
             bash: ctx.options.bash.clone(),
             groups: Vec::new(),
             counter: 0,
+            sandbox: ctx.options.sandbox.clone(),
         })
     }
 
@@ -902,6 +948,35 @@ impl Drop for Shell {
     }
 }
 
+/// The bash that runs one step: in the sandbox, where it sees its working directory and
+/// the directory it writes its state to (both at their own paths) and the run network;
+/// or as the harness's user.
+fn shell_command(sh: &Shell, out: &Path) -> Command {
+    let args = ["--noprofile", "--norc", "-c", PRELUDE, "certify-step"];
+    let mut env: Vec<(String, String)> = sh.carried.clone();
+    env.extend(sh.env.iter().cloned());
+    env.push(("__CERTIFY_OUT".into(), out.display().to_string()));
+    match &sh.sandbox {
+        Some((sandbox, network)) => {
+            let spec = certify_sandbox::Spec {
+                writable: vec![sh._work.path().to_path_buf(), sh.ctl.path().to_path_buf()],
+                cwd: Some(sh.cwd.clone()),
+                env,
+                host_network: network.is_none(),
+                network: network.clone(),
+                ..certify_sandbox::Spec::default()
+            };
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            sandbox.command(&spec, &sh.bash.to_string_lossy(), &args)
+        }
+        None => {
+            let mut cmd = Command::new(&sh.bash);
+            cmd.args(args).current_dir(&sh.cwd).env_clear().envs(env);
+            cmd
+        }
+    }
+}
+
 #[derive(Default)]
 struct Capture {
     bytes: Vec<u8>,
@@ -927,18 +1002,8 @@ fn run_shell(
         source,
     })?;
     let mut child = {
-        let mut cmd = Command::new(&sh.bash);
-        cmd.arg("--noprofile")
-            .arg("--norc")
-            .arg("-c")
-            .arg(PRELUDE)
-            .arg("certify-step")
-            .current_dir(&sh.cwd)
-            .env_clear()
-            .envs(sh.carried.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(sh.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("__CERTIFY_OUT", &out)
-            .stdin(Stdio::piped())
+        let mut cmd = shell_command(sh, &out);
+        cmd.stdin(Stdio::piped())
             .stdout(writer)
             .stderr(writer2)
             .process_group(0);

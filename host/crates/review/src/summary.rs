@@ -147,6 +147,9 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
         "<section class=\"verdict {class}\" aria-label=\"Verdict\">\n<p class=\"word\">{}</p>",
         escape(word)
     );
+    if cert.and_then(|c| str_of(c, "isolation")) == Some("unsandboxed") {
+        h.push_str("<p class=\"warn\">Unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed), not in the sandbox.</p>\n");
+    }
     if let Some(cert) = cert {
         where_and_how(h, cert);
         signer(h, cert);

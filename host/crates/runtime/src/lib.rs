@@ -27,7 +27,7 @@ pub mod text;
 
 pub use cache::ArtifactCache;
 pub use capabilities::{
-    CloudActions, CloudError, DeploymentView, Grants, HttpPolicy, PowerAction, ServerView,
+    CloudActions, CloudError, DeploymentView, Dialer, Grants, HttpPolicy, PowerAction, ServerView,
 };
 pub use engine::{Limits, MAX_INSTANCES, Runtime, RuntimeConfig};
 pub use outcome::{CheckRun, ErrorKind, Evidence, Measurement, Status};

@@ -21,21 +21,23 @@
 //!
 //! # What Local isolates, and what it does not
 //!
-//! It separates servers by *convention*, not by force. Isolated: the working directory,
-//! `HOME` and `TMPDIR` of each server; the environment (nothing leaks in from the
-//! emulator's); the address each server is told to listen on, so two servers can both
-//! listen on port 8080; and process lifetime (a whole process group is killed with its
-//! server). **Not** isolated: processes run as the emulator's own user, see the whole file
-//! system and can write wherever that user can; they can bind any address, including
-//! another server's; they reach the network, the internet included; there are no CPU,
-//! memory or disk limits; a process that calls `setsid` escapes its group and survives
-//! the server; and processes do not survive an emulator restart (the server then looks
-//! freshly rebooted with nothing started). Run only packages you would run in your own
-//! shell; use containers or VMs when you need a real boundary.
+//! With a sandbox ([`EmulatorBuilder::sandbox`](super::EmulatorBuilder::sandbox), what
+//! `certify run` uses), each package runs in its own `certify-sandbox` sandbox on the run's
+//! private network: its server's address is a `10.88.x.y` of that network, it sees the
+//! system directories read-only and its server's directory writable, its environment is
+//! the list above (with `PATH` the system's), and it has resource limits. The sandbox
+//! stays up after the script exits, with what the script started, until the server is
+//! deleted: then the sandbox's pid namespace takes everything in it down, daemons that
+//! called `setsid` included.
+//!
+//! Without one, packages are separated by *convention*, not by force: they run as the
+//! emulator's own user, see the whole file system, reach the network, can bind any
+//! address, have no limits, and a process that calls `setsid` escapes its group. That is
+//! for packages you would run in your own shell only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::state::SpawnRequest;
@@ -45,7 +47,25 @@ use super::state::SpawnRequest;
 pub(crate) struct Supervisor {
     data_dir: PathBuf,
     groups: Mutex<HashMap<String, Vec<i32>>>,
+    sandboxed: Option<Sandboxed>,
 }
+
+/// The sandbox packages run in, and the run network their servers' addresses are on.
+#[derive(Debug, Clone)]
+pub(crate) struct Sandboxed {
+    pub sandbox: certify_sandbox::Sandbox,
+    pub network: Arc<certify_sandbox::RunNetwork>,
+}
+
+/// Runs inside a package's sandbox: runs the package's script (`$1`, its arguments after
+/// it) without descriptor 3, reports its exit status on descriptor 3, and then keeps the
+/// sandbox up, so that what the script started keeps running until its server is
+/// deleted (which kills the sandbox, and everything in it with its pid namespace).
+const IN_SANDBOX: &str = r#"s=$1; shift
+/bin/sh -c "$s" sh "$@" 3>&-
+echo $? >&3
+exec 3>&-
+exec sleep infinity"#;
 
 /// What a finished run reports back: the outcome and the output lines for the build log.
 pub(crate) type Completion = Box<dyn FnOnce(Result<(), String>, Vec<String>) + Send>;
@@ -54,10 +74,11 @@ impl Supervisor {
     /// A supervisor for `data_dir`. Process groups a previous emulator on the
     /// same state started (and that are still running in its sandboxes) are
     /// taken over, so that deleting their server still stops them.
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, sandboxed: Option<Sandboxed>) -> Self {
         let supervisor = Supervisor {
             data_dir: data_dir.to_path_buf(),
             groups: Mutex::new(HashMap::new()),
+            sandboxed,
         };
         let recorded: HashMap<String, Vec<i32>> = std::fs::read(supervisor.groups_file())
             .ok()
@@ -158,29 +179,77 @@ impl Supervisor {
         let log =
             std::fs::File::create(&log_path).map_err(|e| format!("cannot create log: {e}"))?;
         let log2 = log.try_clone().map_err(|e| e.to_string())?;
-        let mut cmd = tokio::process::Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(&script)
-            .arg("sh")
-            .args(&args)
-            .current_dir(&dir)
-            .env_clear()
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-            )
-            .env("HOME", &sandbox)
-            .env("TMPDIR", &tmp)
-            .env("LANG", "C.UTF-8")
-            .stdin(std::process::Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .process_group(0)
-            .kill_on_drop(false);
-        for (k, v) in &values {
-            cmd.env(k, v);
-            cmd.env(shell_name(k), v);
-        }
+        let result = match &self.sandboxed {
+            Some(sb) => {
+                let mut env = vec![
+                    (
+                        "PATH".to_string(),
+                        "/usr/local/bin:/usr/bin:/bin".to_string(),
+                    ),
+                    ("HOME".to_string(), sandbox.display().to_string()),
+                    ("TMPDIR".to_string(), "/tmp".to_string()),
+                    ("LANG".to_string(), "C.UTF-8".to_string()),
+                ];
+                for (k, v) in &values {
+                    env.push((k.clone(), v.clone()));
+                    env.push((shell_name(k), v.clone()));
+                }
+                let spec = certify_sandbox::Spec {
+                    writable: vec![sandbox.clone()],
+                    cwd: Some(dir.clone()),
+                    env,
+                    network: Some(sb.network.clone()),
+                    ..certify_sandbox::Spec::default()
+                };
+                self.run_sandboxed(
+                    req,
+                    &sb.sandbox,
+                    &spec,
+                    (script, args),
+                    (log, log2),
+                    limit_real,
+                )
+                .await?
+            }
+            None => {
+                let mut cmd = tokio::process::Command::new("/bin/sh");
+                cmd.arg("-c")
+                    .arg(&script)
+                    .arg("sh")
+                    .args(&args)
+                    .current_dir(&dir)
+                    .env_clear()
+                    .env(
+                        "PATH",
+                        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+                    )
+                    .env("HOME", &sandbox)
+                    .env("TMPDIR", &tmp)
+                    .env("LANG", "C.UTF-8")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(log)
+                    .stderr(log2)
+                    .process_group(0)
+                    .kill_on_drop(false);
+                for (k, v) in &values {
+                    cmd.env(k, v);
+                    cmd.env(shell_name(k), v);
+                }
+                self.run_unsandboxed(req, cmd, limit_real).await?
+            }
+        };
+        let output = read_log(&log_path);
+        let lines: Vec<String> = output.lines().map(str::to_string).collect();
+        let tail = lines[lines.len().saturating_sub(200)..].to_vec();
+        Ok((result, tail))
+    }
+
+    async fn run_unsandboxed(
+        &self,
+        req: &SpawnRequest,
+        mut cmd: tokio::process::Command,
+        limit_real: Duration,
+    ) -> Result<Result<(), String>, String> {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start the package: {e}"))?;
@@ -217,10 +286,75 @@ impl Supervisor {
                 ))
             }
         };
-        let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let lines: Vec<String> = output.lines().map(str::to_string).collect();
-        let tail = lines[lines.len().saturating_sub(200)..].to_vec();
-        Ok((result, tail))
+        Ok(result)
+    }
+
+    /// Runs a package in its own sandbox on the run network (see [`IN_SANDBOX`]): done
+    /// when its script has exited, while the sandbox stays up with what it started.
+    async fn run_sandboxed(
+        &self,
+        req: &SpawnRequest,
+        sandbox: &certify_sandbox::Sandbox,
+        spec: &certify_sandbox::Spec,
+        (script, args): (String, Vec<String>),
+        (log, log2): (std::fs::File, std::fs::File),
+        limit_real: Duration,
+    ) -> Result<Result<(), String>, String> {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let (mut status_rx, status_tx) =
+            std::io::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+        let mut argv: Vec<std::ffi::OsString> =
+            vec!["-c".into(), IN_SANDBOX.into(), "sh".into(), script.into()];
+        argv.extend(args.into_iter().map(Into::into));
+        let spec = certify_sandbox::Spec {
+            fd3: Some(status_tx.as_raw_fd()),
+            ..spec.clone()
+        };
+        let mut cmd = sandbox.command(&spec, "/bin/sh", &argv);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .process_group(0);
+        let child = tokio::process::Command::from(cmd)
+            .kill_on_drop(false)
+            .spawn()
+            .map_err(|e| format!("cannot start the package's sandbox: {e}"))?;
+        drop(status_tx);
+        let pid = child.id().map(|p| p as i32);
+        if let Some(pid) = pid {
+            self.groups
+                .lock()
+                .expect("poisoned")
+                .entry(req.server_id.clone())
+                .or_default()
+                .push(pid);
+            self.save();
+        }
+        // The status is one short line; more is a package forging it and is cut off.
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut text = String::new();
+            let _ = (&mut status_rx).take(32).read_to_string(&mut text);
+            text
+        });
+        let name = &req.manifest.name;
+        Ok(match tokio::time::timeout(limit_real, reader).await {
+            Ok(Ok(text)) => match text.trim().parse::<i32>() {
+                Ok(0) => Ok(()),
+                Ok(code) => Err(format!("package {name} failed: exit code {code}")),
+                Err(_) => Err(format!("package {name} failed: its sandbox ended early")),
+            },
+            Ok(Err(e)) => Err(format!("package {name} could not be waited on: {e}")),
+            Err(_) => {
+                if let Some(pid) = pid {
+                    kill_group(pid);
+                }
+                Err(format!(
+                    "package {name} exceeded the maximum package execution time of 5 minutes"
+                ))
+            }
+        })
     }
 
     /// Kills every process group of a server and removes its sandbox.
@@ -247,6 +381,31 @@ impl Supervisor {
         }
         self.save();
     }
+}
+
+/// The package's log, at most its last megabyte. The package could have swapped the file
+/// for a symlink to something of the harness's user: symlinks are not followed.
+fn read_log(path: &Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX: u64 = 1 << 20;
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return String::new();
+    };
+    let Ok(meta) = file.metadata() else {
+        return String::new();
+    };
+    if !meta.is_file() {
+        return String::new();
+    }
+    let _ = file.seek(SeekFrom::Start(meta.len().saturating_sub(MAX)));
+    let mut bytes = Vec::new();
+    let _ = file.take(MAX).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Whether some process of group `pgid` still runs with its working directory

@@ -284,6 +284,7 @@ pub struct EmulatorBuilder {
     password: Option<String>,
     primary_dc: String,
     save_interval: Duration,
+    sandbox: Option<exec::Sandboxed>,
 }
 
 impl Default for EmulatorBuilder {
@@ -298,6 +299,7 @@ impl Default for EmulatorBuilder {
             password: None,
             primary_dc: "VA1".into(),
             save_interval: Duration::from_millis(200),
+            sandbox: None,
         }
     }
 }
@@ -326,6 +328,17 @@ impl EmulatorBuilder {
     /// How packages run.
     pub fn execution(mut self, mode: ExecutionMode) -> Self {
         self.execution = mode;
+        self
+    }
+
+    /// Run Local packages in `sandbox`, each server on its own address of `network`
+    /// (without this, they run unsandboxed as this process's user).
+    pub fn sandbox(
+        mut self,
+        sandbox: certify_sandbox::Sandbox,
+        network: Arc<certify_sandbox::RunNetwork>,
+    ) -> Self {
+        self.sandbox = Some(exec::Sandboxed { sandbox, network });
         self
     }
 
@@ -394,6 +407,7 @@ impl EmulatorBuilder {
             st.account.password = pw.clone();
         }
         st.local_exec = self.execution == ExecutionMode::Local;
+        st.run_network = self.sandbox.is_some();
         st.faults = faults.clone();
         st.reindex();
         let clock = AccountClock::new(st.account_time, self.clock_scale);
@@ -403,7 +417,7 @@ impl EmulatorBuilder {
             state: Mutex::new(st),
             clock,
             faults,
-            exec: Arc::new(exec::Supervisor::new(&data_dir)),
+            exec: Arc::new(exec::Supervisor::new(&data_dir, self.sandbox.clone())),
             data_dir,
             state_file,
             dirty: AtomicBool::new(true),

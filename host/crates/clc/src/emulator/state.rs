@@ -471,6 +471,9 @@ pub(crate) struct State {
     pub effects: Effects,
     #[serde(skip)]
     pub local_exec: bool,
+    /// Local packages run in sandboxes on the run network: addresses are `10.88.x.y`.
+    #[serde(skip)]
+    pub run_network: bool,
     #[serde(skip)]
     pub faults: std::sync::Arc<super::faults::Faults>,
 }
@@ -562,6 +565,7 @@ impl State {
             by_uuid: HashMap::new(),
             effects: Effects::default(),
             local_exec: false,
+            run_network: false,
             faults: Default::default(),
         };
         for (dc, _) in DATA_CENTERS {
@@ -737,6 +741,9 @@ impl State {
     fn allocate_address(&mut self, dc: &str) -> String {
         let n = self.next_address;
         self.next_address += 1;
+        if self.local_exec && self.run_network {
+            return certify_sandbox::RunNetwork::address(n % 65_000).to_string();
+        }
         if self.local_exec {
             // Each server gets its own loopback address so two servers can both listen
             // on the same port; 127.0.0.x stays for the host itself.

@@ -6,6 +6,8 @@
 //! elsewhere), ignores proxy settings, and answers a refused address with
 //! `denied` naming it.
 
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::run::to_pairs;
@@ -17,7 +19,30 @@ use crate::sandbox::State;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpPolicy {
     allow: Vec<(String, Option<u16>)>,
+    dialer: Option<Dialer>,
 }
+
+/// Opens the TCP connections of granted requests when the servers are on a network the
+/// harness cannot route to (the run's private network): plain HTTP/1.1 then goes over
+/// the connection it returns.
+#[derive(Clone)]
+pub struct Dialer(
+    pub Arc<dyn Fn(SocketAddrV4) -> std::io::Result<std::net::TcpStream> + Send + Sync>,
+);
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dialer")
+    }
+}
+
+impl PartialEq for Dialer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Dialer {}
 
 impl HttpPolicy {
     /// A policy that grants nothing.
@@ -32,6 +57,12 @@ impl HttpPolicy {
     }
 
     /// The granted addresses, as given.
+    /// Connect through `dialer` instead of the host's network (see [`Dialer`]).
+    pub fn through(mut self, dialer: Dialer) -> HttpPolicy {
+        self.dialer = Some(dialer);
+        self
+    }
+
     pub fn addresses(&self) -> Vec<String> {
         self.allow
             .iter()
@@ -138,6 +169,19 @@ impl State {
         }
         let cap = self.limits.http_response;
         let started = Instant::now();
+        if let Some(dialer) = self.grants.http.dialer.clone() {
+            let exchange = dialed(dialer, builder, cap);
+            return match tokio::time::timeout(timeout, exchange).await {
+                Ok(Ok((status, headers, body))) => Ok(http::Response {
+                    status,
+                    headers: to_pairs(&headers),
+                    body,
+                    elapsed_us: started.elapsed().as_micros().try_into().unwrap_or(u64::MAX),
+                }),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(http::Error::Timeout),
+            };
+        }
         let exchange = async {
             let mut response = builder.send().await.map_err(transport)?;
             let status = response.status().as_u16();
@@ -170,6 +214,88 @@ impl State {
             Err(_) => Err(http::Error::Timeout),
         }
     }
+}
+
+type Exchange = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// One plain HTTP/1.1 exchange over a connection from `dialer`.
+async fn dialed(
+    dialer: Dialer,
+    builder: reqwest::RequestBuilder,
+    cap: usize,
+) -> Result<Exchange, http::Error> {
+    use http_body_util::BodyExt;
+    let request = builder
+        .build()
+        .map_err(|e| http::Error::InvalidRequest(e.to_string()))?;
+    let url = request.url().clone();
+    if url.scheme() != "http" {
+        return Err(http::Error::Denied(format!(
+            "{url}: the run's servers speak plain http here"
+        )));
+    }
+    let ip: Ipv4Addr = url
+        .host_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| http::Error::Denied(format!("{url}: not a server of the run")))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let stream = tokio::task::spawn_blocking(move || (dialer.0)(SocketAddrV4::new(ip, port)))
+        .await
+        .map_err(|e| http::Error::Transport(e.to_string()))?
+        .and_then(|s| {
+            s.set_nonblocking(true)?;
+            tokio::net::TcpStream::from_std(s)
+        })
+        .map_err(|e| http::Error::Transport(format!("cannot connect to {ip}:{port}: {e}")))?;
+    let hyper_err = |e: hyper::Error| http::Error::Transport(e.to_string());
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(hyper_err)?;
+    let conn = tokio::spawn(conn);
+    let mut out = hyper::Request::builder()
+        .method(request.method().clone())
+        .uri(&url[url::Position::BeforePath..])
+        .header(
+            "host",
+            &url[url::Position::BeforeHost..url::Position::AfterPort],
+        );
+    for (name, value) in request.headers() {
+        out = out.header(name, value);
+    }
+    let body = request
+        .body()
+        .and_then(|b| b.as_bytes())
+        .map(bytes::Bytes::copy_from_slice)
+        .unwrap_or_default();
+    let out = out
+        .body(http_body_util::Full::new(body))
+        .map_err(|e| http::Error::InvalidRequest(e.to_string()))?;
+    let response = sender.send_request(out).await.map_err(hyper_err)?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut incoming = response.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        if let Ok(data) = frame.map_err(hyper_err)?.into_data() {
+            if body.len() + data.len() > cap {
+                conn.abort();
+                return Err(http::Error::TooLarge(cap as u64));
+            }
+            body.extend_from_slice(&data);
+        }
+    }
+    conn.abort();
+    Ok((status, headers, body))
 }
 
 fn transport(e: reqwest::Error) -> http::Error {

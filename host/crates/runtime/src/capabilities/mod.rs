@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use http::HttpPolicy;
+pub use http::{Dialer, HttpPolicy};
 
 /// What a run grants its plugins. Shared by every check of the run.
 #[derive(Clone, Default)]
