@@ -129,6 +129,44 @@ fn standalone(copy: &Path, original: &Path, bundle: &Path) -> Result<(), Error> 
             absolute_if_outside(dep, original, bundle);
         }
     });
+    // The enclosing workspace's `[patch]` (the harness's own points `certify-sdk` at its
+    // checkout) applied to the member; the copy is its own workspace, so it carries it.
+    if let (Some(root), Some(patch)) = (
+        ws_root,
+        workspace
+            .as_ref()
+            .and_then(|(_, t)| t.get("patch"))
+            .and_then(|p| p.as_table()),
+    ) {
+        let own = manifest
+            .entry("patch")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(own) = own.as_table_mut() {
+            for (registry, entries) in patch {
+                let Some(entries) = entries.as_table() else {
+                    continue;
+                };
+                let target = own
+                    .entry(registry.as_str())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let Some(target) = target.as_table_mut() {
+                    for (name, dep) in entries {
+                        let mut dep = dep.clone();
+                        if let Some(path) =
+                            dep.get("path").and_then(|p| p.as_str()).map(str::to_owned)
+                            && let Some(t) = dep.as_table_mut()
+                        {
+                            t.insert(
+                                "path".into(),
+                                toml::Value::String(root.join(path).display().to_string()),
+                            );
+                        }
+                        target.entry(name.as_str()).or_insert(dep);
+                    }
+                }
+            }
+        }
+    }
     manifest
         .entry("workspace")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -107,8 +107,14 @@ pub fn build(
     let cargo_home = home_dir("CARGO_HOME", ".cargo").unwrap_or_default();
     let rustup_home = home_dir("RUSTUP_HOME", ".rustup").unwrap_or_default();
     let mut readable = vec![workspace.clone()];
-    readable.extend(integrators.iter().cloned());
-    readable.extend(sdk.iter().map(|(_, dir)| dir.clone()));
+    // The integrator's directories with the workspaces they belong to: the SDK's
+    // manifest inherits from its workspace's.
+    readable.extend(
+        integrators
+            .iter()
+            .chain(sdk.iter().map(|(_, dir)| dir))
+            .map(|dir| enclosing_workspace(dir)),
+    );
     for p in [
         cargo_home.join("bin"),
         cargo_home.join("registry"),
@@ -203,6 +209,20 @@ pub fn build(
             project.display()
         ))
     })
+}
+
+/// The root of the Cargo workspace `dir` belongs to (a manifest with `[workspace]`
+/// in it or above it), else `dir` itself.
+fn enclosing_workspace(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("workspace"))
+        })
+        .unwrap_or(dir)
+        .to_path_buf()
 }
 
 /// The last cdylib `.wasm` artifact in cargo's JSON messages.

@@ -173,18 +173,22 @@ async fn load_plugin(
     global: &GlobalArgs,
     bundle: &Bundle,
 ) -> Result<certify_runtime::PluginInfo, String> {
-    let source = match &bundle.plugin.source {
+    // As a run builds it: from the bundle's snapshot, in the sandbox.
+    let bytes = match &bundle.plugin.source {
         certify_bundle::PluginSource::Wasm { path } => {
-            crate::build::PluginSource::Wasm(path.clone())
+            std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?
         }
         certify_bundle::PluginSource::Cargo { dir, .. } => {
-            crate::build::PluginSource::Project(dir.clone())
+            crate::build_copy::build(
+                &bundle.snapshot,
+                dir,
+                &super::cache_root(global),
+                super::plugin::build_sandbox().as_ref(),
+            )
+            .map_err(|e| e.to_string())?
+            .1
         }
     };
-    let wasm = source
-        .wasm(&super::cache_root(global))
-        .map_err(|e| e.to_string())?;
-    let bytes = std::fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
     let runtime = super::runtime(global, None).map_err(|e| e.to_string())?;
     let plugin = runtime.load(bytes, None).await.map_err(|e| e.to_string())?;
     Ok(plugin.info().clone())

@@ -69,7 +69,7 @@ fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), 
 /// The sandbox a plugin's build runs in: its build scripts are the candidate's code.
 /// Where there is none (no bubblewrap, no user namespaces), the build runs as the
 /// user, which is said on stderr.
-fn build_sandbox() -> Option<certify_sandbox::Sandbox> {
+pub(super) fn build_sandbox() -> Option<certify_sandbox::Sandbox> {
     match certify_sandbox::Sandbox::probe() {
         Ok(sandbox) => Some(sandbox),
         Err(why) => {
