@@ -152,8 +152,18 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         )));
     }
     // The last cdylib artifact cargo reports is the plugin.
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let wasm = stdout
+    let wasm = last_wasm(&String::from_utf8_lossy(&output.stdout));
+    wasm.ok_or_else(|| {
+        Error::Usage(format!(
+            "{} built, but produced no .wasm component; set `crate-type = [\"cdylib\"]` in its [lib] section",
+            project.display()
+        ))
+    })
+}
+
+/// The last cdylib `.wasm` artifact in cargo's JSON messages.
+pub(crate) fn last_wasm(messages: &str) -> Option<PathBuf> {
+    messages
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact")
@@ -170,11 +180,5 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
                     .map(PathBuf::from)
             })
         })
-        .next_back();
-    wasm.ok_or_else(|| {
-        Error::Usage(format!(
-            "{} built, but produced no .wasm component; set `crate-type = [\"cdylib\"]` in its [lib] section",
-            project.display()
-        ))
-    })
+        .next_back()
 }

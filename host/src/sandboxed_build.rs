@@ -203,7 +203,7 @@ pub fn build(
             tail.join("\n")
         )));
     }
-    last_wasm(&String::from_utf8_lossy(&output.stdout)).ok_or_else(|| {
+    crate::build::last_wasm(&String::from_utf8_lossy(&output.stdout)).ok_or_else(|| {
         Error::Usage(format!(
             "{} built, but produced no .wasm component; set `crate-type = [\"cdylib\"]` in its [lib] section",
             project.display()
@@ -223,26 +223,4 @@ fn enclosing_workspace(dir: &Path) -> PathBuf {
         })
         .unwrap_or(dir)
         .to_path_buf()
-}
-
-/// The last cdylib `.wasm` artifact in cargo's JSON messages.
-fn last_wasm(messages: &str) -> Option<PathBuf> {
-    messages
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
-        .filter(|m| {
-            m["target"]["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
-        })
-        .filter_map(|m| {
-            m["filenames"].as_array().and_then(|f| {
-                f.iter()
-                    .filter_map(|f| f.as_str())
-                    .find(|f| f.ends_with(".wasm"))
-                    .map(PathBuf::from)
-            })
-        })
-        .next_back()
 }

@@ -163,25 +163,10 @@ fn write_evidence(dir: &Path, check_id: &str, run: &CheckRun) -> Result<Vec<Atta
     Ok(out)
 }
 
-/// Letters, digits, `.`, `-` and `_`; everything else becomes `_`; no
-/// leading dot, so nothing can climb out of the evidence directory.
+/// One safe path segment (see [`certify_runtime::text::path_segment`]): nothing can
+/// climb out of the evidence directory.
 fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.');
-    if trimmed.is_empty() {
-        "evidence".to_string()
-    } else {
-        trimmed.chars().take(100).collect()
-    }
+    certify_runtime::text::path_segment(name)
 }
 
 #[cfg(test)]
