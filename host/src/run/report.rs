@@ -866,7 +866,14 @@ fn verdict_suite(
         if certified {
             Verdict::Passed
         } else {
-            failed(format!("Not certified: {}", reasons.join("; ")))
+            failed(format!(
+                "Not certified: {}.",
+                reasons
+                    .iter()
+                    .map(|r| r.trim_end_matches('.'))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
         },
     );
     c.output = reasons
