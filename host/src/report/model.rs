@@ -62,30 +62,9 @@ pub struct Case {
     pub output: String,
 }
 
-/// The verdict of a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "verdict", rename_all = "lowercase")]
-pub enum Verdict {
-    /// It did what is expected.
-    Passed,
-    /// The candidate's product (or documentation) did not.
-    Failed {
-        /// What happened.
-        message: String,
-    },
-    /// It could not be run to a verdict.
-    Error {
-        /// Which kind of problem, for example `timeout`.
-        kind: String,
-        /// What happened.
-        message: String,
-    },
-    /// It does not apply.
-    Skipped {
-        /// Why.
-        reason: String,
-    },
-}
+/// The verdict of a case: the one definition, which `report.json` records and
+/// `certify report verify` reads back.
+pub use certify_review::model::Verdict;
 
 /// A file attached to a case, stored beside the report.
 #[derive(Debug, Clone, Serialize)]
