@@ -39,12 +39,8 @@ pub fn build(
     copy_tree(snapshot.root(), &copy_root).map_err(|e| io("making", e))?;
     let copy = copy_root.join(&rel);
     let original = snapshot.source().join(&rel);
-    standalone(&copy, &original, snapshot.source())?;
+    let integrators = standalone(&copy, &original, snapshot.source())?;
     if let Some(sandbox) = sandbox {
-        let integrators: Vec<PathBuf> = enclosing_workspace(snapshot.source())
-            .map(|(dir, _)| dir)
-            .into_iter()
-            .collect();
         let wasm =
             crate::sandboxed_build::build(&copy, &original, cache_root, sandbox, &integrators)?;
         let bytes = std::fs::read(&wasm)
@@ -83,8 +79,11 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Makes the project at `copy` build on its own (see the module docs).
-fn standalone(copy: &Path, original: &Path, bundle: &Path) -> Result<(), Error> {
+/// Makes the project at `copy` build on its own (see the module docs); returns the
+/// directories outside the copy that its manifest now points at (the integrator's:
+/// path dependencies and patches that leave the bundle), which a sandboxed build
+/// must be able to read, and nothing else of the integrator's.
+fn standalone(copy: &Path, original: &Path, bundle: &Path) -> Result<Vec<PathBuf>, Error> {
     let manifest_path = copy.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest_path)
         .map_err(|e| Error::Io("reading the plugin's Cargo.toml".into(), e))?;
@@ -170,6 +169,27 @@ fn standalone(copy: &Path, original: &Path, bundle: &Path) -> Result<(), Error> 
     manifest
         .entry("workspace")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let mut outside = Vec::new();
+    let mut collect = |deps: &toml::Table| {
+        for dep in deps.values() {
+            if let Some(path) = dep.get("path").and_then(|p| p.as_str()).map(Path::new)
+                && path.is_absolute()
+                && !path.starts_with(copy)
+            {
+                outside.push(path.to_path_buf());
+            }
+        }
+    };
+    for_each_dependency_table(&mut manifest.clone(), &mut |deps| collect(deps));
+    if let Some(patch) = manifest.get("patch").and_then(|p| p.as_table()) {
+        for entries in patch.values().filter_map(|e| e.as_table()) {
+            collect(entries);
+        }
+    }
+    // Only the integrator's workspace the bundle sits in may be read: a path the
+    // candidate's manifest names anywhere else (`path = "/home/me/.ssh"`) is not
+    // made readable, and the build fails on it.
+    outside.retain(|p| ws_root.is_some_and(|root| lexical(p).is_some_and(|p| p.starts_with(root))));
     let text = toml::to_string(&manifest)
         .map_err(|e| Error::Other(anyhow::anyhow!("writing the plugin's build manifest: {e}")))?;
     std::fs::write(&manifest_path, text)
@@ -182,7 +202,7 @@ fn standalone(copy: &Path, original: &Path, bundle: &Path) -> Result<(), Error> 
         std::fs::copy(root.join("Cargo.lock"), &lock)
             .map_err(|e| Error::Io("copying the workspace's Cargo.lock".into(), e))?;
     }
-    Ok(())
+    Ok(outside)
 }
 
 fn is_inherited(v: &toml::Value) -> bool {
@@ -360,5 +380,39 @@ mod tests {
             Path::new("/repo/plugins/b"),
         );
         assert_eq!(inside["path"].as_str(), Some("../shared"));
+    }
+
+    /// What a sandboxed build may read of the integrator's: paths inside the workspace
+    /// the bundle sits in, never a path the candidate names elsewhere.
+    #[test]
+    fn only_the_enclosing_workspace_is_made_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        let bundle = ws.join("bundles/b");
+        let plugin = bundle.join("plugin");
+        std::fs::create_dir_all(&plugin).unwrap();
+        std::fs::create_dir_all(ws.join("sdk")).unwrap();
+        std::fs::write(
+            ws.join("Cargo.toml"),
+            "[workspace]\n[patch.crates-io]\ncertify-sdk = { path = \"sdk\" }\n",
+        )
+        .unwrap();
+        let copy = dir.path().join("copy");
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::write(
+            copy.join("Cargo.toml"),
+            "[package]\nname = \"p\"\nversion = \"0.1.0\"\n\n[dependencies]\n\
+             secret = { path = \"/root/.ssh\" }\nhelper = { path = \"../../../helper\" }\n",
+        )
+        .unwrap();
+        let readable = standalone(&copy, &plugin, &bundle).unwrap();
+        let ws = lexical(&ws).unwrap();
+        assert!(readable.iter().all(|p| p.starts_with(&ws)), "{readable:?}");
+        assert!(readable.contains(&ws.join("sdk")), "{readable:?}");
+        assert!(readable.contains(&ws.join("helper")), "{readable:?}");
+        assert!(
+            !readable.iter().any(|p| p.starts_with("/root")),
+            "{readable:?}"
+        );
     }
 }

@@ -38,9 +38,9 @@ fn cargo() -> PathBuf {
 
 /// Builds `project` for `wasm32-wasip2` in `sandbox`; returns the `.wasm`. `identity`
 /// names the project across runs (its place in the candidate's bundle), so that its
-/// dependencies stay built between runs; `integrators` are directories of the
-/// integrator's that the build may read (a workspace the project's path
-/// dependencies point into).
+/// dependencies stay built between runs; `integrators` are the directories of the
+/// integrator's that the project's manifest points at (path dependencies, patches),
+/// readable in the build with the workspaces they belong to.
 pub fn build(
     project: &Path,
     identity: &Path,
