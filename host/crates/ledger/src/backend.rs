@@ -21,7 +21,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use crate::db::DbError;
 use crate::journal::{Entry, EntryId, Run};
 use crate::ledger::{Reservation, ReservationId, ReservationRequest, Status};
-use crate::money::{Money, Month};
+use certify_program::{Money, Month};
 
 /// The environment variable naming a shared PostgreSQL ledger, like `--ledger`.
 pub const LEDGER_URL_ENV: &str = "CERTIFY_LEDGER_URL";

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, Backend, Check, Location, ReservationFilter};
 use crate::db::DbError;
-use crate::money::{Money, Month};
+use certify_program::{Money, Month};
 use crate::process::Identity;
 
 /// Why the ledger could not do its job (as opposed to refusing an action, which is a

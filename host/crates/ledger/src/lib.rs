@@ -53,7 +53,6 @@ mod backend;
 mod db;
 pub mod journal;
 pub mod ledger;
-mod money;
 pub mod postgres;
 pub mod pricing;
 mod process;
@@ -72,7 +71,7 @@ pub use journal::{
 pub use ledger::{
     Ledger, LedgerError, Refusal, Reservation, ReservationId, ReservationRequest, Status, Summary,
 };
-pub use money::{Money, MoneyError, Month, MonthError, Tier, TierError};
+pub use certify_program::{Money, MoneyError, Month, MonthError, Tier, TierError};
 
 /// Says on stderr that a store's schema was brought up to date: a shared ledger is
 /// migrated by whichever machine's certify connects first after an upgrade, and the

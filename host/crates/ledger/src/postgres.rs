@@ -46,7 +46,7 @@ use crate::backend::{
 use crate::db::DbError;
 use crate::journal::{Entry, EntryId, EntryState, Kind, Run};
 use crate::ledger::{Reservation, ReservationId, ReservationRequest, Status};
-use crate::money::{Money, Month};
+use certify_program::{Money, Month};
 
 /// The migrations, in order; version N is `MIGRATIONS[N - 1]`. Never edit one that has
 /// shipped: add the next.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::Money;
+use certify_program::Money;
 
 /// Unit prices of the test account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

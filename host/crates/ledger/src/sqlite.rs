@@ -16,7 +16,7 @@ use crate::backend::{
 use crate::db::{self, DbError};
 use crate::journal::{Entry, EntryId, EntryState, Kind, Run};
 use crate::ledger::{Reservation, ReservationId, ReservationRequest, Status};
-use crate::money::{Money, Month};
+use certify_program::{Money, Month};
 
 /// One connection to the state file.
 pub(crate) struct Sqlite {

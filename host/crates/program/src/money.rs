@@ -1,4 +1,4 @@
-//! Money, calendar months and credit tiers: the units the ledger counts in.
+//! Money, calendar months and credit tiers: the units the program counts in.
 //!
 //! Amounts are whole micro-dollars in an `i64` so that sums in the database are exact:
 //! a server's storage costs fractions of a cent per hour, and a ledger that adds floats
@@ -296,7 +296,7 @@ impl Month {
     }
 
     /// The sortable key stored in the database, `YYYY-MM`.
-    pub(crate) fn key(self) -> String {
+    pub fn key(self) -> String {
         self.to_string()
     }
 }

@@ -1,0 +1,13 @@
+//! The Ecosystem Program's vocabulary: the words every part of the harness shares, defined
+//! once so that the ledger, the bundle loader, the suite and the reports cannot disagree
+//! on them.
+//!
+//! - [`Money`]: exact micro-dollar amounts, the unit of every price, credit and charge.
+//! - [`Month`]: the UTC calendar month a credit belongs to.
+//! - [`Tier`]: the program's tiers and the monthly credit each gives the test account.
+
+#![warn(missing_docs)]
+
+mod money;
+
+pub use money::{Money, MoneyError, Month, MonthError, Tier, TierError};
