@@ -76,11 +76,18 @@ enum Attack {
     Package,
     /// A bash step in the internal article.
     KbStep,
+    /// Appended to the package's script: fills the server's directory.
+    Disk,
 }
 
 #[test]
 fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
     hostile_run(Attack::Package, &["sleep 31337", "sleep 31338"]);
+}
+
+#[test]
+fn a_package_that_fills_the_disk_is_stopped_at_its_servers_quota() {
+    hostile_run(Attack::Disk, &[]);
 }
 
 #[test]
@@ -122,6 +129,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
     let fixture = match attack {
         Attack::Package => "tests/hostile/sandbox-package/attack.sh",
         Attack::KbStep => "tests/hostile/sandbox-kb-step/step.sh",
+        Attack::Disk => "tests/hostile/sandbox-disk/attack.sh",
     };
     let script = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
         .unwrap()
@@ -129,7 +137,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         .replace("@STATE@", &state.display().to_string())
         .replace("@PORT@", &port.to_string());
     match attack {
-        Attack::Package => {
+        Attack::Package | Attack::Disk => {
             let install = bundle.join("packages/install-acme-status/install.sh");
             let text = std::fs::read_to_string(&install).unwrap();
             std::fs::write(&install, format!("{text}\n{script}")).unwrap();
@@ -166,15 +174,27 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         .arg(&bundle)
         .arg("--out")
         .arg(&out)
-        // The attacks take real time; at 60 the package's 5-minute limit is 5 s.
-        .args(["--clock-scale", "60"]);
+        // The attacks take real time; at 60 the package's 5-minute limit is 5 s, at 20
+        // (writing gigabytes) 15 s.
+        .args(["--clock-scale", if let Attack::Disk = attack { "20" } else { "60" }]);
     let r = run(&mut cmd);
 
-    // The right verdict: the product works, the attacks change nothing.
-    assert_eq!(r.code, 0, "{r:?}");
-    // The attack ran (its output is in the build log or the step's case).
-    let ran = files_containing(&out, b"localhost:");
-    assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    if let Attack::Disk = attack {
+        // The right verdict: the package failed at the quota, and said so.
+        assert_eq!(r.code, 1, "{r:?}");
+        let said = files_containing(&out, b"past the disk quota");
+        assert!(!said.is_empty(), "{r:?}");
+        assert!(files_containing(&out, b"disk: wrote everything").is_empty());
+        // Teardown removed what it wrote: the whole test directory is small again.
+        let left = certify_sandbox::measure(root);
+        assert!(left.bytes < 200 << 20, "{left:?} left behind");
+    } else {
+        // The right verdict: the product works, the attacks change nothing.
+        assert_eq!(r.code, 0, "{r:?}");
+        // The attack ran (its output is in the build log or the step's case).
+        let ran = files_containing(&out, b"localhost:");
+        assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    }
     if let Attack::KbStep = attack {
         // The fork bomb hit the sandbox's process limit and the step carried on.
         assert!(
