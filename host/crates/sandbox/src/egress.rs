@@ -10,9 +10,13 @@
 //! metadata service) and other special ranges stay unreachable, whatever a name resolves
 //! to. It speaks `CONNECT host:port` (TLS and anything else end to end, unread) and plain
 //! `GET http://host/…` requests, and keeps a bounded log of what was asked, for the report.
+//! Requests for the run network's own addresses (from clients that do not understand the
+//! `no_proxy` ranges) are carried inside it, as if the proxy were not there.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, TcpListener, TcpStream,
+};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,16 +52,22 @@ pub struct Egress {
 
 type Policy = fn(IpAddr) -> bool;
 
+/// Opens a connection to an address of the run network itself: clients that do not
+/// understand the `no_proxy` ranges send the servers' own traffic to the proxy too, and
+/// it must arrive as if they had not.
+pub type Inside = Arc<dyn Fn(SocketAddrV4) -> io::Result<TcpStream> + Send + Sync>;
+
 impl Egress {
-    /// Serves `listener` on a thread of its own, connecting only to addresses `allow`
-    /// accepts.
-    pub fn start(listener: TcpListener, allow: Policy) -> io::Result<Egress> {
+    /// Serves `listener` on a thread of its own, connecting out only to addresses
+    /// `allow` accepts, and to the run network's own addresses through `inside`.
+    pub fn start(listener: TcpListener, allow: Policy, inside: Inside) -> io::Result<Egress> {
         let listener = Arc::new(listener);
         let log = Arc::new(Mutex::new(Vec::new()));
         let (l, g) = (listener.clone(), log.clone());
+        let route = Route { allow, inside };
         std::thread::Builder::new()
             .name("certify-egress".into())
-            .spawn(move || serve(&l, allow, &g))?;
+            .spawn(move || serve(&l, &route, &g))?;
         Ok(Egress { listener, log })
     }
 
@@ -75,7 +85,14 @@ impl Drop for Egress {
     }
 }
 
-fn serve(listener: &TcpListener, allow: Policy, log: &Arc<Mutex<Vec<Attempt>>>) {
+/// Where a destination is reached from.
+#[derive(Clone)]
+struct Route {
+    allow: Policy,
+    inside: Inside,
+}
+
+fn serve(listener: &TcpListener, route: &Route, log: &Arc<Mutex<Vec<Attempt>>>) {
     let active = Arc::new(AtomicUsize::new(0));
     loop {
         let Ok((mut client, _)) = listener.accept() else {
@@ -86,11 +103,11 @@ fn serve(listener: &TcpListener, allow: Policy, log: &Arc<Mutex<Vec<Attempt>>>) 
             continue;
         }
         active.fetch_add(1, Ordering::SeqCst);
-        let (counter, log) = (active.clone(), log.clone());
+        let (counter, log, route) = (active.clone(), log.clone(), route.clone());
         let spawned = std::thread::Builder::new()
             .name("certify-egress-conn".into())
             .spawn(move || {
-                handle(client, allow, &log);
+                handle(client, &route, &log);
                 counter.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -113,7 +130,7 @@ enum Request {
     },
 }
 
-fn handle(client: TcpStream, allow: Policy, log: &Mutex<Vec<Attempt>>) {
+fn handle(client: TcpStream, route: &Route, log: &Mutex<Vec<Attempt>>) {
     let _ = client.set_read_timeout(Some(HANDSHAKE));
     let mut reader = BufReader::new(match client.try_clone() {
         Ok(c) => c,
@@ -133,7 +150,18 @@ fn handle(client: TcpStream, allow: Policy, log: &Mutex<Vec<Attempt>>) {
         }
     };
     let destination = printable(&format!("{host}:{port}"));
-    let upstream = open(&host, port, allow);
+    // The servers' own traffic is not the internet's: it goes inside, unlogged.
+    if let Ok(ip) = host.parse::<Ipv4Addr>()
+        && crate::RunNetwork::contains(ip)
+    {
+        return match (route.inside)(SocketAddrV4::new(ip, port)) {
+            Ok(upstream) => relay(client, reader, &request, upstream),
+            Err(e) => {
+                let _ = respond(&mut client, 502, &format!("{destination}: {e}"));
+            }
+        };
+    }
+    let upstream = open(&host, port, route.allow);
     record(
         log,
         Attempt {
@@ -142,17 +170,23 @@ fn handle(client: TcpStream, allow: Policy, log: &Mutex<Vec<Attempt>>) {
             reason: upstream.as_ref().err().cloned(),
         },
     );
-    let mut upstream = match upstream {
-        Ok(s) => s,
+    match upstream {
+        Ok(upstream) => relay(client, reader, &request, upstream),
         Err(reason) => {
             let _ = respond(&mut client, 403, &reason);
-            return;
         }
-    };
-    let sent = match &request {
-        Request::Connect { .. } => {
-            client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        }
+    }
+}
+
+/// Answers the client (or forwards its head) and then copies both ways.
+fn relay(
+    mut client: TcpStream,
+    reader: BufReader<TcpStream>,
+    request: &Request,
+    mut upstream: TcpStream,
+) {
+    let sent = match request {
+        Request::Connect { .. } => client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n"),
         Request::Forward { head, .. } => upstream.write_all(head),
     };
     if sent.is_err() {
@@ -214,7 +248,12 @@ fn parse_head(head: &[u8]) -> Result<Request, String> {
     let (host, port) = host_port(authority, Some(80))?;
     let mut forwarded = format!("{method} {path} {version}\r\n").into_bytes();
     for line in rest.split_inclusive('\n') {
-        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         // Hop-by-hop headers meant for the proxy stay here.
         if name == "proxy-connection" || name == "proxy-authorization" {
             continue;
@@ -302,6 +341,7 @@ fn respond(client: &mut TcpStream, status: u16, reason: &str) -> io::Result<()> 
     let title = match status {
         400 => "Bad Request",
         403 => "Forbidden",
+        502 => "Bad Gateway",
         _ => "Service Unavailable",
     };
     let body = format!("certify egress proxy: {reason}\n");
@@ -397,7 +437,12 @@ mod tests {
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["1.1.1.1", "151.101.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "1.1.1.1",
+            "151.101.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }
@@ -439,7 +484,8 @@ mod tests {
     fn proxy(allow: Policy) -> (Egress, SocketAddr, SocketAddr) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let at = listener.local_addr().unwrap();
-        let egress = Egress::start(listener, allow).unwrap();
+        let inside: Inside = Arc::new(|_| Err(io::Error::other("no run network here")));
+        let egress = Egress::start(listener, allow, inside).unwrap();
         let echo = TcpListener::bind("127.0.0.1:0").unwrap();
         let echo_at = echo.local_addr().unwrap();
         std::thread::spawn(move || {

@@ -299,7 +299,11 @@ fn proxy_env(spec: &Spec) -> Vec<(String, String)> {
         return Vec::new();
     };
     let url = format!("http://{proxy}");
-    let direct = format!("{}.{}.0.0/16,localhost,127.0.0.1", net::PREFIX[0], net::PREFIX[1]);
+    let direct = format!(
+        "{}.{}.0.0/16,localhost,127.0.0.1",
+        net::PREFIX[0],
+        net::PREFIX[1]
+    );
     ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
         .into_iter()
         .map(|k| (k.to_string(), url.clone()))

@@ -20,7 +20,7 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::egress::Egress;
 
@@ -35,7 +35,8 @@ const OP_LISTEN: u8 = 1;
 
 /// Where the egress proxy listens when the integrator allows the internet: the last
 /// address of the run network, never a server's.
-pub const PROXY: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(PREFIX[0], PREFIX[1], 255, 254), 3128);
+pub const PROXY: SocketAddrV4 =
+    SocketAddrV4::new(Ipv4Addr::new(PREFIX[0], PREFIX[1], 255, 254), 3128);
 
 /// Linux socket ioctls (stable ABI; not all are in the `libc` crate).
 const SIOCGIFFLAGS: u64 = 0x8913;
@@ -47,7 +48,7 @@ const SIOCSIFNETMASK: u64 = 0x891c;
 #[derive(Debug)]
 pub struct RunNetwork {
     holder: libc::pid_t,
-    control: Mutex<OwnedFd>,
+    control: Arc<Mutex<OwnedFd>>,
     user_ns: OwnedFd,
     net_ns: OwnedFd,
     egress: OnceLock<Egress>,
@@ -114,7 +115,7 @@ impl RunNetwork {
         let net_ns = open("net").map_err(fail)?;
         Ok(RunNetwork {
             holder: pid,
-            control: Mutex::new(parent),
+            control: Arc::new(Mutex::new(parent)),
             user_ns,
             net_ns,
             egress: OnceLock::new(),
@@ -140,7 +141,7 @@ impl RunNetwork {
                 format!("{addr} is not on the run network"),
             ));
         }
-        self.request(OP_CONNECT, addr).map(TcpStream::from)
+        request(&self.control, OP_CONNECT, addr).map(TcpStream::from)
     }
 
     /// A TCP listener on `addr` inside the run network, bound by the holder: how the
@@ -153,7 +154,7 @@ impl RunNetwork {
                 format!("{addr} is not on the run network"),
             ));
         }
-        self.request(OP_LISTEN, addr).map(TcpListener::from)
+        request(&self.control, OP_LISTEN, addr).map(TcpListener::from)
     }
 
     /// Lets the servers and steps reach the internet through a filtering proxy at
@@ -163,7 +164,10 @@ impl RunNetwork {
             return Ok(());
         }
         let listener = self.listen(PROXY)?;
-        let egress = Egress::start(listener, crate::egress::is_public)?;
+        let control = self.control.clone();
+        let inside: crate::egress::Inside =
+            Arc::new(move |addr| request(&control, OP_CONNECT, addr).map(TcpStream::from));
+        let egress = Egress::start(listener, crate::egress::is_public, inside)?;
         let _ = self.egress.set(egress);
         Ok(())
     }
@@ -178,25 +182,6 @@ impl RunNetwork {
     /// internet is off.
     pub fn egress_log(&self) -> Vec<crate::egress::Attempt> {
         self.egress.get().map(Egress::log).unwrap_or_default()
-    }
-
-    /// One request to the holder: an operation on `addr`, answered with a descriptor.
-    fn request(&self, op: u8, addr: SocketAddrV4) -> io::Result<OwnedFd> {
-        let mut req = [0u8; 7];
-        req[0] = op;
-        req[1..5].copy_from_slice(&addr.ip().octets());
-        req[5..].copy_from_slice(&addr.port().to_be_bytes());
-        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
-        let fd = control.as_raw_fd();
-        // SAFETY: sends seven bytes from a local buffer.
-        if unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), libc::MSG_NOSIGNAL) } != 7 {
-            return Err(io::Error::other("the run network is gone"));
-        }
-        match recv_fd(fd)? {
-            (OK, Some(passed)) => Ok(passed),
-            (OK, None) => Err(io::Error::other("the run network sent no descriptor")),
-            (errno, _) => Err(io::Error::from_raw_os_error(errno.into())),
-        }
     }
 
     /// Moves the calling (freshly forked, single-threaded) process into the run's user
@@ -217,12 +202,31 @@ impl RunNetwork {
 impl Drop for RunNetwork {
     fn drop(&mut self) {
         // Closing the control socket ends the holder; then reap it.
-        let control = self.control.get_mut().unwrap_or_else(|p| p.into_inner());
+        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: shutdown on our own descriptor; waitpid on our own child.
         unsafe {
             libc::shutdown(control.as_raw_fd(), libc::SHUT_RDWR);
             libc::waitpid(self.holder, std::ptr::null_mut(), 0);
         }
+    }
+}
+
+/// One request to the holder: an operation on `addr`, answered with a descriptor.
+fn request(control: &Mutex<OwnedFd>, op: u8, addr: SocketAddrV4) -> io::Result<OwnedFd> {
+    let mut req = [0u8; 7];
+    req[0] = op;
+    req[1..5].copy_from_slice(&addr.ip().octets());
+    req[5..].copy_from_slice(&addr.port().to_be_bytes());
+    let control = control.lock().unwrap_or_else(|p| p.into_inner());
+    let fd = control.as_raw_fd();
+    // SAFETY: sends seven bytes from a local buffer.
+    if unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), libc::MSG_NOSIGNAL) } != 7 {
+        return Err(io::Error::other("the run network is gone"));
+    }
+    match recv_fd(fd)? {
+        (OK, Some(passed)) => Ok(passed),
+        (OK, None) => Err(io::Error::other("the run network sent no descriptor")),
+        (errno, _) => Err(io::Error::from_raw_os_error(errno.into())),
     }
 }
 
