@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Utc};
 
 use super::state::{State, month_key};
-use crate::model::{
+use certify_clc::model::{
     GroupBilling, GroupBillingEntry, Invoice, InvoiceItemDetail, InvoiceLineItem, ServerBilling,
     ServerEstimate, ServerPricing, format_time,
 };
-use crate::prices;
+use certify_clc::prices;
 
 fn round(v: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
@@ -183,7 +183,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::model::CreateServer;
+    use certify_clc::model::CreateServer;
 
     #[test]
     fn group_billing_and_invoice_agree_with_the_price_list() {

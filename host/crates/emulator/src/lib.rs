@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use certify_clc::emulator::{Emulator, FaultSpec};
+//! use certify_emulator::{Emulator, FaultSpec};
 //! let emulator = Emulator::builder()
 //!     .clock_scale(600.0)
 //!     .faults(FaultSpec::parse("5xx=0.1,seed=7").unwrap())
@@ -77,18 +77,14 @@ pub use clock::AccountClock;
 
 pub use faults::{EndpointClass, FaultSpec, FaultSpecError, Faults};
 
-use crate::client::Credentials;
+use certify_clc::Credentials;
 use state::State;
-
-pub(crate) fn auth_b64url_decode(s: &str) -> Option<Vec<u8>> {
-    auth::b64url_decode(s)
-}
 
 /// The templates the emulated account offers in every data center, as its
 /// deployment capabilities list them. `certify plan` prices a blueprint's
 /// storage from them without asking any account.
-pub fn templates() -> Vec<crate::model::Template> {
-    use crate::model::Template;
+pub fn templates() -> Vec<certify_clc::model::Template> {
+    use certify_clc::model::Template;
     use state::TEMPLATES;
     TEMPLATES
         .iter()

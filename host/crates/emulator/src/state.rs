@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{BlueprintDefinition, Manifest, ParameterError, value_to_string};
-use crate::model::{PackageRef, PublicIpSpec, QueueStatus};
-use crate::prices::{self, ServerSpec};
+use certify_clc::catalog::{BlueprintDefinition, Manifest, ParameterError, value_to_string};
+use certify_clc::model::{PackageRef, PublicIpSpec, QueueStatus};
+use certify_clc::prices::{self, ServerSpec};
 
 /// Data centers of the real price list (`clc-api.md` §3): id and display name.
 pub(crate) const DATA_CENTERS: &[(&str, &str)] = &[
@@ -213,7 +213,7 @@ impl ServerRec {
     pub fn log(&mut self, at: DateTime<Utc>, line: impl AsRef<str>) {
         self.build_log.push(format!(
             "{} {}",
-            crate::model::format_time(at),
+            certify_clc::model::format_time(at),
             line.as_ref()
         ));
     }
@@ -608,7 +608,7 @@ impl State {
                         name: name.to_string(),
                         description: format!("{name} (built in)"),
                         parameters: Vec::new(),
-                        execution: crate::catalog::Execution {
+                        execution: certify_clc::catalog::Execution {
                             mode: "Ssh".into(),
                             command: "true".into(),
                             persistent: false,
@@ -1159,7 +1159,7 @@ impl State {
                                 internal_ip_address: Some(internal),
                                 ports: ports
                                     .iter()
-                                    .map(|p| crate::model::PortRule {
+                                    .map(|p| certify_clc::model::PortRule {
                                         protocol: "TCP".into(),
                                         port: *p,
                                         port_to: None,
@@ -1476,7 +1476,7 @@ impl State {
     /// `(short name, uuid, status id)`.
     pub fn create_server(
         &mut self,
-        req: &crate::model::CreateServer,
+        req: &certify_clc::model::CreateServer,
         now: DateTime<Utc>,
     ) -> Result<(String, String, String), Refusal> {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -1952,7 +1952,7 @@ impl State {
     /// v1 `PublishPackage`: returns the request number.
     pub fn publish_package(
         &mut self,
-        req: &crate::model::PublishPackageRequest,
+        req: &certify_clc::model::PublishPackageRequest,
         now: DateTime<Utc>,
     ) -> Result<u64, (i32, String)> {
         let pending = self.pending_packages.get(&req.name).cloned().ok_or((
@@ -2028,7 +2028,7 @@ impl State {
     /// request number.
     pub fn deploy_blueprint(
         &mut self,
-        req: &crate::model::DeployBlueprintRequest,
+        req: &certify_clc::model::DeployBlueprintRequest,
         now: DateTime<Utc>,
     ) -> Result<u64, (i32, String)> {
         let bp = self
@@ -2222,7 +2222,7 @@ fn regex_is_match(pattern: &str, s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CreateServer;
+    use certify_clc::model::CreateServer;
 
     fn state() -> (State, DateTime<Utc>) {
         let now = Utc::now();

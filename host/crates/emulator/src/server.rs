@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::faults::EndpointClass;
 use super::state::{DATA_CENTERS, GroupRec, Refusal, ServerRec, State as Account};
-use crate::model::*;
+use certify_clc::model::*;
 
 type Sh = State<Arc<Shared>>;
 type ApiResult = Result<Response, ApiError>;
@@ -1387,7 +1387,7 @@ async fn upload_package(
         // The portal's browser upload limit; larger packages went through FTP.
         return Err(ApiError::bad_request("The package is larger than 4 MB."));
     }
-    let manifest = crate::catalog::Manifest::from_zip(&body)
+    let manifest = certify_clc::catalog::Manifest::from_zip(&body)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let dir = sh.data_dir.join("pending");
     std::fs::write(dir.join(&name), &body).map_err(|e| {
@@ -1414,7 +1414,7 @@ async fn register_blueprint(
     guard(&sh, &headers, &alias)?;
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("The body is not UTF-8."))?;
-    let def = crate::catalog::BlueprintDefinition::parse(text)
+    let def = certify_clc::catalog::BlueprintDefinition::parse(text)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let name = def.metadata.name.clone();
     let id = sh
