@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use certify_emulator::{Emulator, ExecutionMode, RunningEmulator};
 use certify_clc::{Client, Credentials, PollPolicy, RetryPolicy};
+use certify_emulator::{Emulator, ExecutionMode, RunningEmulator};
 
 use super::isolation;
 use crate::Error;
