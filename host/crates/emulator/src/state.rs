@@ -1472,13 +1472,12 @@ impl State {
         }
     }
 
-    /// `POST /v2/servers`: validates, creates the record, queues the build. Returns
-    /// `(short name, uuid, status id)`.
-    pub fn create_server(
-        &mut self,
+    /// Checks a `POST /v2/servers` body field by field, as the real API reports every
+    /// invalid field at once; returns the group and the resolved packages.
+    fn check_create_server(
+        &self,
         req: &certify_clc::model::CreateServer,
-        now: DateTime<Utc>,
-    ) -> Result<(String, String, String), Refusal> {
+    ) -> Result<(GroupRec, ResolvedPackages), Refusal> {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut err = |k: &str, m: &str| {
             errors.entry(k.to_string()).or_default().push(m.to_string());
@@ -1583,7 +1582,17 @@ impl State {
         if !errors.is_empty() {
             return Err(Refusal::Invalid(errors));
         }
-        let group = group.expect("checked");
+        Ok((group.expect("checked"), packages))
+    }
+
+    /// `POST /v2/servers`: validates, creates the record, queues the build. Returns
+    /// `(short name, uuid, status id)`.
+    pub fn create_server(
+        &mut self,
+        req: &certify_clc::model::CreateServer,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String, String), Refusal> {
+        let (group, packages) = self.check_create_server(req)?;
         let password = req
             .password
             .clone()
@@ -2024,6 +2033,67 @@ impl State {
         Ok(id)
     }
 
+    /// The step a blueprint's sub-task of a server task becomes: a package run with its
+    /// parameters resolved (the sub-task's own values first, then the deployment's), a
+    /// disk, a public IP, or a wait for what the emulator does not model.
+    fn blueprint_step(
+        &self,
+        sub: &certify_clc::catalog::BlueprintTask,
+        server: ServerRef,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Step, (i32, String)> {
+        let step = match sub.kind.as_str() {
+            "package" => {
+                let id = sub.uuid.to_ascii_lowercase();
+                let pkg = self
+                    .packages
+                    .get(&id)
+                    .ok_or((5, format!("Package {} was not found.", sub.uuid)))?;
+                let mut values: BTreeMap<String, String> = sub
+                    .properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), value_to_string(v)))
+                    .collect();
+                for p in &pkg.manifest.parameters {
+                    if let Some(v) = given.get(&p.variable) {
+                        values
+                            .entry(p.variable.clone())
+                            .or_insert_with(|| v.clone());
+                    }
+                }
+                let params = pkg
+                    .manifest
+                    .resolve_parameters(&values)
+                    .map_err(|e: ParameterError| (e.v1_status_code(), e.to_string()))?;
+                Step::new(
+                    Action::Package {
+                        server,
+                        package: id,
+                        params,
+                    },
+                    durations::PACKAGE_SECS,
+                )
+            }
+            "disk" => Step::new(
+                Action::AddDisk {
+                    server,
+                    size_gb: sub.size.parse().unwrap_or(10),
+                },
+                durations::RESIZE_SECS,
+            ),
+            "add_nat_ip" => Step::new(
+                Action::AddNatIp {
+                    server,
+                    ports: ports_of(&sub.ingress_ports),
+                },
+                durations::PUBLIC_IP_SECS,
+            ),
+            "reboot" => Step::new(Action::Wait, durations::POWER_SECS * 3),
+            _ => Step::new(Action::Wait, durations::POWER_SECS),
+        };
+        Ok(step)
+    }
+
     /// v1 `DeployBlueprint`: validates the parameters and queues the plan; returns the
     /// request number.
     pub fn deploy_blueprint(
@@ -2113,56 +2183,7 @@ impl State {
                 durations::BUILD_LINUX_SECS,
             ));
             for sub in &task.tasks {
-                let server = ServerRef::Task(task_no);
-                match sub.kind.as_str() {
-                    "package" => {
-                        let id = sub.uuid.to_ascii_lowercase();
-                        let pkg = self
-                            .packages
-                            .get(&id)
-                            .ok_or((5, format!("Package {} was not found.", sub.uuid)))?;
-                        let mut values: BTreeMap<String, String> = sub
-                            .properties
-                            .iter()
-                            .map(|(k, v)| (k.clone(), value_to_string(v)))
-                            .collect();
-                        for p in &pkg.manifest.parameters {
-                            if let Some(v) = given.get(&p.variable) {
-                                values
-                                    .entry(p.variable.clone())
-                                    .or_insert_with(|| v.clone());
-                            }
-                        }
-                        let params = pkg
-                            .manifest
-                            .resolve_parameters(&values)
-                            .map_err(|e: ParameterError| (e.v1_status_code(), e.to_string()))?;
-                        plan.push(Step::new(
-                            Action::Package {
-                                server,
-                                package: id,
-                                params,
-                            },
-                            durations::PACKAGE_SECS,
-                        ));
-                    }
-                    "disk" => plan.push(Step::new(
-                        Action::AddDisk {
-                            server,
-                            size_gb: sub.size.parse().unwrap_or(10),
-                        },
-                        durations::RESIZE_SECS,
-                    )),
-                    "add_nat_ip" => {
-                        let ports = ports_of(&sub.ingress_ports);
-                        plan.push(Step::new(
-                            Action::AddNatIp { server, ports },
-                            durations::PUBLIC_IP_SECS,
-                        ));
-                    }
-                    "reboot" => plan.push(Step::new(Action::Wait, durations::POWER_SECS * 3)),
-                    _ => plan.push(Step::new(Action::Wait, durations::POWER_SECS)),
-                }
+                plan.push(self.blueprint_step(sub, ServerRef::Task(task_no), &given)?);
             }
             task_no += 1;
         }
