@@ -241,7 +241,7 @@ impl Shared {
         };
         let bytes = {
             let mut st = self.state.lock().expect("state lock poisoned");
-            st.account_time = self.clock.now();
+            st.ops.account_time = self.clock.now();
             serde_json::to_vec(&*st).map_err(std::io::Error::other)?
         };
         // Written aside then renamed, so a crash never leaves half a state file.
@@ -406,7 +406,7 @@ impl EmulatorBuilder {
         st.run_network = self.sandbox.is_some();
         st.faults = faults.clone();
         st.reindex();
-        let clock = AccountClock::new(st.account_time, self.clock_scale);
+        let clock = AccountClock::new(st.ops.account_time, self.clock_scale);
         let shared = Arc::new(Shared {
             alias: st.account.alias.clone(),
             signing_key: st.account.signing_key.clone(),
@@ -521,6 +521,7 @@ async fn ticker(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             .state
             .lock()
             .expect("state lock poisoned")
+            .ops
             .next_event_at();
         let wait = match next {
             Some(at) => shared
@@ -619,7 +620,7 @@ impl RunningEmulator {
     /// The build log of a server (also served at `/emulator/servers/{alias}/{id}/buildLog`).
     pub fn build_log(&self, server: &str) -> Option<Vec<String>> {
         self.shared.with(false, |st, _| {
-            st.find_server(server).map(|s| s.build_log.clone())
+            st.servers.find(server).map(|s| s.build_log.clone())
         })
     }
 

@@ -445,7 +445,7 @@ fn dc_entity(st: &Account, alias: &str, dc: &str, group_links: bool) -> DataCent
         Link::new("createServer", format!("/v2/servers/{alias}")).with_verbs(&["POST"]),
         Link::new("createGroup", format!("/v2/groups/{alias}")).with_verbs(&["POST"]),
     ];
-    if group_links && let Some(root) = st.root_group(dc) {
+    if group_links && let Some(root) = st.groups.root(dc) {
         links.push(
             Link::new("group", format!("/v2/groups/{alias}/{}", root.id))
                 .with_id(root.id.clone())
@@ -621,7 +621,7 @@ fn group_entity(st: &Account, g: &GroupRec, alias: &str, detailed: bool) -> Grou
     if let Some(p) = &g.parent {
         links.push(Link::new("parentGroup", format!("/v2/groups/{alias}/{p}")).with_id(p.clone()));
     }
-    let servers: Vec<&ServerRec> = st.servers_in_group(&g.id).collect();
+    let servers: Vec<&ServerRec> = st.servers.in_group(&g.id).collect();
     for s in &servers {
         links.push(
             Link::new("server", format!("/v2/servers/{alias}/{}", s.id)).with_id(s.id.clone()),
@@ -765,7 +765,7 @@ async fn get_server(
 ) -> ApiResult {
     // `?uuid=true` and plain ids are both looked up; uuids and names never collide.
     let s = sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| server_entity(st, s, &alias))
+        st.servers.find(&id).map(|s| server_entity(st, s, &alias))
     });
     ok(&s.ok_or_else(ApiError::not_found)?)
 }
@@ -814,7 +814,8 @@ async fn patch_server(
     }
     let status = sh.with(true, |st, now| -> Result<Option<String>, ApiError> {
         let sid = st
-            .find_server(&id)
+            .servers
+            .find(&id)
             .ok_or_else(ApiError::not_found)?
             .id
             .clone();
@@ -847,7 +848,7 @@ async fn patch_server(
 
 async fn credentials(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
     let c = a.sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| {
+        st.servers.find(&id).map(|s| {
             let user = if s.is_windows() {
                 "administrator"
             } else {
@@ -860,7 +861,7 @@ async fn credentials(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
 }
 
 async fn server_capabilities(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
-    a.sh.with(false, |st, _| st.find_server(&id).map(|_| ()))
+    a.sh.with(false, |st, _| st.servers.find(&id).map(|_| ()))
         .ok_or_else(ApiError::not_found)?;
     ok(&json!({
         "reservedDrivePaths": ["bin", "boot", "dev", "etc", "lib", "proc", "usr", "var"],
@@ -884,7 +885,7 @@ async fn add_public_ip(
 
 async fn list_public_ips(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
     let ips = a.sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| {
+        st.servers.find(&id).map(|s| {
             s.public_ips
                 .iter()
                 .filter(|ip| ip.ready)
@@ -897,7 +898,7 @@ async fn list_public_ips(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResu
 
 async fn get_public_ip(a: Authenticated, Path(Ip { id, ip }): Path<Ip>) -> ApiResult {
     let spec = a.sh.with(false, |st, _| {
-        st.find_server(&id).and_then(|s| {
+        st.servers.find(&id).and_then(|s| {
             s.public_ips
                 .iter()
                 .find(|p| p.address == ip && p.ready)
@@ -989,7 +990,7 @@ async fn server_operation(
 async fn op_status(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
     a.sh.count_poll(&id);
     let status =
-        a.sh.with(false, |st, _| st.operation(&id).map(|o| o.status));
+        a.sh.with(false, |st, _| st.ops.by_status_id(&id).map(|o| o.status));
     ok(&StatusResponse {
         status: status.ok_or_else(ApiError::not_found)?,
     })
@@ -1126,7 +1127,8 @@ async fn v1_call(
 fn v1_getblueprints(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let search: String = field(req, "Search").unwrap_or_default();
     let list = sh.with(false, |st, _| {
-        st.blueprints
+        st.catalog
+            .blueprints
             .values()
             .filter(|b| {
                 search.is_empty()
@@ -1149,7 +1151,7 @@ fn v1_getblueprints(sh: &Arc<Shared>, req: &Value) -> ApiResult {
 fn v1_getblueprintdetails(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let id: u32 = field(req, "ID").unwrap_or(0);
     let d = sh.with(false, |st, _| {
-        st.blueprints.get(&id).map(|b| {
+        st.catalog.blueprints.get(&id).map(|b| {
             let m = &b.definition.metadata;
             BlueprintDetails {
                 id,
@@ -1177,7 +1179,7 @@ fn v1_getblueprintdetails(sh: &Arc<Shared>, req: &Value) -> ApiResult {
 fn v1_getblueprintparameters(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let id: u32 = field(req, "ID").unwrap_or(0);
     let params = sh.with(false, |st, _| {
-        let b = st.blueprints.get(&id)?;
+        let b = st.catalog.blueprints.get(&id)?;
         let mut out: Vec<BlueprintParameter> = [
             ("T3.BuildServerTask.Password", 4),
             ("T3.BuildServerTask.GroupID", 7),
@@ -1194,7 +1196,7 @@ fn v1_getblueprintparameters(sh: &Arc<Shared>, req: &Value) -> ApiResult {
         })
         .collect();
         for pid in b.definition.package_ids() {
-            if let Some(p) = st.packages.get(&pid) {
+            if let Some(p) = st.catalog.packages.get(&pid) {
                 for mp in p.manifest.parameters.iter().filter(|mp| !mp.is_system()) {
                     if out.iter().any(|o| o.name == mp.variable) {
                         continue;
@@ -1237,7 +1239,7 @@ fn v1_deployblueprint(sh: &Arc<Shared>, req: &Value) -> ApiResult {
 fn v1_getdeploymentstatus(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let id: u64 = field(req, "RequestID").unwrap_or(0);
     let status = sh.with(false, |st, now| {
-        st.operations.get(&id).map(|op| {
+        st.ops.get(&id).map(|op| {
             let step = op
                 .plan
                 .get(op.cursor.min(op.plan.len().saturating_sub(1)))
@@ -1275,7 +1277,8 @@ fn v1_getpackages(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let class: Option<i32> = field(req, "Classification");
     let vis: Option<i32> = field(req, "Visibility");
     let list = sh.with(false, |st, _| {
-        st.packages
+        st.catalog
+            .packages
             .values()
             .filter(|p| class.is_none_or(|c| c == p.classification))
             .filter(|p| vis.is_none_or(|v| v == p.visibility || p.classification == 1))
@@ -1292,7 +1295,8 @@ fn v1_getpackages(sh: &Arc<Shared>, req: &Value) -> ApiResult {
 /// `Blueprint/GetPendingPackages`: uploaded, not yet published.
 fn v1_getpendingpackages(sh: &Arc<Shared>) -> ApiResult {
     let list = sh.with(false, |st, _| {
-        st.pending_packages
+        st.catalog
+            .pending_packages
             .values()
             .map(|p| PackageSummary {
                 id: String::new(),
@@ -1311,6 +1315,7 @@ fn v1_publishpackage(sh: &Arc<Shared>, req: &Value) -> ApiResult {
         .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))?;
     let outcome = sh.with(true, |st, now| {
         let uuid = st
+            .catalog
             .pending_packages
             .get(&r.name)
             .map(|p| p.manifest.uuid.to_ascii_lowercase());
@@ -1335,7 +1340,7 @@ fn v1_publishpackage(sh: &Arc<Shared>, req: &Value) -> ApiResult {
 fn v1_getrequeststatus(sh: &Arc<Shared>, req: &Value) -> ApiResult {
     let id: u64 = field(req, "RequestID").unwrap_or(0);
     let d = sh.with(false, |st, now| {
-        st.operations.get(&id).map(|op| RequestDetails {
+        st.ops.get(&id).map(|op| RequestDetails {
             request_id: id,
             request_title: op.title.clone(),
             progress_desc: op.error.clone().unwrap_or_default(),
@@ -1408,7 +1413,7 @@ async fn upload_package(
         package_id: manifest.uuid.clone(),
         name: manifest.name.clone(),
     };
-    a.sh.with(true, |st, _| st.add_pending_package(&name, manifest));
+    a.sh.with(true, |st, _| st.catalog.add_pending(&name, manifest));
     Ok(json_response(StatusCode::CREATED, &answer))
 }
 
@@ -1429,7 +1434,7 @@ async fn register_blueprint(a: Authenticated, body: Bytes) -> ApiResult {
 
 async fn build_log(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
     let lines = a.sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| s.build_log.clone())
+        st.servers.find(&id).map(|s| s.build_log.clone())
     });
     ok(&json!({ "lines": lines.ok_or_else(ApiError::not_found)? }))
 }
