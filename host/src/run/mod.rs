@@ -344,7 +344,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         clock_scale: args.clock_scale,
         faults: match &args.faults {
             Some(spec) => Some(
-                certify_clc::emulator::FaultSpec::parse(spec)
+                certify_emulator::FaultSpec::parse(spec)
                     .map_err(|e| Error::Usage(format!("--faults: {e}")))?,
             ),
             None => None,
