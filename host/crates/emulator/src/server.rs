@@ -1464,4 +1464,12 @@ mod tests {
         assert!(e.is_empty());
         assert!(parse_body::<CreateGroup>(&Bytes::from_static(b"{bad")).is_err());
     }
+
+    #[test]
+    fn every_route_is_written_in_lower_case() {
+        // Requests are lower-cased before routing, so a route with a capital never matches.
+        for (path, _) in routes() {
+            assert_eq!(path, path.to_ascii_lowercase());
+        }
+    }
 }

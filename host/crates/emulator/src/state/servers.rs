@@ -198,3 +198,33 @@ impl Servers {
         s.billed_until = s.billed_until.max(until);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_found_by_id_or_uuid_until_removed() {
+        let now = Utc::now();
+        let mut servers = Servers::default();
+        let name = servers.next_name("VA1CERTWEB");
+        assert_eq!(name, "VA1CERTWEB01");
+        assert_eq!(servers.next_name("VA1CERTWEB"), "VA1CERTWEB02");
+        let rec: ServerRec = serde_json::from_value(serde_json::json!({
+            "id": "va1certweb01", "name": name, "uuid": "abc", "description": "",
+            "group_id": "g", "dc": "VA1", "template": "CENTOS-7-64-TEMPLATE",
+            "os_type": "centOS7_64Bit", "cpu": 1, "memory_gb": 1, "storage_gb": 17,
+            "disks": [], "storage_type": "standard", "kind": "standard", "managed_os": false,
+            "status": "active", "power_state": "started", "maintenance": false,
+            "internal_ip": "10.10.0.12", "public_ips": [], "password": "p",
+            "created": now, "modified": now, "build_log": [], "billed_until": now,
+            "charges": {},
+        }))
+        .unwrap();
+        servers.insert(rec);
+        assert_eq!(servers.find("ABC").unwrap().id, "va1certweb01");
+        assert_eq!(servers.find("VA1CERTWEB01").unwrap().uuid, "abc");
+        servers.remove("va1certweb01");
+        assert!(servers.find("abc").is_none());
+    }
+}
