@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use certify_program::Tier;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 /// Certify technology partners' products for the CenturyLink Cloud
@@ -227,8 +229,8 @@ pub struct RunArgs {
     /// The candidate's program tier, from the integrator's records: with the suite's
     /// [credit] (the lower of the two) it sets the month's credit. The bundle's own
     /// `tier` is only a claim, which the report compares.
-    #[arg(long, value_enum, default_value_t = TierArg::Silver)]
-    pub tier: TierArg,
+    #[arg(long, value_parser = tier_parser(), default_value_t = Tier::CANDIDATE)]
+    pub tier: Tier,
     /// The first day of the candidate's program (YYYY-MM-DD), from the integrator's
     /// records: the report counts the program's days from it. The bundle's own
     /// `program_start` is only a claim.
@@ -390,8 +392,8 @@ pub struct BudgetArgs {
     #[arg(long, default_value = "CERT")]
     pub account: String,
     /// The account's tier, which sets its monthly credit.
-    #[arg(long, value_enum, default_value_t = TierArg::Silver)]
-    pub tier: TierArg,
+    #[arg(long, value_parser = tier_parser(), default_value_t = Tier::CANDIDATE)]
+    pub tier: Tier,
     /// How many history entries to show.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
@@ -410,26 +412,19 @@ pub struct BudgetArgs {
     pub ledger: Option<String>,
 }
 
-/// Program tiers.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum TierArg {
-    /// $2,000 a month (every candidate).
-    Silver,
-    /// $7,000 a month.
-    Gold,
-    /// $15,000 a month.
-    Platinum,
-}
-
-impl TierArg {
-    /// The monthly credit in dollars.
-    pub fn monthly_credit_usd(self) -> u32 {
-        match self {
-            TierArg::Silver => 2_000,
-            TierArg::Gold => 7_000,
-            TierArg::Platinum => 15_000,
-        }
-    }
+/// `--tier`: the program's tiers by name, each listed with its monthly credit.
+fn tier_parser() -> impl TypedValueParser<Value = Tier> {
+    PossibleValuesParser::new(Tier::ALL.map(|tier| {
+        let credit = tier.monthly_credit().to_string();
+        let credit = credit.trim_end_matches(".00");
+        let help = if tier == Tier::CANDIDATE {
+            format!("{credit} a month (every candidate)")
+        } else {
+            format!("{credit} a month")
+        };
+        PossibleValue::new(tier.as_str()).help(help)
+    }))
+    .map(|name| Tier::from_name(&name).expect("every possible value is a tier's name"))
 }
 
 /// `certify cleanup`

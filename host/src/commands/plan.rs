@@ -66,7 +66,7 @@ pub async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error>
         time_limit,
     );
     let credit = credit(&args, &bundle)?;
-    let rules = crate::run::docs_rules(&suite.docs);
+    let rules = suite.docs.clone();
     let docs = crate::run::docs_check(&bundle, &rules).map_err(|e| e.to_string());
     let plugin = load_plugin(global, &bundle).await;
 
@@ -136,7 +136,7 @@ fn invalid(
 
 /// The candidate's credit and what the local ledger says is used of it.
 fn credit(args: &PlanArgs, bundle: &Bundle) -> Result<Credit, Error> {
-    let credit = Money::from_dollars(i64::from(bundle.candidate.tier.monthly_credit_usd()));
+    let credit = bundle.candidate.tier.monthly_credit();
     let db = crate::run::state_db(args.state.as_ref())?;
     // Opening the ledger would create it: a plan only reads one that exists.
     if !db.is_file() {

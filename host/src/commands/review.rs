@@ -238,7 +238,7 @@ pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
             anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
         )
     })?;
-    let credit = Money::from_dollars(i64::from(args.tier.monthly_credit_usd()));
+    let credit = args.tier.monthly_credit();
     let month = Month::current();
     let summary = ledger
         .summary(&args.account, month, credit, Money::ZERO)

@@ -24,22 +24,6 @@ pub fn bundle_facts(bundle: &Bundle) -> BundleFacts {
     }
 }
 
-/// The suite's documentation rules, for the checker.
-pub fn rules(suite: &certify_suite::DocRules) -> DocRules {
-    DocRules {
-        public_sections: certify_kb::Section::ALL
-            .into_iter()
-            .filter(|s| suite.public_sections.iter().any(|w| w.as_str() == s.name()))
-            .collect(),
-        min_ordered_steps: suite.min_ordered_steps as usize,
-        require_executable_steps: suite.require_executable_steps,
-        min_executed_share: suite.min_executed_share,
-        require_escalation: suite.require_escalation,
-        check_links: suite.check_links,
-        ..DocRules::default()
-    }
-}
-
 /// Read both articles and run the structure and content checks.
 pub fn check(bundle: &Bundle, rules: &DocRules) -> Result<(Vec<Article>, DocsReport), KbError> {
     let articles = vec![

@@ -46,7 +46,7 @@ use crate::{Error, Outcome};
 pub(crate) use account::lock_exclusive;
 pub use account::{Account, Target};
 use deploy::SharedJournal;
-pub use docs::{bundle_facts as docs_facts, check as docs_check, rules as docs_rules};
+pub use docs::{bundle_facts as docs_facts, check as docs_check};
 
 /// `1m30s`, `250ms`: for messages.
 pub fn human(d: Duration) -> String {
@@ -307,7 +307,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             .map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
-    let rules = docs::rules(&suite.docs);
+    let rules = suite.docs.clone();
     let docs = docs::check(&bundle, &rules).map_err(|e| e.to_string());
     if let Some(cause) = stop::cause(&suite, &plugin, &docs) {
         let known = stop::Known {

@@ -9,7 +9,7 @@
 use certify_ledger::Money;
 use chrono::NaiveDate;
 
-use crate::cli::TierArg;
+use certify_program::Tier;
 
 /// What the run applies, with where each value came from.
 #[derive(Debug, Clone)]
@@ -34,20 +34,11 @@ pub struct Policy {
     pub claimed_program_start: NaiveDate,
 }
 
-/// `--tier` as written.
-pub fn tier_name(t: TierArg) -> &'static str {
-    match t {
-        TierArg::Silver => "silver",
-        TierArg::Gold => "gold",
-        TierArg::Platinum => "platinum",
-    }
-}
-
 impl Policy {
     /// The policy from the suite and the integrator's flags; the bundle only claims.
     pub fn new(
         suite: &certify_suite::Suite,
-        tier: TierArg,
+        tier: Tier,
         program_start: Option<NaiveDate>,
         bundle: &certify_bundle::Bundle,
     ) -> Policy {
@@ -63,12 +54,12 @@ impl Policy {
                 tier_credit,
                 format!(
                     "the {} tier's program credit (--tier; the suite allows ${suite_credit})",
-                    tier_name(tier)
+                    tier.as_str()
                 ),
             )
         };
         Policy {
-            tier: tier_name(tier),
+            tier: tier.as_str(),
             tier_source: "the integrator (--tier)".into(),
             claimed_tier: bundle.candidate.tier.to_string(),
             suite_tier: suite.tier.as_str().to_string(),

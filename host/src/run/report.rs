@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use certify_kb::StepStatus;
-use certify_runtime::{Criterion, Status};
+use certify_runtime::Status;
 use serde_json::json;
 
 use super::Facts;
@@ -991,12 +991,6 @@ fn decide(
         .checks
         .iter()
         .fold(results, |r, (check, run)| {
-            let criterion = match check.criterion {
-                Criterion::PerformsAsAdvertised => certify_suite::Criterion::PerformsAsAdvertised,
-                Criterion::Documentation => certify_suite::Criterion::Documentation,
-                Criterion::BlueprintIntegration => certify_suite::Criterion::BlueprintIntegration,
-                Criterion::BusinessValue => certify_suite::Criterion::BusinessValue,
-            };
             let verdict = match &run.status {
                 Status::Passed => certify_suite::Verdict::Passed,
                 Status::Failed { message } => certify_suite::Verdict::Failed(message.clone()),
@@ -1005,7 +999,7 @@ fn decide(
                     certify_suite::Verdict::Error(format!("{}: {message}", kind.as_str()))
                 }
             };
-            r.plugin(check.id.clone(), criterion, verdict)
+            r.plugin(check.id.clone(), check.criterion, verdict)
         });
     facts.suite.decide(&results)
 }

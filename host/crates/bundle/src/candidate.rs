@@ -20,6 +20,8 @@ use toml::de::{DeTable, DeValue};
 
 use crate::problem::{Diagnostics, Source};
 
+pub use certify_program::Tier;
+
 /// The `format` this harness reads.
 pub const FORMAT: i64 = 1;
 
@@ -56,53 +58,6 @@ impl Candidate {
 
 fn iso_date<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&d.format("%Y-%m-%d"))
-}
-
-/// Program tier. A candidate has Silver; Gold and Platinum are for Members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// $2,000 a month.
-    Silver,
-    /// $7,000 a month.
-    Gold,
-    /// $15,000 a month.
-    Platinum,
-}
-
-impl Tier {
-    /// The tier's name as written in `candidate.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Silver => "silver",
-            Tier::Gold => "gold",
-            Tier::Platinum => "platinum",
-        }
-    }
-
-    /// The monthly credit for automation testing, in US dollars.
-    pub fn monthly_credit_usd(self) -> u32 {
-        match self {
-            Tier::Silver => 2_000,
-            Tier::Gold => 7_000,
-            Tier::Platinum => 15_000,
-        }
-    }
-
-    fn parse(s: &str) -> Option<Tier> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "silver" => Some(Tier::Silver),
-            "gold" => Some(Tier::Gold),
-            "platinum" => Some(Tier::Platinum),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The Member's support (`[support]`): 24x7 email and telephone, and who to escalate to.
@@ -736,17 +691,19 @@ impl Walker<'_> {
         };
         let tier = self
             .string(t, span.clone(), "candidate", "tier", "\"silver\"")
-            .and_then(|(s, sp)| match Tier::parse(&s) {
-                Some(tier) => Some(tier),
-                None => {
-                    self.error(
-                        sp,
-                        format!("unknown tier {s:?}"),
-                        "use \"silver\" (every candidate), \"gold\" or \"platinum\" (Members)",
-                    );
-                    None
-                }
-            });
+            .and_then(
+                |(s, sp)| match Tier::from_name(&s.trim().to_ascii_lowercase()) {
+                    Some(tier) => Some(tier),
+                    None => {
+                        self.error(
+                            sp,
+                            format!("unknown tier {s:?}"),
+                            "use \"silver\" (every candidate), \"gold\" or \"platinum\" (Members)",
+                        );
+                        None
+                    }
+                },
+            );
         let program_start = match get(t, "program_start") {
             None => {
                 self.error(
@@ -756,29 +713,17 @@ impl Walker<'_> {
                 );
                 None
             }
-            Some(v) => {
-                let text = match v.get_ref() {
-                    DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => d
-                        .date
-                        .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)),
-                    DeValue::String(s) => Some(s.trim().to_string()),
-                    _ => None,
-                };
-                match text
-                    .as_deref()
-                    .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
-                {
-                    Some(Ok(d)) => Some(d),
-                    _ => {
-                        self.error(
-                            v.span(),
-                            "`program_start` is not a date",
-                            "write a calendar date, e.g. `program_start = 2026-03-02`",
-                        );
-                        None
-                    }
+            Some(v) => match certify_diag::toml_date(v.get_ref()) {
+                Some(d) => Some(d),
+                None => {
+                    self.error(
+                        v.span(),
+                        "`program_start` is not a date",
+                        "write a calendar date, e.g. `program_start = 2026-03-02`",
+                    );
+                    None
                 }
-            }
+            },
         };
         Some(Candidate {
             company: company?.0,

@@ -215,20 +215,13 @@ impl LoadError {
 }
 
 fn summary(root: &Path, problems: &[Problem]) -> String {
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
-    let mut s = format!(
-        "the candidate bundle {} has {errors} error{}",
-        root.display(),
-        if errors == 1 { "" } else { "s" }
-    );
-    for p in problems {
-        s.push('\n');
-        s.push_str(&p.to_string());
-    }
-    s
+    certify_diag::summary(problems, |errors| {
+        format!(
+            "the candidate bundle {} has {errors} error{}",
+            root.display(),
+            if errors == 1 { "" } else { "s" }
+        )
+    })
 }
 
 impl Bundle {

@@ -5,12 +5,19 @@
 //! can still run does, and each finding becomes a [`Problem`]. Errors make
 //! the file unusable; warnings are shown but it still loads. A [`LineIndex`]
 //! turns the byte offsets parsers report into the lines and columns a person
-//! looks for.
+//! looks for; a [`Source`] is a file's text with its index, and [`Diagnostics`]
+//! collects the problems found while reading one or more files.
+//!
+//! [`toml_date`] reads a calendar date the way every TOML file the harness
+//! takes writes it.
 
 #![deny(missing_docs)]
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use toml::de::DeValue;
 
 use serde::Serialize;
 
@@ -34,7 +41,8 @@ pub struct Problem {
     pub file: PathBuf,
     /// 1-based line; 0 when the problem concerns the whole file.
     pub line: usize,
-    /// 1-based column, in characters; 0 when the problem concerns the whole file.
+    /// 1-based column, in characters; 0 when the problem concerns the whole line (or
+    /// the whole file).
     pub column: usize,
     /// What is wrong.
     pub message: String,
@@ -43,7 +51,8 @@ pub struct Problem {
 }
 
 impl fmt::Display for Problem {
-    /// `file:line:column: error: message`, then `  help: hint`, as compilers print.
+    /// `file:line:column: error: message`, then `  help: hint`, as compilers print
+    /// (`file:line:` for a whole line, `file:` for the whole file).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.severity {
             Severity::Error => "error",
@@ -51,7 +60,10 @@ impl fmt::Display for Problem {
         };
         write!(f, "{}", self.file.display())?;
         if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.column)?;
+            write!(f, ":{}", self.line)?;
+            if self.column > 0 {
+                write!(f, ":{}", self.column)?;
+            }
         }
         write!(f, ": {what}: {}", self.message)?;
         if !self.hint.is_empty() {
@@ -91,6 +103,147 @@ impl LineIndex {
     }
 }
 
+/// The text of one file, able to turn byte offsets into lines and columns.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path problems are reported under.
+    pub file: PathBuf,
+    /// The whole text.
+    pub text: String,
+    lines: LineIndex,
+}
+
+impl Source {
+    /// The text of `file`.
+    pub fn new(file: PathBuf, text: String) -> Self {
+        let lines = LineIndex::new(&text);
+        Source { file, text, lines }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        self.lines.position(&self.text, offset)
+    }
+}
+
+/// Collects the problems found while files are read.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    /// Every problem so far, in the order found.
+    pub problems: Vec<Problem>,
+}
+
+impl Diagnostics {
+    /// A problem at a byte offset of `src`.
+    pub fn at(
+        &mut self,
+        severity: Severity,
+        src: &Source,
+        offset: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let (line, column) = src.position(offset);
+        self.push(severity, &src.file, line, column, message, hint);
+    }
+
+    /// An error at a byte offset of `src`.
+    pub fn error(
+        &mut self,
+        src: &Source,
+        offset: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.at(Severity::Error, src, offset, message, hint);
+    }
+
+    /// A warning at a byte offset of `src`.
+    pub fn warning(
+        &mut self,
+        src: &Source,
+        offset: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.at(Severity::Warning, src, offset, message, hint);
+    }
+
+    /// A problem at an explicit place (line 0: the whole file).
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        file: &Path,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            severity,
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
+
+    /// The problems grouped by file (files in the order their first problem was found)
+    /// and by position within each file, as a reader fixes them.
+    pub fn into_sorted(self) -> Vec<Problem> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for p in &self.problems {
+            if !files.contains(&p.file) {
+                files.push(p.file.clone());
+            }
+        }
+        let mut out = self.problems;
+        // Stable: problems at the same place keep the order they were found in.
+        out.sort_by_key(|p| {
+            let f = files
+                .iter()
+                .position(|f| *f == p.file)
+                .unwrap_or(usize::MAX);
+            (f, p.line, p.column)
+        });
+        out
+    }
+}
+
+/// `heading` (given the number of errors), then every problem on a line of its own: the
+/// message of an error that carries a file's problems.
+pub fn summary(problems: &[Problem], heading: impl FnOnce(usize) -> String) -> String {
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let mut s = heading(errors);
+    for p in problems {
+        s.push('\n');
+        s.push_str(&p.to_string());
+    }
+    s
+}
+
+/// A calendar date in a TOML file: a bare local date (`2026-03-02`) or the same in a
+/// string. `None` for anything else, a date with a time or offset included.
+pub fn toml_date(value: &DeValue<'_>) -> Option<NaiveDate> {
+    let text = match value {
+        DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => d
+            .date
+            .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)),
+        DeValue::String(s) => Some(s.trim().to_string()),
+        _ => None,
+    };
+    NaiveDate::parse_from_str(text.as_deref()?, "%Y-%m-%d").ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +273,85 @@ mod tests {
             p.to_string(),
             "candidate.toml:3:7: error: unknown tier `bronze`\n  help: use silver, gold or platinum"
         );
+    }
+
+    #[test]
+    fn problems_without_a_column_name_the_line_or_the_file() {
+        let mut p = Problem {
+            severity: Severity::Warning,
+            file: "kb/public.md".into(),
+            line: 4,
+            column: 0,
+            message: "odd".into(),
+            hint: String::new(),
+        };
+        assert_eq!(p.to_string(), "kb/public.md:4: warning: odd");
+        p.line = 0;
+        assert_eq!(p.to_string(), "kb/public.md: warning: odd");
+    }
+
+    #[test]
+    fn sources_give_one_based_positions_in_characters() {
+        let s = Source::new("f".into(), "ab\nçd\n\nx".into());
+        assert_eq!(s.position(0), (1, 1));
+        assert_eq!(s.position(3), (2, 1));
+        // 'ç' is two bytes, one column.
+        assert_eq!(s.position(5), (2, 2));
+        assert_eq!(s.position(7), (3, 1));
+        assert_eq!(s.position(8), (4, 1));
+        assert_eq!(s.position(100), (4, 2));
+    }
+
+    #[test]
+    fn diagnostics_sort_by_file_then_position() {
+        let a = Source::new("a.toml".into(), "x = 1\ny = 2\n".into());
+        let b = Source::new("b.xml".into(), "<a/>\n".into());
+        let mut d = Diagnostics::default();
+        d.error(&a, 6, "second line", "");
+        d.warning(&b, 0, "other file", "");
+        d.error(&a, 0, "first line", "");
+        d.push(
+            Severity::Warning,
+            Path::new("a.toml"),
+            0,
+            0,
+            "whole file",
+            "",
+        );
+        assert!(d.has_errors());
+        let order: Vec<String> = d.into_sorted().into_iter().map(|p| p.message).collect();
+        assert_eq!(
+            order,
+            ["whole file", "first line", "second line", "other file"]
+        );
+    }
+
+    #[test]
+    fn summaries_count_errors_and_list_every_problem() {
+        let src = Source::new("s.toml".into(), "a\n".into());
+        let mut d = Diagnostics::default();
+        d.error(&src, 0, "bad", "fix it");
+        d.warning(&src, 0, "odd", "");
+        let s = summary(&d.problems, |errors| format!("{errors} error(s):"));
+        assert_eq!(
+            s,
+            "1 error(s):\ns.toml:1:1: error: bad\n  help: fix it\ns.toml:1:1: warning: odd"
+        );
+    }
+
+    #[test]
+    fn toml_dates_are_bare_dates_or_date_strings() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2);
+        let date = |text: &str| {
+            let table = toml::de::DeTable::parse(text).expect("valid TOML");
+            let value = table.get_ref().get("d").expect("key d").get_ref().clone();
+            toml_date(&value)
+        };
+        assert_eq!(date("d = 2026-03-02"), day);
+        assert_eq!(date("d = \" 2026-03-02 \""), day);
+        assert_eq!(date("d = 2026-03-02T10:00:00"), None);
+        assert_eq!(date("d = 2026-03-02T10:00:00Z"), None);
+        assert_eq!(date("d = \"2 March\""), None);
+        assert_eq!(date("d = 20260302"), None);
     }
 }

@@ -14,6 +14,8 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Pars
 use regex::Regex;
 use serde::Serialize;
 
+use certify_diag::{Problem, Severity};
+
 use crate::KbError;
 use crate::annotation::{self, Directive};
 use crate::front_matter::{self, FrontMatter};
@@ -100,19 +102,6 @@ pub struct CodeBlock {
     pub range: Range<usize>,
 }
 
-/// A problem found while reading, reported as a failed check.
-#[derive(Debug, Clone, Serialize)]
-pub struct Problem {
-    /// Check id, e.g. `kb.front-matter`.
-    pub check: &'static str,
-    /// 1-based line.
-    pub line: usize,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: String,
-}
-
 /// One parsed article.
 #[derive(Debug, Clone)]
 pub struct Article {
@@ -136,8 +125,10 @@ pub struct Article {
     pub setups: Vec<(usize, String)>,
     /// `blueprint` annotations bound to an ordered list: (list index, line, name).
     pub blueprint_names: Vec<(usize, usize, String)>,
-    /// Problems found while reading (front matter, annotations).
-    pub problems: Vec<Problem>,
+    /// Problems found while reading (front matter, annotations), each with the id of
+    /// the check it fails (e.g. `kb.front-matter`). Articles are read by line, so
+    /// their column is 0.
+    pub problems: Vec<(&'static str, Problem)>,
     /// The steps a reader follows, in order; see [`crate::steps`].
     pub steps: Vec<Step>,
     /// The text a reader sees: original with front matter and comments blanked.
@@ -233,12 +224,8 @@ impl Article {
         }
         a.text = text;
         for (off, msg, hint) in split.problems {
-            a.problems.push(Problem {
-                check: "kb.front-matter",
-                line: a.line(off),
-                message: msg,
-                hint: hint.to_string(),
-            });
+            let line = a.line(off);
+            a.problem("kb.front-matter", line, msg, hint);
         }
         let body = String::from_utf8(body).expect("blanking keeps UTF-8 boundaries");
         if a.front.content_is_html {
@@ -485,12 +472,12 @@ impl Article {
             }
         }
         for (line, d) in pending {
-            self.problems.push(Problem {
-                check: "kb.annotation",
+            self.problem(
+                "kb.annotation",
                 line,
-                message: format!("the annotation {d:?} is not followed by a code block it could apply to"),
-                hint: "place the annotation directly above the block it is for (inside the numbered step, indented like the block)".into(),
-            });
+                format!("the annotation {d:?} is not followed by a code block it could apply to"),
+                "place the annotation directly above the block it is for (inside the numbered step, indented like the block)",
+            );
         }
     }
 
@@ -503,12 +490,12 @@ impl Article {
             match result {
                 Ok(Directive::Setup { script }) => self.setups.push((line, script)),
                 Ok(d) => pending.push((line, d)),
-                Err(message) => self.problems.push(Problem {
-                    check: "kb.annotation",
+                Err(message) => self.problem(
+                    "kb.annotation",
                     line,
                     message,
-                    hint: "see the annotation syntax: <!-- certify: DIRECTIVE [ARGS] -->".into(),
-                }),
+                    "see the annotation syntax: <!-- certify: DIRECTIVE [ARGS] -->",
+                ),
             }
         }
         if !html.contains('<') {
@@ -571,13 +558,32 @@ impl Article {
         let mut pending = Vec::new();
         self.html_fragment(0, body, &mut pending);
         for (line, d) in pending {
-            self.problems.push(Problem {
-                check: "kb.annotation",
+            self.problem(
+                "kb.annotation",
                 line,
-                message: format!("annotations are not supported in HTML articles ({d:?})"),
-                hint: "write the steps as Markdown code blocks (contentIsHTML: false)".into(),
-            });
+                format!("annotations are not supported in HTML articles ({d:?})"),
+                "write the steps as Markdown code blocks (contentIsHTML: false)",
+            );
         }
+    }
+
+    /// Records a problem found while reading, as a failure of the check `check`.
+    fn problem(
+        &mut self,
+        check: &'static str,
+        line: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let problem = Problem {
+            severity: Severity::Error,
+            file: self.path.clone(),
+            line,
+            column: 0,
+            message: message.into(),
+            hint: hint.into(),
+        };
+        self.problems.push((check, problem));
     }
 
     /// Anchors a `#fragment` link into this article may target: headings, plus `id=` and
@@ -708,7 +714,11 @@ mod tests {
             )]
         );
         assert_eq!(a.setups, [(11, "export A=1\n".to_string())]);
-        let lines: Vec<_> = a.problems.iter().map(|p| (p.check, p.line)).collect();
+        let lines: Vec<_> = a
+            .problems
+            .iter()
+            .map(|(check, p)| (*check, p.line))
+            .collect();
         assert_eq!(lines, [("kb.annotation", 9), ("kb.annotation", 15)]);
     }
 

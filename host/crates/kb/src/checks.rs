@@ -32,6 +32,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
+pub use certify_program::{DocRules, DocSection};
+
 use crate::article::{Article, Audience};
 use crate::placeholder;
 use crate::steps::StepKind;
@@ -55,112 +57,38 @@ pub struct BundleFacts {
     pub internal_only: Vec<String>,
 }
 
-/// A section the partner template prescribes for public articles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Section {
-    /// "Description", "Overview".
-    Description,
-    /// "Audience".
-    Audience,
-    /// "Prerequisite(s)", "Requirements", "Before you begin".
-    Prerequisites,
-    /// "Deploying …", "Steps", "Detailed Steps", "Installation", "Getting started".
-    DeploymentSteps,
-    /// "Pricing", "Cost".
-    Pricing,
-    /// "Frequently Asked Questions", "FAQ", "Support", "Who should I contact for support?".
-    Support,
+/// What a heading of the section looks like (lenient: partners word them freely).
+fn section_pattern(section: DocSection) -> &'static Regex {
+    static P: LazyLock<[Regex; 6]> = LazyLock::new(|| {
+        [
+            r"(?i)\b(description|overview|about this)\b",
+            r"(?i)\baudience\b",
+            r"(?i)\b(pre-?requisites?|requirements|before you (begin|start))\b",
+            r"(?i)\b(deploy\w*|steps?|install\w*|getting started|set ?up|how to|provision\w*)\b",
+            r"(?i)\b(pricing|prices?|costs?)\b",
+            r"(?i)\b(faq|frequently asked|support|contact)\b",
+        ]
+        .map(|r| Regex::new(r).expect("static regex"))
+    });
+    &P[section as usize]
 }
 
-impl Section {
-    /// All sections of the partner template, in template order.
-    pub const ALL: [Section; 6] = [
-        Section::Description,
-        Section::Audience,
-        Section::Prerequisites,
-        Section::DeploymentSteps,
-        Section::Pricing,
-        Section::Support,
-    ];
-
-    /// Stable name used in check ids.
-    pub fn name(self) -> &'static str {
-        match self {
-            Section::Description => "description",
-            Section::Audience => "audience",
-            Section::Prerequisites => "prerequisites",
-            Section::DeploymentSteps => "deployment-steps",
-            Section::Pricing => "pricing",
-            Section::Support => "faq-support",
+/// How to add the section when it is missing.
+fn section_hint(section: DocSection) -> &'static str {
+    match section {
+        DocSection::Description => {
+            "add a `### Description` section: what the product is and what the blueprint sets up"
         }
-    }
-
-    fn pattern(self) -> &'static Regex {
-        static P: LazyLock<[Regex; 6]> = LazyLock::new(|| {
-            [
-                r"(?i)\b(description|overview|about this)\b",
-                r"(?i)\baudience\b",
-                r"(?i)\b(pre-?requisites?|requirements|before you (begin|start))\b",
-                r"(?i)\b(deploy\w*|steps?|install\w*|getting started|set ?up|how to|provision\w*)\b",
-                r"(?i)\b(pricing|prices?|costs?)\b",
-                r"(?i)\b(faq|frequently asked|support|contact)\b",
-            ]
-            .map(|r| Regex::new(r).expect("static regex"))
-        });
-        &P[self as usize]
-    }
-
-    fn hint(self) -> &'static str {
-        match self {
-            Section::Description => {
-                "add a `### Description` section: what the product is and what the blueprint sets up"
-            }
-            Section::Audience => "add a `### Audience` section: who the article is for",
-            Section::Prerequisites => {
-                "add a `### Prerequisite` section: what the reader needs before starting"
-            }
-            Section::DeploymentSteps => {
-                "add a `### Deploying <product>` section with numbered steps"
-            }
-            Section::Pricing => "add a `### Pricing` section: infrastructure and licence costs",
-            Section::Support => {
-                "add a `### Frequently Asked Questions` section with `#### Who should I contact for support?`"
-            }
+        DocSection::Audience => "add a `### Audience` section: who the article is for",
+        DocSection::Prerequisites => {
+            "add a `### Prerequisite` section: what the reader needs before starting"
         }
-    }
-}
-
-/// Rules a certification suite may tune.
-#[derive(Debug, Clone)]
-pub struct DocRules {
-    /// Sections a public article must have.
-    pub public_sections: Vec<Section>,
-    /// A public article needs an ordered list with at least this many steps.
-    pub min_ordered_steps: usize,
-    /// A public article needs at least one step the harness can execute
-    /// (`kb.steps.found`), and running it needs at least one step executed.
-    pub require_executable_steps: bool,
-    /// Same for internal articles.
-    pub require_executable_steps_internal: bool,
-    /// When running, the share of (visible) steps executed must reach this (0.0–1.0).
-    pub min_executed_share: f64,
-    /// Internal articles must give 24x7 support and how to escalate.
-    pub require_escalation: bool,
-    /// Check relative links, images and anchors.
-    pub check_links: bool,
-}
-
-impl Default for DocRules {
-    fn default() -> Self {
-        DocRules {
-            public_sections: Section::ALL.to_vec(),
-            min_ordered_steps: 3,
-            require_executable_steps: true,
-            require_executable_steps_internal: false,
-            min_executed_share: 0.0,
-            require_escalation: true,
-            check_links: true,
+        DocSection::DeploymentSteps => {
+            "add a `### Deploying <product>` section with numbered steps"
+        }
+        DocSection::Pricing => "add a `### Pricing` section: infrastructure and licence costs",
+        DocSection::FaqSupport => {
+            "add a `### Frequently Asked Questions` section with `#### Who should I contact for support?`"
         }
     }
 }
@@ -286,9 +214,9 @@ pub fn check_article(
         checks: Vec::new(),
     };
     front_matter(&mut o);
-    for p in &article.problems {
-        if p.check != "kb.front-matter" {
-            o.push(p.check, p.line, false, p.message.clone(), &p.hint);
+    for (check, p) in &article.problems {
+        if *check != "kb.front-matter" {
+            o.push(check, p.line, false, p.message.clone(), &p.hint);
         }
     }
     placeholders(&mut o);
@@ -316,7 +244,8 @@ fn front_matter(o: &mut Out<'_>) {
     let problems: Vec<_> = a
         .problems
         .iter()
-        .filter(|p| p.check == "kb.front-matter")
+        .filter(|(check, _)| *check == "kb.front-matter")
+        .map(|(_, p)| p)
         .collect();
     if problems.is_empty() {
         o.push("kb.front-matter", line, true, "front matter parses", "");
@@ -448,7 +377,7 @@ fn public(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
         .filter(|l| l.depth == 0)
         .max_by_key(|l| l.items.len());
     match best {
-        Some(l) if l.items.len() >= rules.min_ordered_steps => o.push(
+        Some(l) if l.items.len() >= rules.min_ordered_steps as usize => o.push(
             "kb.public.step-by-step",
             l.line,
             true,
@@ -473,17 +402,24 @@ fn public(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
             "write the deployment as a numbered list (1. Locate the blueprint, 2. Configure, 3. Deploy, …)",
         ),
     }
-    // Template sections.
-    for &s in &rules.public_sections {
-        let id = format!("kb.public.section.{}", s.name());
-        match a.headings.iter().find(|h| s.pattern().is_match(&h.text)) {
+    // Template sections, in template order whatever order the suite lists them in.
+    let required = DocSection::ALL
+        .into_iter()
+        .filter(|s| rules.public_sections.contains(s));
+    for s in required {
+        let id = format!("kb.public.section.{}", s.as_str());
+        match a
+            .headings
+            .iter()
+            .find(|h| section_pattern(s).is_match(&h.text))
+        {
             Some(h) => o.push(&id, h.line, true, format!("section \"{}\"", h.text), ""),
             None => o.push(
                 &id,
                 first_line,
                 false,
-                format!("no {} section (no heading matches)", s.name()),
-                s.hint(),
+                format!("no {} section (no heading matches)", s.as_str()),
+                section_hint(s),
             ),
         }
     }

@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 
 pub use article::{Article, Audience};
 pub use checks::{
-    ArticleReport, BundleFacts, CheckResult, CheckStatus, DocRules, Section, check_article,
+    ArticleReport, BundleFacts, CheckResult, CheckStatus, DocRules, DocSection, check_article,
 };
 pub use placeholder::Bindings;
 pub use run::{

@@ -5,9 +5,18 @@
 //! - [`Money`]: exact micro-dollar amounts, the unit of every price, credit and charge.
 //! - [`Month`]: the UTC calendar month a credit belongs to.
 //! - [`Tier`]: the program's tiers and the monthly credit each gives the test account.
+//! - [`Criterion`]: the four things certification validates; every plugin check serves one.
+//! - [`DocRules`] and [`DocSection`]: what a suite asks of the candidate's KB articles, as
+//!   the KB checker applies it.
 
 #![warn(missing_docs)]
 
+mod criterion;
+mod docs;
 mod money;
+mod tier;
 
-pub use money::{Money, MoneyError, Month, MonthError, Tier, TierError};
+pub use criterion::Criterion;
+pub use docs::{DocRules, DocSection};
+pub use money::{Money, MoneyError, Month, MonthError};
+pub use tier::{Tier, TierError};

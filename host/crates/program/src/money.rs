@@ -1,4 +1,4 @@
-//! Money, calendar months and credit tiers: the units the program counts in.
+//! Money and calendar months: the units the program counts in.
 //!
 //! Amounts are whole micro-dollars in an `i64` so that sums in the database are exact:
 //! a server's storage costs fractions of a cent per hour, and a ledger that adds floats
@@ -327,66 +327,6 @@ impl FromStr for Month {
     }
 }
 
-/// An Ecosystem Program tier and its monthly credit on the test account.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// $2,000 a month; also what a Candidate has before certification.
-    #[default]
-    Silver,
-    /// $7,000 a month (Silver + $5,000).
-    Gold,
-    /// $15,000 a month (Gold + $8,000).
-    Platinum,
-}
-
-impl Tier {
-    /// The tier a Candidate's test account has.
-    pub const CANDIDATE: Tier = Tier::Silver;
-
-    /// The monthly credit of this tier.
-    pub const fn monthly_credit(self) -> Money {
-        match self {
-            Tier::Silver => Money::from_dollars(2_000),
-            Tier::Gold => Money::from_dollars(7_000),
-            Tier::Platinum => Money::from_dollars(15_000),
-        }
-    }
-
-    /// The lower-case name, as written in `candidate.toml`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Tier::Silver => "silver",
-            Tier::Gold => "gold",
-            Tier::Platinum => "platinum",
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a text is not a tier.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a tier: use silver, gold or platinum (a candidate has silver)")]
-pub struct TierError(String);
-
-impl FromStr for Tier {
-    type Err = TierError;
-
-    fn from_str(s: &str) -> Result<Tier, TierError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "silver" | "candidate" => Ok(Tier::Silver),
-            "gold" => Ok(Tier::Gold),
-            "platinum" => Ok(Tier::Platinum),
-            _ => Err(TierError(s.to_owned())),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,15 +450,5 @@ mod tests {
         assert!("2025-13".parse::<Month>().is_err());
         assert!("2025-1".parse::<Month>().is_err());
         assert!(Month::new(2026, 0).is_none());
-    }
-
-    #[test]
-    fn tiers_have_the_program_credits() {
-        assert_eq!(Tier::CANDIDATE, Tier::Silver);
-        assert_eq!(Tier::Silver.monthly_credit().to_string(), "$2,000.00");
-        assert_eq!(Tier::Gold.monthly_credit().to_string(), "$7,000.00");
-        assert_eq!(Tier::Platinum.monthly_credit().to_string(), "$15,000.00");
-        assert_eq!("Gold".parse::<Tier>(), Ok(Tier::Gold));
-        assert!("bronze".parse::<Tier>().is_err());
     }
 }

@@ -9,56 +9,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 
+pub use certify_program::Criterion;
+
 use crate::bindings::{PluginPre as WorldPre, types};
 use crate::cache::CacheOutcome;
 use crate::capabilities::Grants;
 use crate::engine::Runtime;
 use crate::outcome::{CheckRun, ErrorKind, Status};
 use crate::sandbox::{self, State, classify_trap, human, new_store, outer_limit};
-
-/// The certification criteria of the Ecosystem Program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Criterion {
-    /// The solution performs as advertised.
-    PerformsAsAdvertised,
-    /// The documentation is simple to follow, accurate and publishable.
-    Documentation,
-    /// The solution deploys through the Blueprint Engine.
-    BlueprintIntegration,
-    /// The solution delivers the business value claimed.
-    BusinessValue,
-}
-
-impl Criterion {
-    /// Every criterion, in the program's order.
-    pub const ALL: [Criterion; 4] = [
-        Criterion::PerformsAsAdvertised,
-        Criterion::Documentation,
-        Criterion::BlueprintIntegration,
-        Criterion::BusinessValue,
-    ];
-
-    /// The kebab-case name, as in the contract.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Criterion::PerformsAsAdvertised => "performs-as-advertised",
-            Criterion::Documentation => "documentation",
-            Criterion::BlueprintIntegration => "blueprint-integration",
-            Criterion::BusinessValue => "business-value",
-        }
-    }
-
-    /// How the program words it.
-    pub fn title(self) -> &'static str {
-        match self {
-            Criterion::PerformsAsAdvertised => "The solution performs as advertised",
-            Criterion::Documentation => "The documentation is accurate and publishable",
-            Criterion::BlueprintIntegration => "The solution deploys through the Blueprint Engine",
-            Criterion::BusinessValue => "The solution delivers the business value claimed",
-        }
-    }
-}
 
 /// A check, as the plugin describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -121,20 +121,13 @@ impl SuiteError {
 }
 
 fn summary(file: &Path, problems: &[Problem]) -> String {
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
-    let mut s = format!(
-        "suite {} is not valid ({errors} {}):",
-        file.display(),
-        if errors == 1 { "error" } else { "errors" }
-    );
-    for p in problems {
-        s.push('\n');
-        s.push_str(&p.to_string());
-    }
-    s
+    certify_diag::summary(problems, |errors| {
+        format!(
+            "suite {} is not valid ({errors} {}):",
+            file.display(),
+            if errors == 1 { "error" } else { "errors" }
+        )
+    })
 }
 
 /// The largest suite file read (the shipped ones are about 2 KB).

@@ -10,6 +10,8 @@ use serde::{Serialize, Serializer};
 
 use crate::problem::Problem;
 
+pub use certify_program::{Criterion, DocRules, DocSection, Tier};
+
 /// The `format` this crate reads.
 pub const FORMAT: i64 = 1;
 
@@ -107,52 +109,6 @@ impl fmt::Display for SuiteSource {
             SuiteSource::Shipped { name } => write!(f, "shipped suite {name}"),
             SuiteSource::File { path } => write!(f, "{}", path.display()),
         }
-    }
-}
-
-/// Program tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// Every candidate: $2,000 a month.
-    Silver,
-    /// $7,000 a month.
-    Gold,
-    /// $15,000 a month.
-    Platinum,
-}
-
-impl Tier {
-    /// All tiers, lowest first.
-    pub const ALL: [Tier; 3] = [Tier::Silver, Tier::Gold, Tier::Platinum];
-
-    /// The tier's name as written in suite files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Silver => "silver",
-            Tier::Gold => "gold",
-            Tier::Platinum => "platinum",
-        }
-    }
-
-    /// The program's monthly credit for the tier, in US dollars.
-    pub fn program_credit_usd(self) -> u32 {
-        match self {
-            Tier::Silver => 2_000,
-            Tier::Gold => 7_000,
-            Tier::Platinum => 15_000,
-        }
-    }
-
-    /// The tier named `s` (exactly as written in suite files).
-    pub fn from_name(s: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -293,146 +249,6 @@ impl Serialize for BuiltinCheck {
     }
 }
 
-/// The four things the Ecosystem Program's certification validates; every plugin check
-/// serves one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Criterion {
-    /// `performs-as-advertised`.
-    PerformsAsAdvertised,
-    /// `documentation`.
-    Documentation,
-    /// `blueprint-integration`.
-    BlueprintIntegration,
-    /// `business-value`.
-    BusinessValue,
-}
-
-impl Criterion {
-    /// All criteria, in the program's order.
-    pub const ALL: [Criterion; 4] = [
-        Criterion::PerformsAsAdvertised,
-        Criterion::Documentation,
-        Criterion::BlueprintIntegration,
-        Criterion::BusinessValue,
-    ];
-
-    /// The name as written in suite files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Criterion::PerformsAsAdvertised => "performs-as-advertised",
-            Criterion::Documentation => "documentation",
-            Criterion::BlueprintIntegration => "blueprint-integration",
-            Criterion::BusinessValue => "business-value",
-        }
-    }
-
-    /// The criterion with this name.
-    pub fn from_name(s: &str) -> Option<Criterion> {
-        Criterion::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl fmt::Display for Criterion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Criterion {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// A section of the partner template for public KB articles. The names match the KB
-/// checker's check ids (`kb.public.section.<name>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DocSection {
-    /// `description`.
-    Description,
-    /// `audience`.
-    Audience,
-    /// `prerequisites`.
-    Prerequisites,
-    /// `deployment-steps`.
-    DeploymentSteps,
-    /// `pricing`.
-    Pricing,
-    /// `faq-support`.
-    FaqSupport,
-}
-
-impl DocSection {
-    /// All sections, in template order.
-    pub const ALL: [DocSection; 6] = [
-        DocSection::Description,
-        DocSection::Audience,
-        DocSection::Prerequisites,
-        DocSection::DeploymentSteps,
-        DocSection::Pricing,
-        DocSection::FaqSupport,
-    ];
-
-    /// The name as written in suite files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocSection::Description => "description",
-            DocSection::Audience => "audience",
-            DocSection::Prerequisites => "prerequisites",
-            DocSection::DeploymentSteps => "deployment-steps",
-            DocSection::Pricing => "pricing",
-            DocSection::FaqSupport => "faq-support",
-        }
-    }
-
-    /// The section with this name.
-    pub fn from_name(s: &str) -> Option<DocSection> {
-        DocSection::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl fmt::Display for DocSection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for DocSection {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// Documentation rules (`[docs]`). The defaults are the KB checker's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DocRules {
-    /// Sections the public article must have, in template order.
-    pub public_sections: Vec<DocSection>,
-    /// The share of an article's visible steps the harness must execute, 0.0–1.0.
-    pub min_executed_share: f64,
-    /// The internal article must give 24x7 support and how to escalate.
-    pub require_escalation: bool,
-    /// The public article needs an ordered list of at least this many steps.
-    pub min_ordered_steps: u32,
-    /// The public article needs at least one step the harness can execute.
-    pub require_executable_steps: bool,
-    /// Relative links, images and anchors must resolve.
-    pub check_links: bool,
-}
-
-impl Default for DocRules {
-    fn default() -> Self {
-        DocRules {
-            public_sections: DocSection::ALL.to_vec(),
-            min_executed_share: 0.0,
-            require_escalation: true,
-            min_ordered_steps: 3,
-            require_executable_steps: true,
-            check_links: true,
-        }
-    }
-}
-
 /// What a waiver excuses.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WaiverTarget {
@@ -503,9 +319,6 @@ mod tests {
         }
         for s in DocSection::ALL {
             assert_eq!(DocSection::from_name(s.as_str()), Some(s));
-        }
-        for t in Tier::ALL {
-            assert_eq!(Tier::from_name(t.as_str()), Some(t));
         }
     }
 

@@ -47,7 +47,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 pub(crate) fn parse(file: &Path, text: &str, source: SuiteSource) -> Result<Suite, Vec<Problem>> {
     let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
     let mut w = Walker {
-        diag: Diagnostics::new(Source::new(file, text)),
+        src: Source::new(file.to_path_buf(), text.to_owned()),
+        diag: Diagnostics::default(),
         suggested: Vec::new(),
     };
     let suite = w.suite(text, source, sha256);
@@ -84,20 +85,38 @@ impl<'t, 'i> Table<'t, 'i> {
     }
 }
 
-struct Walker<'a> {
-    diag: Diagnostics<'a>,
+struct Walker {
+    /// The suite file being read.
+    src: Source,
+    diag: Diagnostics,
     /// Keys an unknown key was taken for (`did you mean`), by table label: their
     /// absence is that typo, already reported, not a second problem.
     suggested: Vec<(String, &'static str)>,
 }
 
-impl Walker<'_> {
+impl Walker {
     fn error(&mut self, at: Option<usize>, message: impl Into<String>, hint: impl Into<String>) {
-        self.diag.at(Severity::Error, at, message, hint);
+        self.problem(Severity::Error, at, message, hint);
     }
 
     fn warning(&mut self, at: Option<usize>, message: impl Into<String>, hint: impl Into<String>) {
-        self.diag.at(Severity::Warning, at, message, hint);
+        self.problem(Severity::Warning, at, message, hint);
+    }
+
+    /// A problem at a byte offset; `None` for the whole file.
+    fn problem(
+        &mut self,
+        severity: Severity,
+        at: Option<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        match at {
+            Some(offset) => self.diag.at(severity, &self.src, offset, message, hint),
+            None => self
+                .diag
+                .push(severity, &self.src.file, 0, 0, message, hint),
+        }
     }
 
     fn suite(&mut self, text: &str, source: SuiteSource, sha256: String) -> Option<Suite> {
@@ -132,19 +151,19 @@ impl Walker<'_> {
             self.uint(t, "monthly_usd", 1..=u32::MAX, "2000", "")
         });
         if let (Some(tier), Some(usd), Some(t)) = (tier, monthly_credit_usd, &credit)
-            && usd != tier.program_credit_usd()
+            && usd != tier.monthly_credit_usd()
         {
             let at = t.get("monthly_usd").map(|v| v.span().start);
             self.warning(
                 at,
                 format!(
                     "the program's credit for {tier} is ${} a month; this suite sets ${}",
-                    thousands(tier.program_credit_usd()),
+                    thousands(tier.monthly_credit_usd()),
                     thousands(usd)
                 ),
                 format!(
                     "write `monthly_usd = {}` unless the program changed the {tier} credit",
-                    tier.program_credit_usd()
+                    tier.monthly_credit_usd()
                 ),
             );
         }
@@ -317,7 +336,7 @@ impl Walker<'_> {
             };
             // The first occurrence stays the one named, however many follow.
             if let Some(&first) = seen.get(&check) {
-                let (line, _) = self.diag.src.position(first);
+                let (line, _) = self.src.position(first);
                 self.error(
                     Some(key_span.start),
                     format!("check `{id}` is given a level twice (first on line {line})"),
@@ -409,6 +428,7 @@ impl Walker<'_> {
             min_ordered_steps: min_ordered_steps?,
             require_executable_steps: require_executable_steps?,
             check_links: check_links?,
+            ..defaults
         })
     }
 
@@ -577,7 +597,7 @@ impl Walker<'_> {
                 .string(t, "approved_by", "\"Ecosystem team, J. Doe\"")
                 .map(|(s, _)| Some(s)),
         };
-        let (line, _) = self.diag.src.position(t.header.unwrap_or(0));
+        let (line, _) = self.src.position(t.header.unwrap_or(0));
         Some(Waiver {
             check: check?,
             justification: justification?,
@@ -633,19 +653,9 @@ impl Walker<'_> {
             );
             return None;
         };
-        let text = match v.get_ref() {
-            DeValue::Datetime(d) if d.time.is_none() && d.offset.is_none() => d
-                .date
-                .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)),
-            DeValue::String(s) => Some(s.trim().to_string()),
-            _ => None,
-        };
-        match text
-            .as_deref()
-            .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d"))
-        {
-            Some(Ok(d)) => Some(d),
-            _ => {
+        match certify_diag::toml_date(v.get_ref()) {
+            Some(d) => Some(d),
+            None => {
                 self.error(
                     Some(v.span().start),
                     format!("`{key}` is not a date"),
