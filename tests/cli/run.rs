@@ -820,7 +820,8 @@ fn two_runs_on_one_served_emulator_are_both_certified_in_account_time() {
                 .ok()
         })
         .expect("month-to-date");
-    assert!(spent > 0.0 && spent <= 2_000.0, "{budget:?}");
+    // (A run this short may be billed nothing: the account bills by the hour's fraction.)
+    assert!((0.0..=2_000.0).contains(&spent), "{budget:?}");
     let _ = serve.kill();
     let _ = serve.wait();
 }
