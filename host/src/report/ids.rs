@@ -85,7 +85,6 @@ pub fn make_unique(cases: &mut [Case]) {
 mod tests {
     use super::*;
     use crate::report::model::Verdict;
-    use std::time::Duration;
 
     fn case(id: &str) -> Case {
         Case {
@@ -93,7 +92,7 @@ mod tests {
             classname: "docs".into(),
             title: String::new(),
             verdict: Verdict::Passed,
-            duration: Duration::ZERO,
+            duration: 0.0,
             hint: None,
             location: None,
             measurements: Vec::new(),

@@ -5,9 +5,15 @@
 //! - [`Money`]: exact micro-dollar amounts, the unit of every price, credit and charge.
 //! - [`Month`]: the UTC calendar month a credit belongs to.
 //! - [`Tier`]: the program's tiers and the monthly credit each gives the test account.
+//! - [`BuiltinCheck`]: the checks the harness runs itself, and [`case`], the report's ids.
+//! - [`Verdict`]: how a check ended.
 
 #![warn(missing_docs)]
 
+mod check;
 mod money;
+mod verdict;
 
+pub use check::{BuiltinCheck, case};
 pub use money::{Money, MoneyError, Month, MonthError, Tier, TierError};
+pub use verdict::Verdict;
