@@ -20,6 +20,7 @@ pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+mod journaled;
 pub mod policy;
 mod report;
 mod stop;
@@ -867,9 +868,8 @@ impl Work {
             return Ok(());
         };
 
-        let (group_id, _) =
-            deploy::create_group(&self.client, &self.journal, &self.run_id, &self.data_center)
-                .await?;
+        let journal = journaled::RunJournal::new(self.journal.clone(), &self.run_id);
+        let group_id = deploy::create_group(&self.client, &journal, &self.data_center).await?;
         p(&|pr| pr.group_id = Some(group_id.clone()));
         self.view
             .phase(&format!("deploying {}", self.bundle.blueprint.name));
@@ -877,8 +877,7 @@ impl Work {
         let real_ttv_limit = self.ttv_limit.div_f64(self.clock_scale.max(1.0));
         let deployed = deploy::deploy(
             &self.client,
-            &self.journal,
-            &self.run_id,
+            &journal,
             published.blueprint_id,
             &group_id,
             &self.data_center,
@@ -888,7 +887,7 @@ impl Work {
         )
         .await?;
         p(&|pr| pr.deployed = Some(deployed.clone()));
-        let servers = deploy::collect(&self.client, &self.journal, &self.run_id, &group_id).await?;
+        let servers = deploy::collect(&self.client, &journal, &group_id).await?;
         let prefix = format!("{}{}", self.data_center, self.alias).to_uppercase();
         let with_roles: Vec<(String, Server)> = servers
             .iter()
@@ -1029,7 +1028,7 @@ impl Work {
         };
         let cloud = cloud::RunCloud {
             client: self.client.clone(),
-            journal: self.journal.clone(),
+            journal: journaled::RunJournal::new(self.journal.clone(), &self.run_id),
             ledger: self.ledger.clone(),
             run_id: self.run_id.clone(),
             alias: self.alias.clone(),
