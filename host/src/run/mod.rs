@@ -121,6 +121,8 @@ pub struct Facts<'a> {
     pub(crate) clock_scale: f64,
     /// Whether the candidate's packages and steps ran in the sandbox (not `--unsandboxed`).
     pub(crate) sandboxed: bool,
+    /// How the candidate's servers and steps could reach the internet.
+    pub(crate) internet: isolation::Internet,
     pub(crate) started_at: String,
     pub(crate) duration: Duration,
     pub(crate) plugin: Result<&'a Plugin, String>,
@@ -273,6 +275,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         data_center: &c.account.data_center,
         clock_scale: c.account.clock_scale,
         sandboxed: p.isolation.is_some(),
+        internet: isolation::Internet::of(p.isolation.as_ref()),
         started_at: p.started_at.clone(),
         duration: p.clock.elapsed(),
         plugin: p.plugin.as_deref().map_err(|e| e.clone()),
@@ -363,11 +366,21 @@ async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Resu
     let runtime = services::runtime(global, None)?;
     let cache_root = services::cache_root(global);
     let secrets = supplied_secrets(&args.secrets, &bundle)?;
-    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
+    let isolation = isolation::prepare(
+        args.unsandboxed,
+        args.endpoint.is_none(),
+        args.allow_internet,
+    )?;
     if isolation.is_none() {
         say(
             "WARNING: --unsandboxed: the candidate's package scripts, KB steps and plugin build run as your own user",
         );
+    }
+    if args.allow_internet {
+        say(&format!(
+            "internet: allowed through the egress proxy at {} (public addresses only)",
+            certify_sandbox::PROXY
+        ));
     }
     view.phase("building and loading the plugin");
     // Built (or read) from the bundle's snapshot, never from the candidate's directory,
@@ -413,6 +426,7 @@ async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Resu
             clock,
             policy: &policy,
             sandboxed: isolation.is_some(),
+            internet: isolation::Internet::of(isolation.as_ref()),
         };
         view.finish();
         return stop::stop(args, known, cause, &say).map(Start::Stopped);
@@ -469,7 +483,7 @@ async fn connect(
         clock_scale: args.clock_scale,
         faults: match &args.faults {
             Some(spec) => Some(
-                certify_clc::emulator::FaultSpec::parse(spec)
+                certify_emulator::FaultSpec::parse(spec)
                     .map_err(|e| Error::Usage(format!("--faults: {e}")))?,
             ),
             None => None,

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, Backend, Check, Location, ReservationFilter};
 use crate::db::DbError;
-use certify_program::{Money, Month};
 use crate::process::Identity;
+use certify_program::{Money, Month};
 
 /// Why the ledger could not do its job (as opposed to refusing an action, which is a
 /// [`Refusal`]).

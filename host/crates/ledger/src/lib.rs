@@ -63,6 +63,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use backend::{LEDGER_URL_ENV, Location};
+pub use certify_program::{Money, MoneyError, Month, MonthError, Tier, TierError};
 pub use db::DbError;
 pub use journal::{
     DEFAULT_LEASE, Entry, EntryId, EntryState, Journal, JournalError, Kind, NotReapable, Run,
@@ -71,7 +72,6 @@ pub use journal::{
 pub use ledger::{
     Ledger, LedgerError, Refusal, Reservation, ReservationId, ReservationRequest, Status, Summary,
 };
-pub use certify_program::{Money, MoneyError, Month, MonthError, Tier, TierError};
 
 /// Says on stderr that a store's schema was brought up to date: a shared ledger is
 /// migrated by whichever machine's certify connects first after an upgrade, and the

@@ -9,6 +9,7 @@ use super::round;
 use super::verdict::Decided;
 use crate::report::model::{Report, Suite};
 use crate::run::Facts;
+use crate::services::isolation::Internet;
 
 /// The whole report: its provenance, the verdict first, then the suites.
 pub(super) fn report(facts: &Facts<'_>, decided: &Decided, suites: Vec<Suite>) -> Report {
@@ -45,6 +46,10 @@ fn properties(facts: &Facts<'_>, certified: bool) -> Vec<(String, String)> {
                 "unsandboxed"
             }
             .to_string(),
+        ),
+        (
+            "run.internet".to_string(),
+            facts.internet.as_str().to_string(),
         ),
         (
             "candidate.company".to_string(),
@@ -129,6 +134,19 @@ fn certification(facts: &Facts<'_>, decided: &Decided) -> serde_json::Value {
         // Why the run ended before the reservation, when it did.
         "stopped": facts.stopped,
         "isolation": if facts.sandboxed { "sandbox" } else { "unsandboxed" },
+        "internet": facts.internet.as_str(),
+        // What the servers and steps asked the egress proxy for, with --allow-internet.
+        "egress": match &facts.internet {
+            Internet::Proxy(log) => log
+                .iter()
+                .map(|a| json!({
+                    "destination": a.destination,
+                    "allowed": a.allowed,
+                    "reason": a.reason,
+                }))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        },
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

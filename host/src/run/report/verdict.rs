@@ -8,6 +8,7 @@ use certify_runtime::{Criterion, Status};
 use super::{Cases, UNSANDBOXED, case, failed, portable};
 use crate::report::model::{Case, Suite, Verdict};
 use crate::run::Facts;
+use crate::services::isolation::Internet;
 
 /// What the run comes to.
 pub(super) struct Decided {
@@ -38,6 +39,16 @@ pub(super) fn decide(facts: &Facts<'_>, cases: &Cases) -> Decided {
     let mut decision = suite_decision(facts, cases, today, program_warning.as_deref());
     if !facts.sandboxed {
         decision.warnings.insert(0, UNSANDBOXED.to_string());
+    }
+    if let Internet::Proxy(log) = &facts.internet {
+        let refused = log.iter().filter(|a| !a.allowed).count();
+        decision.warnings.insert(
+            0,
+            format!(
+                "internet allowed (--allow-internet): the servers and steps could reach public addresses through the harness's proxy; {} request(s), {refused} refused, listed in report.json",
+                log.len()
+            ),
+        );
     }
     // Causes the suite's rules do not list: the plugin that did not build or load, and
     // a run that did not run to its end.
