@@ -55,10 +55,6 @@ pub fn build(
         .map_err(|e| Error::Io(format!("reading {}", project.display()), e))?;
     let manifest = project.join("Cargo.toml");
     let cargo = cargo();
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |e| Error::Io(format!("{what} (is Rust installed?)"), e)
-    };
     let workspace = locate_and_fetch(&cargo, project, &manifest, sdk.as_ref())?;
 
     // Step 2, in the sandbox: the build, offline.
@@ -156,7 +152,7 @@ pub fn build(
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(io("running cargo in the sandbox"))?;
+        .map_err(io_error("running cargo in the sandbox"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
@@ -183,17 +179,13 @@ fn locate_and_fetch(
     manifest: &Path,
     sdk: Option<&(String, PathBuf)>,
 ) -> Result<PathBuf, Error> {
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |e| Error::Io(format!("{what} (is Rust installed?)"), e)
-    };
     let located = Command::new(cargo)
         .args(["locate-project", "--workspace", "--message-format", "plain"])
         .arg("--manifest-path")
         .arg(manifest)
         .stdin(Stdio::null())
         .output()
-        .map_err(io("running cargo locate-project"))?;
+        .map_err(io_error("running cargo locate-project"))?;
     if !located.status.success() {
         return Err(Error::Usage(format!(
             "the plugin {} is not a Cargo project cargo can read:\n{}",
@@ -215,7 +207,7 @@ fn locate_and_fetch(
         .arg(manifest)
         .stdin(Stdio::null())
         .output()
-        .map_err(io("running cargo fetch"))?;
+        .map_err(io_error("running cargo fetch"))?;
     if !fetched.status.success() {
         return Err(Error::Usage(format!(
             "fetching the plugin's dependencies failed:\n{}",
@@ -223,6 +215,12 @@ fn locate_and_fetch(
         )));
     }
     Ok(workspace)
+}
+
+/// Running cargo failed: most likely Rust is not installed.
+fn io_error(what: &str) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.to_string();
+    move |e| Error::Io(format!("{what} (is Rust installed?)"), e)
 }
 
 /// The root of the Cargo workspace `dir` belongs to (a manifest with `[workspace]`

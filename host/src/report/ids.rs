@@ -87,18 +87,7 @@ mod tests {
     use crate::report::model::Verdict;
 
     fn case(id: &str) -> Case {
-        Case {
-            id: id.into(),
-            classname: "docs".into(),
-            title: String::new(),
-            verdict: Verdict::Passed,
-            duration: 0.0,
-            hint: None,
-            location: None,
-            measurements: Vec::new(),
-            attachments: Vec::new(),
-            output: String::new(),
-        }
+        Case::new(id, "docs", "", Verdict::Passed)
     }
 
     #[test]

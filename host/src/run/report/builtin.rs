@@ -216,27 +216,22 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
         })),
         _ => case(case_id::BLUEPRINT_TIME_TO_VALUE, "blueprint", "Time-to-value is within the limit", not_deployed()),
     }));
-    if let Some(why) = &facts.ending.interrupted {
-        bp.push((
-            None,
-            case(
-                case_id::RUN_COMPLETED,
-                "blueprint",
-                "The run ran to its end",
-                error("interrupted", why.clone()),
-            ),
-        ));
-    }
-    if let Some(why) = &facts.ending.harness_error {
-        bp.push((
-            None,
-            case(
-                case_id::RUN_COMPLETED,
-                "blueprint",
-                "The run ran to its end",
-                error("harness", why.clone()),
-            ),
-        ));
+    let endings = [
+        ("interrupted", &facts.ending.interrupted),
+        ("harness", &facts.ending.harness_error),
+    ];
+    for (kind, why) in endings {
+        if let Some(why) = why {
+            bp.push((
+                None,
+                case(
+                    case_id::RUN_COMPLETED,
+                    "blueprint",
+                    "The run ran to its end",
+                    error(kind, why.clone()),
+                ),
+            ));
+        }
     }
     let mut bp_props = vec![
         ("blueprint.name".into(), facts.bundle.blueprint.name.clone()),
