@@ -113,7 +113,7 @@ pub fn build(project: &Path, target_dir: &Path) -> Result<PathBuf, Error> {
         .env_remove("CARGO_BUILD_TARGET")
         // A plugin's build scripts are the candidate's code: the harness's signing key
         // is not theirs to read.
-        .env_remove(crate::commands::review::SIGN_KEY_ENV)
+        .env_remove(crate::services::SIGN_KEY_ENV)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()

@@ -5,6 +5,8 @@
 //! - [`cli`]: the command line (clap types only).
 //! - [`commands`]: one module per verb; each turns arguments into work and an [`Outcome`].
 //! - [`run`]: `certify run`, a whole certification: deploy, check, tear down, report.
+//! - [`services`]: what the verbs share: the runtime, the cache and state paths, the
+//!   ledger and journal, the test account, the signing key, the sandbox.
 //! - [`runner`]: runs a plugin's checks on the runtime, with bounded
 //!   concurrency, and emits [`runner::Event`]s; it never prints.
 //! - [`report`]: the report model and its writers (terminal, JUnit, JSON).
@@ -21,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod runner;
 pub mod sandboxed_build;
+pub mod services;
 
 pub use error::{Error, Outcome};
 

@@ -55,47 +55,7 @@ pub fn build(
         .map_err(|e| Error::Io(format!("reading {}", project.display()), e))?;
     let manifest = project.join("Cargo.toml");
     let cargo = cargo();
-    let io = |what: &str| {
-        let what = what.to_string();
-        move |e| Error::Io(format!("{what} (is Rust installed?)"), e)
-    };
-    // Step 1, on the host: where the workspace is, and its dependencies downloaded.
-    // Neither runs anything of the candidate's.
-    let located = Command::new(&cargo)
-        .args(["locate-project", "--workspace", "--message-format", "plain"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io("running cargo locate-project"))?;
-    if !located.status.success() {
-        return Err(Error::Usage(format!(
-            "the plugin {} is not a Cargo project cargo can read:\n{}",
-            project.display(),
-            String::from_utf8_lossy(&located.stderr).trim()
-        )));
-    }
-    let workspace = PathBuf::from(String::from_utf8_lossy(&located.stdout).trim())
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| project.to_path_buf());
-    let mut fetch = Command::new(&cargo);
-    if let Some((patch, _)) = &sdk {
-        fetch.arg("--config").arg(patch);
-    }
-    let fetched = fetch
-        .args(["fetch", "--target", "wasm32-wasip2"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io("running cargo fetch"))?;
-    if !fetched.status.success() {
-        return Err(Error::Usage(format!(
-            "fetching the plugin's dependencies failed:\n{}",
-            String::from_utf8_lossy(&fetched.stderr).trim()
-        )));
-    }
+    let workspace = locate_and_fetch(&cargo, project, &manifest, sdk.as_ref())?;
 
     // Step 2, in the sandbox: the build, offline.
     let key = hex::encode(sha2::Sha256::digest(
@@ -192,7 +152,7 @@ pub fn build(
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(io("running cargo in the sandbox"))?;
+        .map_err(io_error("running cargo in the sandbox"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
@@ -209,6 +169,58 @@ pub fn build(
             project.display()
         ))
     })
+}
+
+/// Step 1 of a build, on the host: where the project's workspace is, and its
+/// dependencies downloaded. Neither runs anything of the candidate's.
+fn locate_and_fetch(
+    cargo: &Path,
+    project: &Path,
+    manifest: &Path,
+    sdk: Option<&(String, PathBuf)>,
+) -> Result<PathBuf, Error> {
+    let located = Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_error("running cargo locate-project"))?;
+    if !located.status.success() {
+        return Err(Error::Usage(format!(
+            "the plugin {} is not a Cargo project cargo can read:\n{}",
+            project.display(),
+            String::from_utf8_lossy(&located.stderr).trim()
+        )));
+    }
+    let workspace = PathBuf::from(String::from_utf8_lossy(&located.stdout).trim())
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| project.to_path_buf());
+    let mut fetch = Command::new(cargo);
+    if let Some((patch, _)) = sdk {
+        fetch.arg("--config").arg(patch);
+    }
+    let fetched = fetch
+        .args(["fetch", "--target", "wasm32-wasip2"])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_error("running cargo fetch"))?;
+    if !fetched.status.success() {
+        return Err(Error::Usage(format!(
+            "fetching the plugin's dependencies failed:\n{}",
+            String::from_utf8_lossy(&fetched.stderr).trim()
+        )));
+    }
+    Ok(workspace)
+}
+
+/// Running cargo failed: most likely Rust is not installed.
+fn io_error(what: &str) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.to_string();
+    move |e| Error::Io(format!("{what} (is Rust installed?)"), e)
 }
 
 /// The root of the Cargo workspace `dir` belongs to (a manifest with `[workspace]`

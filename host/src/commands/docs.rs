@@ -105,7 +105,7 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
     if let Some(path) = &args.json {
         report::write_file(path, json::render(&report)?.as_bytes())?;
     }
-    let c = report.counts();
+    let c = report.counts;
     println!(
         "\n{} articles, {} checks: {} passed, {} failed, {} skipped",
         docs.articles.len(),
@@ -114,7 +114,7 @@ pub async fn check(args: DocsCheckArgs) -> Result<Outcome, Error> {
         c.failures,
         c.skipped
     );
-    Ok(if report.all_passed() {
+    Ok(if report.passed {
         Outcome::Passed
     } else {
         Outcome::Failed

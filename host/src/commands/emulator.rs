@@ -29,7 +29,7 @@ pub async fn serve(args: EmulatorServeArgs) -> Result<Outcome, Error> {
             let account = dir.join("emulator");
             std::fs::create_dir_all(&account)
                 .map_err(|e| Error::Io(format!("creating {}", account.display()), e))?;
-            let lock = crate::run::lock_exclusive(&account.join(".lock"))?;
+            let lock = crate::services::lock_exclusive(&account.join(".lock"))?;
             (Some(account), Some(lock))
         }
         None => (None, None),

@@ -137,7 +137,7 @@ fn invalid(
 /// The candidate's credit and what the local ledger says is used of it.
 fn credit(args: &PlanArgs, bundle: &Bundle) -> Result<Credit, Error> {
     let credit = bundle.candidate.tier.monthly_credit();
-    let db = crate::run::state_db(args.state.as_ref())?;
+    let db = crate::services::state_db(args.state.as_ref())?;
     // Opening the ledger would create it: a plan only reads one that exists.
     if !db.is_file() {
         return Ok(Credit {
@@ -182,14 +182,14 @@ async fn load_plugin(
             crate::build_copy::build(
                 &bundle.snapshot,
                 dir,
-                &super::cache_root(global),
+                &crate::services::cache_root(global),
                 super::plugin::build_sandbox().as_ref(),
             )
             .map_err(|e| e.to_string())?
             .1
         }
     };
-    let runtime = super::runtime(global, None).map_err(|e| e.to_string())?;
+    let runtime = crate::services::runtime(global, None).map_err(|e| e.to_string())?;
     let plugin = runtime.load(bytes, None).await.map_err(|e| e.to_string())?;
     Ok(plugin.info().clone())
 }

@@ -20,7 +20,7 @@ type Parameters = Vec<(String, String)>;
 /// snapshot of the project, never in the project's own directory); for a candidate
 /// bundle, its plugin, with the parameters its candidate.toml gives it.
 fn read_wasm(global: &GlobalArgs, path: &Path) -> Result<(Vec<u8>, Parameters), Error> {
-    let cache_root = super::cache_root(global);
+    let cache_root = crate::services::cache_root(global);
     if path.join(certify_bundle::CANDIDATE_TOML).is_file() {
         let bundle = certify_bundle::Bundle::load(path).map_err(|e| Error::Usage(e.to_string()))?;
         let parameters = bundle
@@ -89,7 +89,7 @@ fn say_building(dir: &Path) {
 
 pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, Error> {
     let (wasm, _) = read_wasm(global, &args.wasm)?;
-    let runtime = super::runtime(global, None)?;
+    let runtime = crate::services::runtime(global, None)?;
     let plugin = runtime
         .load(wasm, None)
         .await
@@ -149,13 +149,9 @@ pub async fn inspect(global: &GlobalArgs, args: InspectArgs) -> Result<Outcome, 
     Ok(Outcome::Passed)
 }
 
-/// Run a plugin's checks and write the report.
-pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Error> {
-    if let Some(dir) = &args.out {
-        report::check_out_dir(dir)?;
-    }
-    let (wasm, bundle_parameters) = read_wasm(global, &args.wasm)?;
-    // The bundle's parameters, each overridden by a --param of the same name.
+/// What `certify plugin run` grants the plugin: the bundle's parameters, each
+/// overridden by a `--param` of the same name, the `--fact`s, and the `--allow-host`s.
+fn grants(args: &PluginRunArgs, bundle_parameters: Vec<(String, String)>) -> Result<Grants, Error> {
     let mut parameters: Vec<(String, String)> = bundle_parameters
         .into_iter()
         .filter(|(k, _)| !args.params.iter().any(|(p, _)| p == k))
@@ -167,22 +163,29 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
             .allow(host)
             .map_err(|e| Error::Usage(format!("--allow-host: {e}")))?;
     }
-    let grants = Arc::new(
-        Grants {
-            parameters,
-            facts: args.facts.clone(),
-            http,
-            deployment: None,
-            cloud: None,
-        }
-        .normalized(),
-    );
+    Ok(Grants {
+        parameters,
+        facts: args.facts.clone(),
+        http,
+        deployment: None,
+        cloud: None,
+    }
+    .normalized())
+}
+
+/// Run a plugin's checks and write the report.
+pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Error> {
+    if let Some(dir) = &args.out {
+        report::check_out_dir(dir)?;
+    }
+    let (wasm, bundle_parameters) = read_wasm(global, &args.wasm)?;
+    let grants = Arc::new(grants(&args, bundle_parameters)?);
     // Instances come from a fixed pool; one slot stays free for loading.
     let concurrency = args
         .concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         .clamp(1, certify_runtime::MAX_INSTANCES as usize - 1);
-    let runtime = super::runtime(global, Some(&args.limits))?;
+    let runtime = crate::services::runtime(global, Some(&args.limits))?;
 
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
@@ -231,7 +234,7 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
             // becomes an error in the report.
             let message = e.to_string();
             let ids = if args.checks.is_empty() {
-                vec!["plugin.load".to_string()]
+                vec![certify_program::case::PLUGIN_LOAD.to_string()]
             } else {
                 args.checks.clone()
             };
@@ -301,7 +304,7 @@ pub async fn run(global: &GlobalArgs, args: PluginRunArgs) -> Result<Outcome, Er
         ));
     }
     terminal.summary(&report);
-    Ok(if report.all_passed() {
+    Ok(if report.passed {
         Outcome::Passed
     } else {
         Outcome::Failed

@@ -5,35 +5,12 @@
 use std::path::Path;
 
 use certify_ledger::{Ledger, Money, Month};
-use certify_review::sign::{PublicKey, SigningKey};
+use certify_review::sign::PublicKey;
 
 use crate::cli::{BudgetArgs, CleanupArgs, DiffArgs, KeyGenerateArgs, SuitesShowArgs, VerifyArgs};
-use crate::run::{Account, Target, deploy};
+use crate::run::deploy;
+use crate::services::{Account, Target};
 use crate::{Error, Outcome};
-
-/// The environment variable that may hold the signing key's PEM (for CI secrets).
-pub const SIGN_KEY_ENV: &str = "CERTIFY_SIGN_KEY";
-
-/// The key `certify run` signs with: `--sign-key FILE`, else the PEM in
-/// `CERTIFY_SIGN_KEY`, else none. Read before anything is deployed, so that a bad key
-/// costs nothing. Errors name where the key came from, never what it holds.
-pub fn signing_key(file: Option<&Path>) -> Result<Option<SigningKey>, Error> {
-    if let Some(path) = file {
-        return SigningKey::read(path)
-            .map(Some)
-            .map_err(|e| Error::Usage(format!("--sign-key: {e}")));
-    }
-    match std::env::var(SIGN_KEY_ENV) {
-        Ok(pem) if !pem.trim().is_empty() => SigningKey::from_pem(&pem, SIGN_KEY_ENV)
-            .map(Some)
-            .map_err(|e| Error::Usage(e.to_string())),
-        Ok(_) => Ok(None),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(format!(
-            "{SIGN_KEY_ENV} is not UTF-8 text; it must hold a PKCS#8 PEM private key"
-        ))),
-    }
-}
 
 /// `certify key generate NAME`.
 pub fn key_generate(args: KeyGenerateArgs) -> Result<Outcome, Error> {
@@ -231,8 +208,8 @@ pub fn suites_show(args: SuitesShowArgs) -> Result<Outcome, Error> {
 
 /// The month's credit on an account: month-to-date, open reservations, history.
 pub fn budget(args: BudgetArgs) -> Result<Outcome, Error> {
-    let db = crate::run::state_db(args.state.as_ref())?;
-    let location = crate::run::ledger_location(args.ledger.as_deref(), &db);
+    let db = crate::services::state_db(args.state.as_ref())?;
+    let location = crate::services::ledger_location(args.ledger.as_deref(), &db);
     let mut ledger = Ledger::connect(&location).map_err(|e| {
         Error::Other(
             anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
@@ -305,9 +282,9 @@ fn age(elapsed: chrono::Duration) -> String {
 
 /// Tear down what a run (or every dead run) left on the account.
 pub async fn cleanup(args: CleanupArgs) -> Result<Outcome, Error> {
-    let db = crate::run::state_db(args.state.as_ref())?;
-    let location = crate::run::ledger_location(args.ledger.as_deref(), &db);
-    let (mut ledger, journal) = crate::run::open_state(&location)?;
+    let db = crate::services::state_db(args.state.as_ref())?;
+    let location = crate::services::ledger_location(args.ledger.as_deref(), &db);
+    let (mut ledger, journal) = crate::services::open_state(&location)?;
     let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
     let account = Account::connect(Target {
         endpoint: args.endpoint.as_deref(),

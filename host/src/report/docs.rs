@@ -37,14 +37,14 @@ pub fn report(docs: &DocsReport, base: &Path, started_at: String, duration: Dura
         properties: Vec::new(),
         cases: cases(&docs.set_checks, "docs", base),
     });
-    Report {
-        name: "certify docs check".into(),
+    Report::new(
+        "certify docs check".into(),
         started_at,
         duration,
-        properties: vec![("harness.version".into(), crate::VERSION.into())],
+        vec![("harness.version".into(), crate::VERSION.into())],
         suites,
-        certification: None,
-    }
+        None,
+    )
 }
 
 /// One case per check, named by what it checks (`kb.link.<target>`), never by its
@@ -68,18 +68,10 @@ fn cases(checks: &[CheckResult], suite: &str, base: &Path) -> Vec<Case> {
                     reason: reason.clone(),
                 },
             };
-            Case {
-                id,
-                classname: suite.to_string(),
-                title: c.message.clone(),
-                verdict,
-                duration: Duration::ZERO,
-                hint: c.hint.clone(),
-                location: Some(location),
-                measurements: Vec::new(),
-                attachments: Vec::new(),
-                output: String::new(),
-            }
+            let mut case = Case::new(&id, suite, &c.message, verdict);
+            case.hint = c.hint.clone();
+            case.location = Some(location);
+            case
         })
         .collect();
     ids::make_unique(&mut cases);

@@ -85,21 +85,9 @@ pub fn make_unique(cases: &mut [Case]) {
 mod tests {
     use super::*;
     use crate::report::model::Verdict;
-    use std::time::Duration;
 
     fn case(id: &str) -> Case {
-        Case {
-            id: id.into(),
-            classname: "docs".into(),
-            title: String::new(),
-            verdict: Verdict::Passed,
-            duration: Duration::ZERO,
-            hint: None,
-            location: None,
-            measurements: Vec::new(),
-            attachments: Vec::new(),
-            output: String::new(),
-        }
+        Case::new(id, "docs", "", Verdict::Passed)
     }
 
     #[test]

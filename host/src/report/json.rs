@@ -1,34 +1,16 @@
-//! The JSON summary: the same facts as the JUnit report, for machines.
+//! The JSON report (report.json): the same facts as the JUnit report, for machines.
 
-use serde::Serialize;
-
-use super::model::{Counts, Report};
+use super::model::Report;
 use crate::Error;
 
 /// The version of this JSON layout; bumped on any incompatible change.
-pub const FORMAT: &str = "certify-report/1";
+pub use certify_review::model::FORMAT;
 
-#[derive(Serialize)]
-struct Document<'a> {
-    format: &'static str,
-    passed: bool,
-    counts: Counts,
-    #[serde(flatten)]
-    report: &'a Report,
-}
-
-/// Render a report as pretty JSON.
+/// Render a report as pretty JSON, its counts worked out from its suites.
 pub fn render(report: &Report) -> Result<String, Error> {
-    let doc = Document {
-        format: FORMAT,
-        passed: report.all_passed(),
-        counts: report.counts(),
-        report,
-    };
-    serde_json::to_string_pretty(&doc)
-        .map(|mut s| {
-            s.push('\n');
-            s
-        })
+    let mut report = report.clone();
+    report.recount();
+    report
+        .to_json()
         .map_err(|e| Error::Other(anyhow::anyhow!("rendering the JSON report: {e}")))
 }

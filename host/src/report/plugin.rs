@@ -79,14 +79,14 @@ pub fn report(
             });
         }
     }
-    Ok(Report {
-        name: format!("certify plugin run {}", plugin.name),
+    Ok(Report::new(
+        format!("certify plugin run {}", plugin.name),
         started_at,
         duration,
-        properties: plugin.properties(),
+        plugin.properties(),
         suites,
-        certification: None,
-    })
+        None,
+    ))
 }
 
 fn case(
@@ -122,7 +122,7 @@ fn case(
         classname: suite.to_string(),
         title: check.title.clone(),
         verdict,
-        duration: run.duration,
+        duration: super::model::seconds(run.duration),
         hint: check.remediation.clone(),
         location: None,
         measurements: run
@@ -156,7 +156,7 @@ fn write_evidence(dir: &Path, check_id: &str, run: &CheckRun) -> Result<Vec<Atta
             name: e.name.clone(),
             media_type: e.media_type.clone(),
             path: rel,
-            size: e.data.len(),
+            size: e.data.len() as u64,
             sha256: certify_runtime::sha256_hex(&e.data),
         });
     }

@@ -42,16 +42,11 @@ impl<W: Write> Terminal<W> {
 
     /// The closing summary.
     pub fn summary(&mut self, report: &Report) {
-        let c = report.counts();
+        let c = report.counts;
         let _ = writeln!(
             self.out,
             "\n{} checks: {} passed, {} failed, {} errors, {} skipped ({:.2}s)",
-            c.tests,
-            c.passed,
-            c.failures,
-            c.errors,
-            c.skipped,
-            report.duration.as_secs_f64()
+            c.tests, c.passed, c.failures, c.errors, c.skipped, report.duration
         );
         let _ = self.out.flush();
     }

@@ -13,14 +13,15 @@ use certify_runtime::capabilities::{
     BoxFuture, CloudActions, CloudError, PowerAction, ServerRequest, ServerView,
 };
 
-use super::deploy::SharedJournal;
+use super::journaled::RunJournal;
 
 /// The run's cloud actions.
 pub struct RunCloud {
     /// The account.
     pub client: Client,
-    /// The journal.
-    pub journal: SharedJournal,
+    /// The run's journal: every server a plugin adds and every package it runs is
+    /// journaled before the account is asked.
+    pub journal: RunJournal,
     /// The ledger (extra servers reserve credit of their own).
     pub ledger: Arc<Mutex<Ledger>>,
     /// The run.
@@ -103,12 +104,9 @@ impl CloudActions for RunCloud {
                         "{package} is not one of the candidate's packages"
                     ))
                 })?;
-            let entry = self
+            let intent = self
                 .journal
-                .lock()
-                .expect("journal lock")
                 .intend(
-                    &self.run_id,
                     Kind::PackageRun,
                     &format!("{package} on {server}"),
                     &serde_json::json!({}),
@@ -130,14 +128,9 @@ impl CloudActions for RunCloud {
                 Ok(())
             }
             .await;
-            let mut journal = self.journal.lock().expect("journal lock");
             match &result {
-                Ok(()) => {
-                    let _ = journal.deleted(entry);
-                }
-                Err(e) => {
-                    let _ = journal.failed(entry, &format!("{e:?}"));
-                }
+                Ok(()) => intent.done(),
+                Err(e) => intent.failed(&format!("{e:?}")),
             }
             result
         })
@@ -178,17 +171,6 @@ impl CloudActions for RunCloud {
             };
             let reservation =
                 reservation.map_err(|refusal| CloudError::Refused(refusal.to_string()))?;
-            let entry = self
-                .journal
-                .lock()
-                .expect("journal lock")
-                .intend(
-                    &self.run_id,
-                    Kind::Server,
-                    &request.name,
-                    &serde_json::json!({ "group_id": self.group_id }),
-                )
-                .map_err(failed)?;
             let create = certify_clc::model::CreateServer {
                 name: request.name.clone(),
                 description: Some(format!("certification run {}", self.run_id)),
@@ -199,14 +181,19 @@ impl CloudActions for RunCloud {
                 kind: Some("standard".into()),
                 ..Default::default()
             };
-            let queued = match self.client.create_server(&create).await {
-                Ok(q) => q,
+            let created = self
+                .journal
+                .create(
+                    Kind::Server,
+                    &request.name,
+                    &serde_json::json!({ "group_id": self.group_id }),
+                    self.client.create_server(&create),
+                )
+                .await
+                .map_err(failed)?;
+            let (intent, queued) = match created {
+                Ok(made) => made,
                 Err(e) => {
-                    let _ = self
-                        .journal
-                        .lock()
-                        .expect("journal lock")
-                        .failed(entry, &e.to_string());
                     let _ = self
                         .ledger
                         .lock()
@@ -229,11 +216,7 @@ impl CloudActions for RunCloud {
                 }
             }
             .map_err(failed)?;
-            let _ = self
-                .journal
-                .lock()
-                .expect("journal lock")
-                .created(entry, &server.id);
+            let _ = intent.created(&server.id);
             self.servers
                 .lock()
                 .expect("servers lock")

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use certify_bundle::{Bundle, PackageForm, ResolvedParameter};
 use certify_clc::model::{DeployBlueprintRequest, NameValue, PublishPackageRequest, Server};
 use certify_clc::{Client, ClientError, Pending};
-use certify_ledger::{EntryId, Journal, Kind};
+use certify_ledger::{Journal, Kind};
 
+use super::journaled::RunJournal;
 use crate::Error;
 
 /// The journal, shared by the run and the plugins' cloud actions.
@@ -82,16 +83,13 @@ pub async fn publish(client: &Client, bundle: &Bundle) -> Result<Published, Stri
 /// The run's group, journaled before it is created.
 pub async fn create_group(
     client: &Client,
-    journal: &SharedJournal,
-    run_id: &str,
+    journal: &RunJournal,
     data_center: &str,
-) -> Result<(String, EntryId), Error> {
+) -> Result<String, Error> {
+    let run_id = journal.run_id();
     let name = format!("certify-{run_id}");
-    let entry = journal
-        .lock()
-        .expect("journal lock")
+    let intent = journal
         .intend(
-            run_id,
             Kind::Group,
             &name,
             &serde_json::json!({ "data_center": data_center }),
@@ -104,12 +102,8 @@ pub async fn create_group(
         .create_group(&name, &format!("certification run {run_id}"), &root)
         .await
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("creating the run's group")))?;
-    journal
-        .lock()
-        .expect("journal lock")
-        .created(entry, &group.id)
-        .map_err(journal_error)?;
-    Ok((group.id, entry))
+    intent.created(&group.id).map_err(journal_error)?;
+    Ok(group.id)
 }
 
 /// How a deployment ended.
@@ -133,8 +127,7 @@ pub struct Deployed {
 )]
 pub async fn deploy(
     client: &Client,
-    journal: &SharedJournal,
-    run_id: &str,
+    journal: &RunJournal,
     blueprint_id: u32,
     group_id: &str,
     data_center: &str,
@@ -163,31 +156,24 @@ pub async fn deploy(
                 value: p.value.clone(),
             }),
     );
-    let entry = journal
-        .lock()
-        .expect("journal lock")
-        .intend(
-            run_id,
+    let requested = Instant::now();
+    let request = DeployBlueprintRequest {
+        id: blueprint_id,
+        location_alias: Some(data_center.to_string()),
+        parameters: values,
+    };
+    let created = journal
+        .create(
             Kind::BlueprintDeploy,
             &format!("blueprint {blueprint_id}"),
             &serde_json::json!({ "group_id": group_id }),
+            client.deploy_blueprint(&request),
         )
+        .await
         .map_err(journal_error)?;
-    let requested = Instant::now();
-    let pending = client
-        .deploy_blueprint(&DeployBlueprintRequest {
-            id: blueprint_id,
-            location_alias: Some(data_center.to_string()),
-            parameters: values,
-        })
-        .await;
-    let pending = match pending {
-        Ok(p) => p,
+    let (intent, pending) = match created {
+        Ok(made) => made,
         Err(e) => {
-            let _ = journal
-                .lock()
-                .expect("journal lock")
-                .failed(entry, &e.to_string());
             return Ok(Deployed {
                 request_id: None,
                 requested,
@@ -201,11 +187,7 @@ pub async fn deploy(
         _ => None,
     };
     if let Some(n) = request_id {
-        journal
-            .lock()
-            .expect("journal lock")
-            .created(entry, &n.to_string())
-            .map_err(journal_error)?;
+        intent.created(&n.to_string()).map_err(journal_error)?;
     }
     let result = match tokio::time::timeout(limit, client.wait(&pending)).await {
         Ok(Ok(())) => Ok(()),
@@ -227,25 +209,22 @@ pub async fn deploy(
 /// covers them: reaping a group deletes every server in it).
 pub async fn collect(
     client: &Client,
-    journal: &SharedJournal,
-    run_id: &str,
+    journal: &RunJournal,
     group_id: &str,
 ) -> Result<Vec<Server>, Error> {
     let servers = client
         .servers_in_group(group_id)
         .await
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("listing the deployed servers")))?;
-    let mut journal = journal.lock().expect("journal lock");
     for s in &servers {
-        let entry = journal
+        journal
             .intend(
-                run_id,
                 Kind::Server,
                 &s.name,
                 &serde_json::json!({ "group_id": group_id }),
             )
+            .and_then(|intent| intent.created(&s.id))
             .map_err(journal_error)?;
-        journal.created(entry, &s.id).map_err(journal_error)?;
     }
     Ok(servers)
 }

@@ -140,7 +140,7 @@ pub fn run_steps(
     bindings: &Bindings,
     rules: &DocRules,
     library: &Library,
-    isolation: Option<&super::isolation::Isolation>,
+    isolation: Option<&crate::services::isolation::Isolation>,
 ) -> Vec<(PathBuf, Result<ArticleRun, String>)> {
     let options = RunOptions {
         sandbox: isolation.map(|i| (i.sandbox.clone(), i.network.clone())),

@@ -16,12 +16,11 @@
 //! 6. Write the report; the exit code says certified (0), not certified
 //!    (1), harness error (2) or teardown incomplete (3).
 
-mod account;
 pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
-pub(crate) mod isolation;
+mod journaled;
 pub mod policy;
 mod report;
 mod stop;
@@ -35,16 +34,15 @@ use certify_bundle::{Bundle, ResolvedParameter};
 use certify_clc::model::Server;
 use certify_kb::{DeploymentOutcome, DocRules, DocsReport};
 
-use certify_ledger::{Journal, Ledger, Money, Refusal, Reservation};
+use certify_ledger::{Ledger, Money, Refusal, Reservation};
 use certify_runtime::{
     CheckInfo, CheckRun, DeploymentView, Grants, HttpPolicy, Plugin, ServerView,
 };
 
 use crate::cli::{GlobalArgs, RunArgs};
+use crate::services::{self, Account, Target, isolation, ledger_location, open_state, state_db};
 use crate::{Error, Outcome};
 
-pub(crate) use account::lock_exclusive;
-pub use account::{Account, Target};
 use deploy::SharedJournal;
 pub use docs::{bundle_facts as docs_facts, check as docs_check};
 
@@ -72,54 +70,6 @@ pub fn new_run_id() -> String {
         chrono::Utc::now().format("%Y%m%d%H%M%S"),
         hex::encode(bytes)
     )
-}
-
-/// Where the ledger and the journal live: the shared PostgreSQL database given by
-/// `--ledger` (or `CERTIFY_LEDGER_URL`), else the state file.
-pub fn ledger_location(ledger: Option<&str>, db: &std::path::Path) -> certify_ledger::Location {
-    certify_ledger::Location::new(ledger, db.to_owned())
-}
-
-/// Opens the ledger and the journal at `location`.
-pub fn open_state(location: &certify_ledger::Location) -> Result<(Ledger, Journal), Error> {
-    let ledger = Ledger::connect(location).map_err(|e| {
-        Error::Other(
-            anyhow::Error::new(e).context(format!("opening the credit ledger at {location}")),
-        )
-    })?;
-    let journal = Journal::connect(location).map_err(|e| {
-        Error::Other(
-            anyhow::Error::new(e).context(format!("opening the run journal at {location}")),
-        )
-    })?;
-    Ok((ledger, journal))
-}
-
-/// The harness's state database (ledger and journal). `--state DIR` is a directory
-/// that holds everything the harness keeps: `state.db`, the journal's run locks beside
-/// it, and the embedded emulator's account (`emulator/`).
-pub fn state_db(explicit: Option<&PathBuf>) -> Result<PathBuf, Error> {
-    if let Some(dir) = explicit {
-        if dir.is_file() {
-            return Err(Error::Usage(format!(
-                "--state {} is a file; --state names the directory that holds the harness's state (state.db and the emulator's account); give its directory",
-                dir.display()
-            )));
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Io(format!("creating --state {}", dir.display()), e))?;
-        return Ok(dir.join("state.db"));
-    }
-    let db = certify_ledger::default_path().ok_or_else(|| {
-        Error::Usage("no place for the harness's state: set CERTIFY_STATE_DB or HOME".into())
-    })?;
-    if db.is_dir() {
-        return Err(Error::Usage(format!(
-            "CERTIFY_STATE_DB={} is a directory; it names the database file (or give --state DIR)",
-            db.display()
-        )));
-    }
-    Ok(db)
 }
 
 /// Everything the run learned, shared with the task doing the work so that an
@@ -231,19 +181,174 @@ fn supplied_secrets(
     Ok(map)
 }
 
-/// Run `certify run`.
+/// Run `certify run`: the phases in order, each handing the next what it found.
 pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let clock = Instant::now();
     let view = view::View::new();
     let say = |line: &str| view.line(line);
-
     // 1. Everything that costs nothing, before anything is created.
+    let p = match prepare(global, &args, &view).await? {
+        Start::Ready(p) => *p,
+        Start::Stopped(outcome) => return Ok(outcome),
+    };
+    // 2. The account, the journal, the ledger.
+    let c = connect(&args, &p.bundle, p.isolation.clone(), &say).await?;
+    // 3. The credit: the integrator's and the suite's, never the bundle's.
+    let credit = p.policy.credit;
+    let time_limit = Duration::from_secs(u64::from(p.suite.run_time_limit_minutes) * 60);
+    let ttv_limit = Duration::from_secs(u64::from(p.suite.time_to_value_minutes) * 60);
+    let (estimate, month_to_date, reservation) =
+        reserve(&c, &p.bundle, credit, time_limit, &say).await?;
+
+    // 4. Deploy, check, and 5. tear down.
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let parameters = p
+        .bundle
+        .deploy
+        .resolve(|name| {
+            let var = p.secrets.get(name)?;
+            std::env::var(var).ok()
+        })
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let mut ending = Ending {
+        interrupted: None,
+        harness_error: None,
+    };
+    let mut teardown = None;
+    let mut settled = None;
+    if let Ok(reservation) = &reservation {
+        let work = Work::new(
+            &p,
+            &c,
+            parameters,
+            estimate.hours,
+            ttv_limit,
+            &progress,
+            &view,
+        );
+        let (ended, signalled, sigterm) = supervise(
+            work,
+            &c.account,
+            &progress,
+            reservation.estimate,
+            time_limit,
+            p.suite.run_time_limit_minutes,
+        )
+        .await?;
+        ending = ended;
+        if let Some(why) = &ending.interrupted {
+            say(&format!("{why}: tearing down"));
+        }
+        view.phase("tearing down");
+        let _second_signal = exit_on_second_signal(signalled, sigterm, view.clone());
+        let (t, s) = tear_down(&c, &progress, reservation, args.teardown_timeout, &say).await;
+        teardown = Some(t);
+        settled = s;
+    }
+    let verified = teardown.as_ref().is_none_or(|t| t.verified)
+        && !deploy::has_leftovers(&c.journal, &c.run_id);
+    let _ = c
+        .journal
+        .lock()
+        .expect("journal lock")
+        .finish_run(&c.run_id, verified);
+
+    // 6. The report.
+    // Month-to-date as `certify budget` tells it afterwards: this run's charge included.
+    let month_to_date = c
+        .ledger
+        .lock()
+        .expect("ledger lock")
+        .summary(
+            &c.account.alias,
+            certify_ledger::Month::current(),
+            credit,
+            month_to_date,
+        )
+        .map_or(month_to_date, |s| s.month_to_date);
+    let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
+    let facts = Facts {
+        suite: &p.suite,
+        run_id: &c.run_id,
+        bundle: &p.bundle,
+        account: &c.account.alias,
+        endpoint: &c.account.endpoint,
+        data_center: &c.account.data_center,
+        clock_scale: c.account.clock_scale,
+        sandboxed: p.isolation.is_some(),
+        internet: isolation::Internet::of(p.isolation.as_ref()),
+        started_at: p.started_at.clone(),
+        duration: p.clock.elapsed(),
+        plugin: p.plugin.as_deref().map_err(|e| e.clone()),
+        plugin_file: p.plugin_file.clone(),
+        docs: p.docs.as_ref().map(|(_, r)| r).map_err(|e| e.clone()),
+        estimate: Some(&estimate),
+        reservation: Some(reservation.as_ref()),
+        settled,
+        credit,
+        policy: &p.policy,
+        month_to_date,
+        ttv_limit,
+        reaped: &c.reaped,
+        teardown: teardown.as_ref(),
+        progress: &progress,
+        ending: &ending,
+        signing_key: p.signing_key.as_ref(),
+        stopped: None,
+    };
+    let written = report::write(&facts, &args.out)?;
+    c.account.close().await;
+    view.finish();
+    say(&written.summary);
+    say(&format!("report: {}", args.out.display()));
+    Ok(if teardown.as_ref().is_some_and(|t| !t.verified) {
+        Outcome::TeardownIncomplete
+    } else if ending.harness_error.is_some() {
+        return Err(Error::Other(anyhow::anyhow!(
+            "{} (teardown completed and verified; the report is in {})",
+            ending.harness_error.clone().unwrap_or_default(),
+            args.out.display()
+        )));
+    } else if written.certified {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// What the first phase hands on: everything known before the account is touched.
+struct Prepared {
+    suite: certify_suite::Suite,
+    bundle: Bundle,
+    signing_key: Option<certify_review::sign::SigningKey>,
+    policy: policy::Policy,
+    secrets: std::collections::BTreeMap<String, String>,
+    isolation: Option<isolation::Isolation>,
+    plugin: Result<Arc<Plugin>, String>,
+    plugin_file: String,
+    rules: DocRules,
+    docs: Result<(Vec<certify_kb::Article>, DocsReport), String>,
+    started_at: String,
+    clock: Instant,
+}
+
+/// Whether the run goes on to the account, or stopped (and reported) already.
+enum Start {
+    Ready(Box<Prepared>),
+    Stopped(Outcome),
+}
+
+/// Phase 1: load and validate the bundle, build and load its plugin, check its
+/// articles' structure. Nothing is spent; a cause that no deployment could outweigh
+/// ends the run here, with its report.
+async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Result<Start, Error> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let clock = Instant::now();
+    let say = |line: &str| view.line(line);
     crate::report::check_out_dir(&args.out)?;
     let suite =
         certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
     let bundle = Bundle::load(&args.bundle).map_err(|e| Error::Usage(e.to_string()))?;
-    let signing_key = crate::commands::review::signing_key(args.sign_key.as_deref())?;
+    let signing_key = services::signing_key(args.sign_key.as_deref())?;
     for w in &bundle.warnings {
         eprintln!("warning: {w}");
     }
@@ -258,8 +363,8 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     if let Some(note) = policy.tier_note() {
         say(&format!("tier: {note}"));
     }
-    let runtime = crate::commands::runtime(global, None)?;
-    let cache_root = crate::commands::cache_root(global);
+    let runtime = services::runtime(global, None)?;
+    let cache_root = services::cache_root(global);
     let secrets = supplied_secrets(&args.secrets, &bundle)?;
     let isolation = isolation::prepare(
         args.unsandboxed,
@@ -324,10 +429,44 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             internet: isolation::Internet::of(isolation.as_ref()),
         };
         view.finish();
-        return stop::stop(&args, known, cause, &say);
+        return stop::stop(args, known, cause, &say).map(Start::Stopped);
     }
+    Ok(Start::Ready(Box::new(Prepared {
+        suite,
+        bundle,
+        signing_key,
+        policy,
+        secrets,
+        isolation,
+        plugin,
+        plugin_file,
+        rules,
+        docs,
+        started_at,
+        clock,
+    })))
+}
 
-    // 2. The account, the journal, the ledger.
+/// What the second phase hands on: the account, the shared state, the run's id.
+struct Connected {
+    account: Account,
+    ledger: Arc<Mutex<Ledger>>,
+    journal: SharedJournal,
+    run_id: String,
+    /// What earlier, dead runs left and this one reaped.
+    reaped: Vec<String>,
+    /// The journal's lock on the run, held until the run ends.
+    _run_lock: certify_ledger::RunLock,
+}
+
+/// Phase 2: connect to the test account (the embedded emulator unless an endpoint is
+/// given), start the run in the journal, and reap what earlier runs left behind.
+async fn connect(
+    args: &RunArgs,
+    bundle: &Bundle,
+    isolation: Option<isolation::Isolation>,
+    say: &dyn Fn(&str),
+) -> Result<Connected, Error> {
     let db = state_db(args.state.as_ref())?;
     if let Some(dir) = db.parent() {
         std::fs::create_dir_all(dir)
@@ -349,7 +488,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             ),
             None => None,
         },
-        isolation: isolation.clone(),
+        isolation,
     })
     .await?;
     let run_id = new_run_id();
@@ -357,7 +496,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         "run {run_id} on account {} ({})",
         account.alias, account.endpoint
     ));
-    let _run_lock = journal
+    let run_lock = journal
         .lock()
         .expect("journal lock")
         .start_run(
@@ -373,15 +512,35 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     for r in &reaped {
         say(&format!("reaped: {r}"));
     }
+    Ok(Connected {
+        account,
+        ledger,
+        journal,
+        run_id,
+        reaped,
+        _run_lock: run_lock,
+    })
+}
 
-    // 3. The credit: the integrator's and the suite's, never the bundle's.
-    let credit = policy.credit;
-    let time_limit = Duration::from_secs(u64::from(suite.run_time_limit_minutes) * 60);
-    let ttv_limit = Duration::from_secs(u64::from(suite.time_to_value_minutes) * 60);
+/// Phase 3: price the blueprint and reserve the estimate against the month's credit;
+/// a refusal is the run's result, with the numbers.
+async fn reserve(
+    c: &Connected,
+    bundle: &Bundle,
+    credit: Money,
+    time_limit: Duration,
+    say: &dyn Fn(&str),
+) -> Result<(budget::Estimate, Money, Result<Reservation, Refusal>), Error> {
+    let Connected {
+        account,
+        ledger,
+        run_id,
+        ..
+    } = c;
     let estimate = budget::estimate(
         &account.client,
         &account.data_center,
-        &bundle,
+        bundle,
         &certify_ledger::pricing::PriceList::default(),
         time_limit,
     )
@@ -390,7 +549,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let reservation = budget::reserve(
         &mut ledger.lock().expect("ledger lock"),
         &account.alias,
-        &run_id,
+        run_id,
         &estimate,
         credit,
         month_to_date,
@@ -409,204 +568,120 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         )),
         Err(refusal) => say(&refusal.to_string()),
     }
+    Ok((estimate, month_to_date, reservation))
+}
 
-    // 4. Deploy, check, and 5. tear down.
-    let progress = Arc::new(Mutex::new(Progress::default()));
-    let parameters = bundle
-        .deploy
-        .resolve(|name| {
-            let var = secrets.get(name)?;
-            std::env::var(var).ok()
-        })
-        .map_err(|e| Error::Usage(e.to_string()))?;
+/// Phase 4: the deployment and the checks, as their own task, until it ends or a
+/// signal, the watchdog or the suite's run time limit stops it. Returns how it ended,
+/// whether a signal stopped it, and the SIGTERM stream for the teardown's watcher.
+async fn supervise(
+    work: Work,
+    account: &Account,
+    progress: &Arc<Mutex<Progress>>,
+    reserved: Money,
+    time_limit: Duration,
+    limit_minutes: u32,
+) -> Result<(Ending, bool, tokio::signal::unix::Signal), Error> {
     let mut ending = Ending {
         interrupted: None,
         harness_error: None,
     };
-    let mut teardown = None;
-    let mut settled = None;
-    if let Ok(reservation) = &reservation {
-        let work = Work {
-            client: account.client.clone(),
-            journal: journal.clone(),
-            ledger: ledger.clone(),
-            run_id: run_id.clone(),
-            alias: account.alias.clone(),
-            data_center: account.data_center.clone(),
-            clock_scale: account.clock_scale,
-            bundle: bundle.clone(),
-            parameters: parameters.clone(),
-            plugin: plugin.as_ref().ok().cloned(),
-            articles: docs.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
-            rules: rules.clone(),
-            credit,
-            tier: policy.tier,
-            hours: estimate.hours,
-            ttv_limit,
-            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            progress: progress.clone(),
-            view: view.clone(),
-            isolation: isolation.clone(),
-        };
-        let mut task = tokio::spawn(work.run());
-        let watchdog = watchdog(
-            account.client.clone(),
-            progress.clone(),
-            reservation.estimate,
-        );
-        tokio::pin!(watchdog);
-        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
-        // The suite's run time limit is account time; the account's clock may run faster.
-        let run_limit = time_limit.div_f64(account.clock_scale.max(1.0));
-        let mut signalled = false;
-        tokio::select! {
-            joined = &mut task => match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => ending.harness_error = Some(format!("{e}")),
-                Err(e) if e.is_panic() => ending.harness_error = Some(format!("the harness panicked: {}", panic_message(e.into_panic()))),
-                Err(e) => ending.harness_error = Some(e.to_string()),
-            },
-            _ = tokio::signal::ctrl_c() => {
-                task.abort();
-                signalled = true;
-                ending.interrupted = Some("interrupted by Ctrl-C (SIGINT)".into());
-            }
-            _ = sigterm.recv() => {
-                task.abort();
-                signalled = true;
-                ending.interrupted = Some("terminated (SIGTERM)".into());
-            }
-            reason = &mut watchdog => {
-                task.abort();
-                ending.interrupted = Some(reason);
-            }
-            _ = tokio::time::sleep(run_limit) => {
-                task.abort();
-                ending.interrupted = Some(format!(
-                    "the suite's run time limit of {} minutes was reached",
-                    suite.run_time_limit_minutes
-                ));
-            }
+    let mut task = tokio::spawn(work.run());
+    let watchdog = watchdog(account.client.clone(), progress.clone(), reserved);
+    tokio::pin!(watchdog);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
+    // The suite's run time limit is account time; the account's clock may run faster.
+    let run_limit = time_limit.div_f64(account.clock_scale.max(1.0));
+    let mut signalled = false;
+    tokio::select! {
+        joined = &mut task => match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => ending.harness_error = Some(format!("{e}")),
+            Err(e) if e.is_panic() => ending.harness_error = Some(format!("the harness panicked: {}", panic_message(e.into_panic()))),
+            Err(e) => ending.harness_error = Some(e.to_string()),
+        },
+        _ = tokio::signal::ctrl_c() => {
+            task.abort();
+            signalled = true;
+            ending.interrupted = Some("interrupted by Ctrl-C (SIGINT)".into());
         }
-        if let Some(why) = &ending.interrupted {
-            say(&format!("{why}: tearing down"));
+        _ = sigterm.recv() => {
+            task.abort();
+            signalled = true;
+            ending.interrupted = Some("terminated (SIGTERM)".into());
         }
-        view.phase("tearing down");
-        let _second_signal = exit_on_second_signal(signalled, sigterm, view.clone());
-        // Everything that talks to the account from here on shares one deadline: an
-        // account that stops answering cannot keep the run (and its report) hostage.
-        let deadline = tokio::time::Instant::now() + args.teardown_timeout;
-        // The accrued charge, read before the servers go.
-        let accrued = tokio::time::timeout_at(deadline, accrued_cost(&account.client, &progress))
-            .await
-            .ok()
-            .flatten();
-        let t = match tokio::time::timeout_at(
-            deadline,
-            deploy::teardown(&account.client, &journal, &run_id),
-        )
-        .await
-        {
-            Ok(t) => t,
-            Err(_) => deploy::unfinished_teardown(&journal, &run_id, args.teardown_timeout),
-        };
-        for line in &t.log {
-            tracing::info!("teardown: {line}");
+        reason = &mut watchdog => {
+            task.abort();
+            ending.interrupted = Some(reason);
         }
-        if !t.verified {
-            say(&format!(
-                "teardown incomplete: run `certify cleanup --run {run_id}` once the account answers"
+        _ = tokio::time::sleep(run_limit) => {
+            task.abort();
+            ending.interrupted = Some(format!(
+                "the suite's run time limit of {limit_minutes} minutes was reached"
             ));
         }
-        // When the account's billing cannot be read, the estimate stands: the safe side.
-        let actual = accrued.unwrap_or(reservation.estimate);
-        // The group's billing covers every server of the run, the ones plugins
-        // added too: the run's reservation is settled to that total, and the
-        // plugins' own reservations are closed with it.
-        let mut ledger = ledger.lock().expect("ledger lock");
-        match ledger.settle(reservation.id, actual) {
-            Ok(_) => settled = Some(actual),
-            Err(e) => tracing::warn!("settling the reservation failed: {e}"),
-        }
-        for extra in ledger
-            .open_reservations_for_run(&run_id)
-            .unwrap_or_default()
-        {
-            if let Err(e) = ledger.settle(extra.id, Money::ZERO) {
-                tracing::warn!("settling a plugin's reservation failed: {e}");
-            }
-        }
-        drop(ledger);
-        teardown = Some(t);
     }
-    let verified =
-        teardown.as_ref().is_none_or(|t| t.verified) && !deploy::has_leftovers(&journal, &run_id);
-    let _ = journal
-        .lock()
-        .expect("journal lock")
-        .finish_run(&run_id, verified);
+    Ok((ending, signalled, sigterm))
+}
 
-    // 6. The report.
-    // Month-to-date as `certify budget` tells it afterwards: this run's charge included.
-    let month_to_date = ledger
-        .lock()
-        .expect("ledger lock")
-        .summary(
-            &account.alias,
-            certify_ledger::Month::current(),
-            credit,
-            month_to_date,
-        )
-        .map_or(month_to_date, |s| s.month_to_date);
-    let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
-    let facts = Facts {
-        suite: &suite,
-        run_id: &run_id,
-        bundle: &bundle,
-        account: &account.alias,
-        endpoint: &account.endpoint,
-        data_center: &account.data_center,
-        clock_scale: account.clock_scale,
-        sandboxed: isolation.is_some(),
-        internet: isolation::Internet::of(isolation.as_ref()),
-        started_at,
-        duration: clock.elapsed(),
-        plugin: plugin.as_deref().map_err(|e| e.clone()),
-        plugin_file,
-        docs: docs.as_ref().map(|(_, r)| r).map_err(|e| e.clone()),
-        estimate: Some(&estimate),
-        reservation: Some(reservation.as_ref()),
-        settled,
-        credit,
-        policy: &policy,
-        month_to_date,
-        ttv_limit,
-        reaped: &reaped,
-        teardown: teardown.as_ref(),
-        progress: &progress,
-        ending: &ending,
-        signing_key: signing_key.as_ref(),
-        stopped: None,
-    };
-    let written = report::write(&facts, &args.out)?;
-    account.close().await;
-    view.finish();
-    say(&written.summary);
-    say(&format!("report: {}", args.out.display()));
-    Ok(if teardown.as_ref().is_some_and(|t| !t.verified) {
-        Outcome::TeardownIncomplete
-    } else if ending.harness_error.is_some() {
-        return Err(Error::Other(anyhow::anyhow!(
-            "{} (teardown completed and verified; the report is in {})",
-            ending.harness_error.clone().unwrap_or_default(),
-            args.out.display()
-        )));
-    } else if written.certified {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
-    })
+/// Phase 5: tear down what the journal says the run created, verify nothing is left,
+/// and settle the reservation to the account's actual charge. Returns the teardown and
+/// what the reservation settled to, when it could be settled.
+async fn tear_down(
+    c: &Connected,
+    progress: &Arc<Mutex<Progress>>,
+    reservation: &Reservation,
+    timeout: Duration,
+    say: &dyn Fn(&str),
+) -> (deploy::Teardown, Option<Money>) {
+    let Connected {
+        account,
+        ledger,
+        journal,
+        run_id,
+        ..
+    } = c;
+    // Everything that talks to the account from here on shares one deadline: an
+    // account that stops answering cannot keep the run (and its report) hostage.
+    let deadline = tokio::time::Instant::now() + timeout;
+    // The accrued charge, read before the servers go.
+    let accrued = tokio::time::timeout_at(deadline, accrued_cost(&account.client, progress))
+        .await
+        .ok()
+        .flatten();
+    let t =
+        match tokio::time::timeout_at(deadline, deploy::teardown(&account.client, journal, run_id))
+            .await
+        {
+            Ok(t) => t,
+            Err(_) => deploy::unfinished_teardown(journal, run_id, timeout),
+        };
+    for line in &t.log {
+        tracing::info!("teardown: {line}");
+    }
+    if !t.verified {
+        say(&format!(
+            "teardown incomplete: run `certify cleanup --run {run_id}` once the account answers"
+        ));
+    }
+    // When the account's billing cannot be read, the estimate stands: the safe side.
+    let actual = accrued.unwrap_or(reservation.estimate);
+    // The group's billing covers every server of the run, the ones plugins
+    // added too: the run's reservation is settled to that total, and the
+    // plugins' own reservations are closed with it.
+    let mut settled = None;
+    let mut ledger = ledger.lock().expect("ledger lock");
+    match ledger.settle(reservation.id, actual) {
+        Ok(_) => settled = Some(actual),
+        Err(e) => tracing::warn!("settling the reservation failed: {e}"),
+    }
+    for extra in ledger.open_reservations_for_run(run_id).unwrap_or_default() {
+        if let Err(e) = ledger.settle(extra.id, Money::ZERO) {
+            tracing::warn!("settling a plugin's reservation failed: {e}");
+        }
+    }
+    (t, settled)
 }
 
 /// `1 server`, `2 servers`.
@@ -763,6 +838,41 @@ struct Work {
 }
 
 impl Work {
+    /// The work of a run that prepared `p`, connected `c` and reserved its estimate of
+    /// `hours` billed.
+    fn new(
+        p: &Prepared,
+        c: &Connected,
+        parameters: Vec<ResolvedParameter>,
+        hours: u32,
+        ttv_limit: Duration,
+        progress: &Arc<Mutex<Progress>>,
+        view: &view::View,
+    ) -> Work {
+        Work {
+            client: c.account.client.clone(),
+            journal: c.journal.clone(),
+            ledger: c.ledger.clone(),
+            run_id: c.run_id.clone(),
+            alias: c.account.alias.clone(),
+            data_center: c.account.data_center.clone(),
+            clock_scale: c.account.clock_scale,
+            bundle: p.bundle.clone(),
+            parameters,
+            plugin: p.plugin.as_ref().ok().cloned(),
+            articles: p.docs.as_ref().map(|(a, _)| a.clone()).unwrap_or_default(),
+            rules: p.rules.clone(),
+            credit: p.policy.credit,
+            tier: p.policy.tier,
+            hours,
+            ttv_limit,
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: progress.clone(),
+            view: view.clone(),
+            isolation: p.isolation.clone(),
+        }
+    }
+
     async fn run(self) -> Result<(), Error> {
         let p = |f: &dyn Fn(&mut Progress)| f(&mut self.progress.lock().expect("progress lock"));
         self.view.phase("publishing the packages and the blueprint");
@@ -772,9 +882,8 @@ impl Work {
             return Ok(());
         };
 
-        let (group_id, _) =
-            deploy::create_group(&self.client, &self.journal, &self.run_id, &self.data_center)
-                .await?;
+        let journal = journaled::RunJournal::new(self.journal.clone(), &self.run_id);
+        let group_id = deploy::create_group(&self.client, &journal, &self.data_center).await?;
         p(&|pr| pr.group_id = Some(group_id.clone()));
         self.view
             .phase(&format!("deploying {}", self.bundle.blueprint.name));
@@ -782,8 +891,7 @@ impl Work {
         let real_ttv_limit = self.ttv_limit.div_f64(self.clock_scale.max(1.0));
         let deployed = deploy::deploy(
             &self.client,
-            &self.journal,
-            &self.run_id,
+            &journal,
             published.blueprint_id,
             &group_id,
             &self.data_center,
@@ -793,7 +901,7 @@ impl Work {
         )
         .await?;
         p(&|pr| pr.deployed = Some(deployed.clone()));
-        let servers = deploy::collect(&self.client, &self.journal, &self.run_id, &group_id).await?;
+        let servers = deploy::collect(&self.client, &journal, &group_id).await?;
         let prefix = format!("{}{}", self.data_center, self.alias).to_uppercase();
         let with_roles: Vec<(String, Server)> = servers
             .iter()
@@ -934,7 +1042,7 @@ impl Work {
         };
         let cloud = cloud::RunCloud {
             client: self.client.clone(),
-            journal: self.journal.clone(),
+            journal: journaled::RunJournal::new(self.journal.clone(), &self.run_id),
             ledger: self.ledger.clone(),
             run_id: self.run_id.clone(),
             alias: self.alias.clone(),

@@ -71,7 +71,7 @@ pub struct Known<'a> {
     /// Whether the candidate's code would have run in the sandbox.
     pub sandboxed: bool,
     /// How it could have reached the internet.
-    pub internet: super::isolation::Internet,
+    pub internet: crate::services::isolation::Internet,
 }
 
 /// Write the report of a run stopped before the reservation, and end not certified.

@@ -56,6 +56,23 @@ pub struct Counts {
     pub skipped: u64,
 }
 
+impl Counts {
+    /// Counts the verdicts of some cases.
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Counts {
+        let mut c = Counts::default();
+        for case in cases {
+            c.tests += 1;
+            match case.verdict {
+                Verdict::Passed => c.passed += 1,
+                Verdict::Failed { .. } => c.failures += 1,
+                Verdict::Error { .. } => c.errors += 1,
+                Verdict::Skipped { .. } => c.skipped += 1,
+            }
+        }
+        c
+    }
+}
+
 /// A group of cases (a criterion's plugin checks, the budget, an article's steps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suite {
@@ -95,42 +112,44 @@ pub struct Case {
     pub output: String,
 }
 
-/// How a case ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "lowercase")]
-pub enum Verdict {
-    /// It did what is expected.
-    Passed,
-    /// The candidate's product (or documentation) did not.
-    Failed {
-        /// What happened.
-        message: String,
-    },
-    /// It could not be run to a verdict.
-    Error {
-        /// Which kind of problem, for example `timeout`.
-        kind: String,
-        /// What happened.
-        message: String,
-    },
-    /// It does not apply.
-    Skipped {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Verdict {
-    /// `passed`, `failed`, `error` or `skipped`, as report.json spells it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Failed { .. } => "failed",
-            Verdict::Error { .. } => "error",
-            Verdict::Skipped { .. } => "skipped",
+impl Case {
+    /// A case with nothing but its verdict: no time, hint, location, measurements,
+    /// attachments or output yet.
+    pub fn new(id: &str, classname: &str, title: &str, verdict: Verdict) -> Case {
+        Case {
+            id: id.to_string(),
+            classname: classname.to_string(),
+            title: title.to_string(),
+            verdict,
+            duration: 0.0,
+            hint: None,
+            location: None,
+            measurements: Vec::new(),
+            attachments: Vec::new(),
+            output: String::new(),
         }
     }
+
+    /// The same case with this output.
+    pub fn with_output(mut self, output: String) -> Case {
+        self.output = output;
+        self
+    }
+
+    /// Sets how long it took.
+    pub fn set_duration(&mut self, d: std::time::Duration) {
+        self.duration = seconds(d);
+    }
 }
+
+/// Seconds to the millisecond, as report.json records every duration: the precision
+/// that keeps the JSON readable.
+pub fn seconds(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// How a case ended: the program's one verdict of a check.
+pub use certify_program::Verdict;
 
 /// A file attached to a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +167,46 @@ pub struct Attachment {
 }
 
 impl Report {
+    /// A report of `suites` in this format, with its counts and `passed` worked out
+    /// from them.
+    pub fn new(
+        name: String,
+        started_at: String,
+        duration: std::time::Duration,
+        properties: Vec<(String, String)>,
+        suites: Vec<Suite>,
+        certification: Option<Value>,
+    ) -> Report {
+        let mut report = Report {
+            format: FORMAT.to_string(),
+            passed: true,
+            counts: Counts::default(),
+            name,
+            started_at,
+            duration: seconds(duration),
+            properties,
+            suites,
+            certification,
+        };
+        report.recount();
+        report
+    }
+
+    /// Works the counts and `passed` out again from the suites, after they changed.
+    pub fn recount(&mut self) {
+        self.counts = Counts::of(self.suites.iter().flat_map(|s| &s.cases));
+        self.passed = self.counts.failures == 0 && self.counts.errors == 0;
+    }
+
+    /// report.json's text: pretty JSON and a final newline, the bytes the attestation
+    /// binds.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    }
+
     /// Parse report.json. The error says what does not fit the model.
     pub fn from_json(bytes: &[u8]) -> Result<Report, String> {
         let report: Report = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;

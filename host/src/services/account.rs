@@ -163,7 +163,7 @@ impl Account {
 }
 
 /// Take an exclusive lock on `path`, or say who to ask.
-pub(crate) fn lock_exclusive(path: &Path) -> Result<std::fs::File, Error> {
+pub fn lock_exclusive(path: &Path) -> Result<std::fs::File, Error> {
     use std::os::fd::AsRawFd as _;
     let file = std::fs::OpenOptions::new()
         .create(true)
