@@ -369,7 +369,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         &account.client,
         &account.data_center,
         &bundle,
-        &certify_ledger::pricing::PriceList::default(),
+        &certify_blueprint::PriceList::default(),
         time_limit,
     )
     .await?;

@@ -11,16 +11,16 @@
 //!   official Python SDK, with an account clock, billing at the real price list, a
 //!   blueprint catalog, simulated or local package execution, fault injection and
 //!   persistence.
-//! - [`model`]: the wire types both share; [`catalog`]: package manifests and blueprint
-//!   definitions; [`prices`]: the price list and server pricing.
+//! - [`model`]: the wire types both share.
+//!
+//! Package manifests, blueprint definitions, parameter validation and the price list are
+//! the Blueprint Engine's rules, in `certify-blueprint`, which both sides use.
 
 #![warn(missing_docs)]
 
-pub mod catalog;
 pub mod client;
 pub mod emulator;
 pub mod model;
-pub mod prices;
 mod secret;
 
 pub use client::{

@@ -9,6 +9,10 @@
 
 #![deny(missing_docs)]
 
+mod collect;
+
+pub use collect::{Diagnostics, Source};
+
 use std::fmt;
 use std::path::PathBuf;
 

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, Backend, Check, Location, ReservationFilter};
 use crate::db::DbError;
-use certify_program::{Money, Month};
 use crate::process::Identity;
+use certify_program::{Money, Month};
 
 /// Why the ledger could not do its job (as opposed to refusing an action, which is a
 /// [`Refusal`]).
@@ -122,7 +122,7 @@ pub struct ReservationRequest<'a> {
     /// What is being paid for, as the refusal message and the report should say it, e.g.
     /// `deploying 2 servers for 3 billed hours`.
     pub description: &'a str,
-    /// The priced estimate (see [`crate::pricing`]).
+    /// The priced estimate (`certify_blueprint::PriceList`).
     pub estimate: Money,
     /// The account's monthly credit (see [`crate::Tier::monthly_credit`]).
     pub credit: Money,

@@ -11,13 +11,13 @@
 //! - [`Journal`]: everything a run creates is written down before it is created, so that
 //!   what a crashed run left behind is found and torn down by the next run on the account
 //!   or by `certify cleanup`, on any machine that shares the journal.
-//! - [`pricing`]: the price list and the estimate of a server for some billed hours.
+//! - The estimates it reserves come from the price list in `certify-blueprint`.
 //! - [`Money`], [`Month`], [`Tier`]: exact micro-dollar amounts, UTC calendar months and
 //!   the program's credit tiers.
 //!
 //! ```
 //! use certify_ledger::{Ledger, Money, Month, ReservationRequest, Tier};
-//! use certify_ledger::pricing::{PriceList, ServerSize, StorageType, billed_hours};
+//! use certify_blueprint::{PriceList, ServerSize, StorageType, billed_hours};
 //! use std::time::Duration;
 //!
 //! # let dir = tempfile::tempdir().unwrap();
@@ -54,7 +54,6 @@ mod db;
 pub mod journal;
 pub mod ledger;
 pub mod postgres;
-pub mod pricing;
 mod process;
 mod sqlite;
 pub mod testing;
@@ -63,6 +62,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub use backend::{LEDGER_URL_ENV, Location};
+pub use certify_program::{Money, MoneyError, Month, MonthError, Tier, TierError};
 pub use db::DbError;
 pub use journal::{
     DEFAULT_LEASE, Entry, EntryId, EntryState, Journal, JournalError, Kind, NotReapable, Run,
@@ -71,7 +71,6 @@ pub use journal::{
 pub use ledger::{
     Ledger, LedgerError, Refusal, Reservation, ReservationId, ReservationRequest, Status, Summary,
 };
-pub use certify_program::{Money, MoneyError, Month, MonthError, Tier, TierError};
 
 /// Says on stderr that a store's schema was brought up to date: a shared ledger is
 /// migrated by whichever machine's certify connects first after an upgrade, and the

@@ -11,7 +11,7 @@ use crate::model::{
     GroupBilling, GroupBillingEntry, Invoice, InvoiceItemDetail, InvoiceLineItem, ServerBilling,
     ServerEstimate, ServerPricing, format_time,
 };
-use crate::prices;
+use certify_blueprint::PriceList;
 
 fn round(v: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
@@ -62,13 +62,15 @@ impl State {
     /// `GET /v2/billing/{alias}/serverPricing/{id}`: hourly unit prices.
     pub fn server_pricing(&self, key: &str) -> Option<ServerPricing> {
         let s = self.find_server(key)?;
+        let prices = PriceList::default();
+        let size = s.spec();
         Some(ServerPricing {
-            cpu: prices::CPU_HOUR,
-            memory_gb: prices::MEMORY_GB_HOUR,
-            storage_gb: round(prices::storage_gb_hour(&s.storage_type), 6),
-            managed_os: prices::os_license_hour(&s.os_type)
+            cpu: prices.cpu_hour.as_dollars_f64(),
+            memory_gb: prices.memory_gb_hour.as_dollars_f64(),
+            storage_gb: round(prices.storage_gb_hour_dollars(size.storage_type), 6),
+            managed_os: prices.os_licence_hour_dollars(&size.os)
                 + if s.managed_os {
-                    prices::MANAGED_OS_HOUR
+                    prices.managed_os_hour.as_dollars_f64()
                 } else {
                     0.0
                 },

@@ -161,7 +161,7 @@ impl Supervisor {
         }
         let zip = std::fs::read(self.data_dir.join("packages").join(&req.package_file))
             .map_err(|e| format!("cannot read package file: {e}"))?;
-        crate::catalog::unzip_into(&zip, &dir).map_err(|e| e.to_string())?;
+        certify_blueprint::unzip_into(&zip, &dir).map_err(|e| e.to_string())?;
 
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         values.insert("T3.Identity.User".into(), req.username.clone());
@@ -473,7 +473,7 @@ fn shell_quote(s: &str) -> String {
 
 /// The shell script and positional arguments for a package's command.
 fn command_line(
-    manifest: &crate::catalog::Manifest,
+    manifest: &certify_blueprint::Manifest,
     values: &BTreeMap<String, String>,
     dir: &Path,
 ) -> (String, Vec<String>) {
@@ -507,13 +507,24 @@ fn command_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Manifest;
+    use certify_blueprint::Manifest;
+
+    const MANIFEST: &str = r#"<Manifest>
+  <Metadata><UUID>4a1b6c2e-0000-4000-8000-00000000abcd</UUID><Name>Install Web on Linux</Name></Metadata>
+  <Parameters>
+    <Parameter Name="Port" Type="Numeric" Variable="WEB_PORT" Default="8080" />
+    <Parameter Name="Mode" Type="Option" Variable="MODE" Required="false" />
+    <Parameter Name="Owner" Type="String" Variable="OWNER" Regex="[a-z]+" />
+    <Parameter Name="Server" Type="String" Variable="T3.Server.Name" Prompt="None" />
+  </Parameters>
+  <Execution><Mode>Ssh</Mode><Command>install.sh</Command></Execution>
+</Manifest>"#;
 
     #[test]
     fn substitutes_variables_or_passes_arguments() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("install.sh"), "").unwrap();
-        let mut m = Manifest::parse(crate::catalog::tests::MANIFEST).unwrap();
+        let mut m = Manifest::parse(MANIFEST).unwrap();
         let mut values = BTreeMap::new();
         values.insert("WEB_PORT".to_string(), "8080".to_string());
         values.insert("OWNER".to_string(), "bob's".to_string());

@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{BlueprintDefinition, Manifest, ParameterError, value_to_string};
 use crate::model::{PackageRef, PublicIpSpec, QueueStatus};
-use crate::prices::{self, ServerSpec};
+use certify_blueprint::{BlueprintDefinition, Manifest, ParameterError, value_to_string};
+use certify_blueprint::{PriceList, ServerSize};
 
 /// Data centers of the real price list (`clc-api.md` §3): id and display name.
 pub(crate) const DATA_CENTERS: &[(&str, &str)] = &[
@@ -189,21 +189,21 @@ pub(crate) struct ServerRec {
 }
 
 impl ServerRec {
-    pub fn spec(&self) -> ServerSpec {
-        ServerSpec {
+    pub fn spec(&self) -> ServerSize {
+        ServerSize {
             cpu: self.cpu,
             memory_gb: self.memory_gb,
             storage_gb: self.storage_gb,
-            storage_type: self.storage_type.clone(),
-            os_type: self.os_type.clone(),
+            storage_type: self.storage_type.parse().unwrap_or_default(),
+            os: self.os_type.clone(),
             managed_os: self.managed_os,
             public_ips: self.public_ips.len() as u32,
-            powered_on: self.power_state != "stopped" || self.status == "underConstruction",
         }
     }
 
     pub fn hourly(&self) -> f64 {
-        prices::hourly(&self.spec())
+        let powered_on = self.power_state != "stopped" || self.status == "underConstruction";
+        PriceList::default().hourly_dollars(&self.spec(), powered_on)
     }
 
     pub fn is_windows(&self) -> bool {
@@ -588,34 +588,12 @@ impl State {
     fn install_system_packages(&mut self) {
         // System tasks (clc-api.md §5.3) and the ubiquitous "Linux Update" script package,
         // so blueprints exported from the real engine resolve their references.
-        let builtin: &[(&str, &str, i32)] = &[
-            ("22460210-b682-4138-93fd-1a95c5e4e039", "Add Disk", 1),
-            ("9a851f50-c676-4c11-b4c8-a0a7241c1060", "Add IP Address", 1),
-            (
-                "c000d327-3543-4d9e-ac43-e8fbce4620ab",
-                "Add Mapped IP Address",
-                1,
-            ),
-            ("5b949945-6981-4a81-bbcc-4ddd3d394b8d", "Reboot Server", 1),
-            ("77ab3844-579d-4c8d-8955-c69a94a2ba1a", "Linux Update", 2),
-        ];
-        for (uuid, name, class) in builtin {
+        for builtin in certify_blueprint::BUILTIN_PACKAGES {
             self.packages.insert(
-                uuid.to_string(),
+                builtin.uuid.to_string(),
                 PackageRec {
-                    manifest: Manifest {
-                        uuid: uuid.to_string(),
-                        name: name.to_string(),
-                        description: format!("{name} (built in)"),
-                        parameters: Vec::new(),
-                        execution: crate::catalog::Execution {
-                            mode: "Ssh".into(),
-                            command: "true".into(),
-                            persistent: false,
-                            reboot_on_success: false,
-                        },
-                    },
-                    classification: *class,
+                    manifest: builtin.manifest(),
+                    classification: builtin.classification(),
                     visibility: 1,
                     operating_systems: Vec::new(),
                     file: None,
@@ -973,7 +951,8 @@ impl State {
                             sm.log(at, &line);
                             for (k, v) in params {
                                 let shown = if m.parameters.iter().any(|p| {
-                                    &p.variable == k && p.kind.eq_ignore_ascii_case("password")
+                                    &p.variable == k
+                                        && p.kind == certify_blueprint::ParameterType::Password
                                 }) {
                                     "********"
                                 } else {
