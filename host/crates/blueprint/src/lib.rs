@@ -36,6 +36,6 @@ pub use manifest::{
 pub use package_zip::{CatalogError, ZipListing, read_entry, unzip_into, zip_dir, zip_entries};
 pub use parameter::{
     PackageParameter, ParameterError, ParameterType, Prompt, SYSTEM_PARAMETERS, ValueError,
-    check_value, reserved_parameter,
+    check_value, reserved_parameter, shell_name,
 };
 pub use prices::{PriceList, Resource, ServerSize, StorageType, billed_hours, os_is_licensed};

@@ -349,44 +349,34 @@ impl Draft {
 
 /// The package's identity: a UUID and a name the engine takes.
 fn check_metadata(src: &Source, d: &Draft, diag: &mut Diagnostics) {
-    let places = &d.places;
-    let (uuid, name) = (&d.uuid, &d.name);
-    if uuid.is_empty() {
-        diag.error(
-            src,
-            places.uuid.unwrap_or(places.manifest),
-            "the package has no Metadata/UUID",
+    let uuid_at = d.places.uuid.unwrap_or(d.places.manifest);
+    let (message, hint) = if d.uuid.is_empty() {
+        (
+            "the package has no Metadata/UUID".to_string(),
             "add <UUID>…</UUID> to <Metadata> (a new random UUID; change it when the parameter list changes)",
-        );
-    } else if !is_uuid(uuid) {
-        diag.error(
-            src,
-            places.uuid.unwrap_or(places.manifest),
-            format!("Metadata/UUID {uuid:?} is not a UUID"),
+        )
+    } else {
+        (
+            format!("Metadata/UUID {:?} is not a UUID", d.uuid),
             "use the 8-4-4-4-12 hexadecimal form, e.g. from `uuidgen`",
-        );
+        )
+    };
+    if !is_uuid(&d.uuid) {
+        diag.error(src, uuid_at, message, hint);
     }
+    let name_at = d.places.name.unwrap_or(d.places.manifest);
+    let name = &d.name;
+    let length = name.chars().count();
     if name.is_empty() {
-        diag.error(
-            src,
-            places.name.unwrap_or(places.manifest),
-            "the package has no Metadata/Name",
-            "add <Name>Install <Product> on Linux</Name> to <Metadata>",
-        );
-    } else if name.chars().count() > 100 {
-        diag.error(
-            src,
-            places.name.unwrap_or(places.manifest),
-            format!(
-                "Metadata/Name is {} characters long; the engine allows 100",
-                name.chars().count()
-            ),
-            "shorten the name",
-        );
+        let hint = "add <Name>Install <Product> on Linux</Name> to <Metadata>";
+        diag.error(src, name_at, "the package has no Metadata/Name", hint);
+    } else if length > 100 {
+        let message = format!("Metadata/Name is {length} characters long; the engine allows 100");
+        diag.error(src, name_at, message, "shorten the name");
     } else if !naming_convention(name) {
         diag.warning(
             src,
-            places.name.unwrap_or(places.manifest),
+            name_at,
             format!("the package name {name:?} does not follow the public naming convention"),
             "name it \"<Verb> <Name> on <Platform>\", e.g. \"Install Acme Status Page on Linux\"",
         );
@@ -692,26 +682,18 @@ pub(crate) mod tests {
     /// The emulated account's example.
     pub(crate) const MANIFEST: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <Manifest>
-  <Metadata>
-    <UUID>4a1b6c2e-0000-4000-8000-00000000abcd</UUID>
-    <Name>Install Web on Linux</Name>
-    <Description>Serves a page &amp; exits</Description>
-  </Metadata>
+  <Metadata><UUID>4a1b6c2e-0000-4000-8000-00000000abcd</UUID>
+    <Name>Install Web on Linux</Name><Description>Serves a page &amp; exits</Description></Metadata>
   <Parameters>
     <Parameter Name="Port" Hint="port" Type="Numeric" Variable="WEB_PORT" Prompt="Build" Default="8080" />
     <Parameter Name="Mode" Type="Option" Variable="MODE" Prompt="Build" Required="false">
-      <Option Name="Fast" Value="fast" />
-      <Option Name="Safe" Value="safe" />
+      <Option Name="Fast" Value="fast" /><Option Name="Safe" Value="safe" />
     </Parameter>
     <Parameter Name="Owner" Type="String" Variable="OWNER" Prompt="Build" Regex="[a-z]+" />
     <Parameter Name="Server" Type="String" Variable="T3.Server.Name" Prompt="None" />
   </Parameters>
-  <Execution>
-    <Mode>Ssh</Mode>
-    <Command>install.sh</Command>
-    <Persistent>false</Persistent>
-    <RebootOnSuccess>false</RebootOnSuccess>
-  </Execution>
+  <Execution><Mode>Ssh</Mode><Command>install.sh</Command>
+    <Persistent>false</Persistent><RebootOnSuccess>false</RebootOnSuccess></Execution>
 </Manifest>"#;
 
     fn parse(xml: &str, files: &[&str]) -> (Option<Manifest>, Vec<String>) {

@@ -88,7 +88,8 @@ pub fn zip_entries<R: Read + std::io::Seek>(
     Ok(listing)
 }
 
-/// Reads one zip entry as UTF-8, at most `cap` bytes whatever its header declares.
+/// Reads a zip entry (or any reader) as UTF-8, at most `cap` bytes whatever its header
+/// declares.
 pub fn read_entry(f: impl Read, cap: u64) -> Result<String, String> {
     let mut bytes = Vec::new();
     f.take(cap + 1)

@@ -32,6 +32,22 @@ pub fn reserved_parameter(name: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("T3."))
 }
 
+/// The environment variable a package's script finds a parameter's value in:
+/// `T3.Server.IPAddress` is `T3_SERVER_IPADDRESS` (letters and digits upper-cased,
+/// anything else an underscore).
+pub fn shell_name(variable: &str) -> String {
+    variable
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// The type of a package parameter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParameterType {
@@ -474,5 +490,6 @@ mod tests {
         assert_eq!(Prompt::parse("later"), None);
         assert!(reserved_parameter(" t3.Datacenter"));
         assert!(!reserved_parameter("Acme.T3"));
+        assert_eq!(shell_name("T3.Server.IPAddress"), "T3_SERVER_IPADDRESS");
     }
 }

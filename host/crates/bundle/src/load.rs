@@ -33,16 +33,8 @@ fn certify_kb_limit() -> u64 {
 
 /// Reads a file of the snapshot as UTF-8, refusing one larger than `cap`.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<String, String> {
-    use std::io::Read as _;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    f.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("it is larger than the {cap}-byte limit"));
-    }
-    String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())
+    certify_blueprint::read_entry(f, cap)
 }
 
 pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {

@@ -890,16 +890,8 @@ impl Shell {
             if k.starts_with("secret.") || secrets.iter().any(|s| s == v) {
                 continue;
             }
-            let name: String = k
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            // Named as the engine names a package's parameters.
+            let name = certify_blueprint::shell_name(k);
             env.push((format!("CERTIFY_{name}"), v.to_string()));
         }
         env.extend(ctx.options.env.iter().cloned());

@@ -41,6 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::state::SpawnRequest;
+use certify_blueprint::shell_name;
 
 /// Runs package processes and remembers their process groups per server.
 #[derive(Debug)]
@@ -455,18 +456,6 @@ fn kill_group(pgid: i32) {
 }
 
 /// `T3.Server.IPAddress` → `T3_SERVER_IPADDRESS`.
-fn shell_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
