@@ -210,6 +210,12 @@ pub struct RunArgs {
     /// outside the sandbox (only where it cannot work; the report says so prominently).
     #[arg(long)]
     pub unsandboxed: bool,
+    /// Let the embedded emulator's servers and the KB steps reach public internet
+    /// addresses, through a proxy of the harness that refuses loopback, private and
+    /// link-local destinations (off by default: the run network has no way out). The
+    /// report records it, with every destination asked for.
+    #[arg(long, conflicts_with_all = ["endpoint", "unsandboxed"])]
+    pub allow_internet: bool,
     /// Supply the bundle's `{ integrator = true }` secret NAME from your environment
     /// variable VARIABLE (repeatable). A bundle can never name a variable itself.
     #[arg(long = "secret", value_name = "NAME=VARIABLE")]

@@ -76,11 +76,26 @@ enum Attack {
     Package,
     /// A bash step in the internal article.
     KbStep,
+    /// Appended to the package's script: fills the server's directory.
+    Disk,
+    /// Appended to the package's script, with `--allow-internet`: uses the egress proxy
+    /// to reach the integrator's own services.
+    Internet,
 }
 
 #[test]
 fn a_hostile_package_gets_nothing_harms_nothing_and_leaves_nothing() {
     hostile_run(Attack::Package, &["sleep 31337", "sleep 31338"]);
+}
+
+#[test]
+fn a_package_that_fills_the_disk_is_stopped_at_its_servers_quota() {
+    hostile_run(Attack::Disk, &[]);
+}
+
+#[test]
+fn with_the_internet_allowed_the_proxy_still_refuses_the_integrators_network() {
+    hostile_run(Attack::Internet, &[]);
 }
 
 #[test]
@@ -122,6 +137,8 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
     let fixture = match attack {
         Attack::Package => "tests/hostile/sandbox-package/attack.sh",
         Attack::KbStep => "tests/hostile/sandbox-kb-step/step.sh",
+        Attack::Disk => "tests/hostile/sandbox-disk/attack.sh",
+        Attack::Internet => "tests/hostile/sandbox-internet/attack.sh",
     };
     let script = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
         .unwrap()
@@ -129,7 +146,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         .replace("@STATE@", &state.display().to_string())
         .replace("@PORT@", &port.to_string());
     match attack {
-        Attack::Package => {
+        Attack::Package | Attack::Disk | Attack::Internet => {
             let install = bundle.join("packages/install-acme-status/install.sh");
             let text = std::fs::read_to_string(&install).unwrap();
             std::fs::write(&install, format!("{text}\n{script}")).unwrap();
@@ -166,15 +183,58 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         .arg(&bundle)
         .arg("--out")
         .arg(&out)
-        // The attacks take real time; at 60 the package's 5-minute limit is 5 s.
-        .args(["--clock-scale", "60"]);
+        // The attacks take real time; at 60 the package's 5-minute limit is 5 s, at 20
+        // (writing gigabytes) 15 s.
+        .args([
+            "--clock-scale",
+            if let Attack::Disk = attack {
+                "20"
+            } else {
+                "60"
+            },
+        ]);
+    if let Attack::Internet = attack {
+        cmd.arg("--allow-internet");
+    }
     let r = run(&mut cmd);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap_or_default())
+            .unwrap_or_default();
+    let internet = &report["certification"]["internet"];
+    if let Attack::Internet = attack {
+        // Recorded as allowed, with each refused destination listed.
+        assert_eq!(internet, "proxy", "{r:?}");
+        let egress = report["certification"]["egress"].as_array().unwrap();
+        assert_eq!(egress.len(), 4, "{egress:?}");
+        assert!(egress.iter().all(|a| a["allowed"] == false), "{egress:?}");
+        assert!(
+            !files_containing(&out, b"403 Forbidden").is_empty(),
+            "{r:?}"
+        );
+        assert!(files_containing(&out, b"reached directly").is_empty());
+        let page = std::fs::read_to_string(out.join("summary.html")).unwrap();
+        assert!(page.contains("Internet allowed"));
+    } else if let Attack::Package = attack {
+        assert_eq!(internet, "off", "{r:?}");
+        assert_eq!(report["certification"]["egress"], serde_json::json!([]));
+    }
 
-    // The right verdict: the product works, the attacks change nothing.
-    assert_eq!(r.code, 0, "{r:?}");
-    // The attack ran (its output is in the build log or the step's case).
-    let ran = files_containing(&out, b"localhost:");
-    assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    if let Attack::Disk = attack {
+        // The right verdict: the package failed at the quota, and said so.
+        assert_eq!(r.code, 1, "{r:?}");
+        let said = files_containing(&out, b"past the disk quota");
+        assert!(!said.is_empty(), "{r:?}");
+        assert!(files_containing(&out, b"disk: wrote everything").is_empty());
+        // Teardown removed what it wrote: the whole test directory is small again.
+        let left = certify_sandbox::measure(root);
+        assert!(left.bytes < 200 << 20, "{left:?} left behind");
+    } else {
+        // The right verdict: the product works, the attacks change nothing.
+        assert_eq!(r.code, 0, "{r:?}");
+        // The attack ran (its output is in the build log or the step's case).
+        let ran = files_containing(&out, b"localhost:");
+        assert!(!ran.is_empty() || r.stdout.contains("localhost:"), "{r:?}");
+    }
     if let Attack::KbStep = attack {
         // The fork bomb hit the sandbox's process limit and the step carried on.
         assert!(
@@ -239,7 +299,8 @@ fn without_a_sandbox_a_run_refuses_unless_told_and_then_says_so() {
         .arg(&bundle)
         .arg("--out")
         .arg(&out)
-        .args(["--clock-scale", "240", "--unsandboxed"]));
+        // At 60 the package's 5-minute limit is 5 s: room for a loaded machine.
+        .args(["--clock-scale", "60", "--unsandboxed"]));
     assert_eq!(opted.code, 0, "{opted:?}");
     assert!(
         opted.stdout.contains("warning: unsandboxed run"),

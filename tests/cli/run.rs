@@ -803,6 +803,24 @@ fn two_runs_on_one_served_emulator_are_both_certified_in_account_time() {
         .env("CERTIFY_STATE_DB", dir.path().join("state.db"))
         .args(["budget", "--account", &field["account alias"]]));
     assert_eq!(budget.code, 0, "{budget:?}");
+    // Both runs settled: nothing is still reserved, and the ledger is within the credit.
+    assert!(
+        budget.stdout.contains("open reservations   $0.00 (0)"),
+        "{budget:?}"
+    );
+    let spent = budget
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("month-to-date"))
+        .and_then(|v| {
+            v.trim()
+                .trim_start_matches('$')
+                .replace(',', "")
+                .parse::<f64>()
+                .ok()
+        })
+        .expect("month-to-date");
+    assert!(spent > 0.0 && spent <= 2_000.0, "{budget:?}");
     let _ = serve.kill();
     let _ = serve.wait();
 }

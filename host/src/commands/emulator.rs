@@ -1,6 +1,6 @@
 //! `certify emulator serve`: the test-account emulator, standalone.
 
-use certify_clc::emulator::{self, ExecutionMode, FaultSpec, ServeConfig};
+use certify_emulator::{ExecutionMode, FaultSpec, ServeConfig};
 
 use crate::cli::{EmulatorServeArgs, Execution};
 use crate::{Error, Outcome};
@@ -44,7 +44,7 @@ pub async fn serve(args: EmulatorServeArgs) -> Result<Outcome, Error> {
             Execution::Local => ExecutionMode::Local,
         },
     };
-    emulator::serve(config)
+    certify_emulator::serve(config)
         .await
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("running the emulator")))?;
     Ok(Outcome::Passed)

@@ -60,7 +60,7 @@ pub async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error>
     };
     let time_limit = Duration::from_secs(u64::from(suite.run_time_limit_minutes) * 60);
     let estimate = budget::estimate_with(
-        &certify_clc::emulator::templates(),
+        &certify_emulator::templates(),
         &bundle,
         &certify_blueprint::PriceList::default(),
         time_limit,

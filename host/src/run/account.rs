@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use certify_clc::emulator::{Emulator, ExecutionMode, RunningEmulator};
 use certify_clc::{Client, Credentials, PollPolicy, RetryPolicy};
+use certify_emulator::{Emulator, ExecutionMode, RunningEmulator};
 
 use super::isolation;
 use crate::Error;
@@ -45,7 +45,7 @@ pub struct Target<'a> {
     /// Clock scale of the embedded emulator.
     pub clock_scale: f64,
     /// Faults the embedded emulator injects.
-    pub faults: Option<certify_clc::emulator::FaultSpec>,
+    pub faults: Option<certify_emulator::FaultSpec>,
     /// The sandbox and run network the embedded emulator's packages run in.
     pub isolation: Option<isolation::Isolation>,
 }

@@ -17,9 +17,48 @@ pub struct Isolation {
     pub network: Option<Arc<RunNetwork>>,
 }
 
+/// How the candidate's servers and steps could reach the internet, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Internet {
+    /// Not at all: the run network has no way out.
+    Off,
+    /// Through the egress proxy (`--allow-internet`), with what was asked of it.
+    Proxy(Vec<certify_sandbox::egress::Attempt>),
+    /// As the integrator's machine can (`--unsandboxed`, or a real account's servers
+    /// with the steps on the host's network).
+    Host,
+}
+
+impl Internet {
+    /// What a run's isolation gave, as of now (the proxy's log grows while it runs).
+    pub fn of(isolation: Option<&Isolation>) -> Internet {
+        match isolation.map(|i| i.network.as_deref()) {
+            Some(Some(network)) if network.proxy().is_some() => {
+                Internet::Proxy(network.egress_log())
+            }
+            Some(Some(_)) => Internet::Off,
+            _ => Internet::Host,
+        }
+    }
+
+    /// The word in the report: `off`, `proxy` or `host`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Internet::Off => "off",
+            Internet::Proxy(_) => "proxy",
+            Internet::Host => "host",
+        }
+    }
+}
+
 /// The run's isolation: `None` when the integrator chose `--unsandboxed`; an error saying
-/// why and what to do when the sandbox cannot work here.
-pub fn prepare(unsandboxed: bool, embedded: bool) -> Result<Option<Isolation>, Error> {
+/// why and what to do when the sandbox cannot work here. With `allow_internet`, the run
+/// network gets its egress proxy.
+pub fn prepare(
+    unsandboxed: bool,
+    embedded: bool,
+    allow_internet: bool,
+) -> Result<Option<Isolation>, Error> {
     if unsandboxed {
         return Ok(None);
     }
@@ -33,6 +72,13 @@ pub fn prepare(unsandboxed: bool, embedded: bool) -> Result<Option<Isolation>, E
     } else {
         None
     };
+    if let Some(network) = network.as_ref().filter(|_| allow_internet) {
+        network.allow_internet().map_err(|e| {
+            Error::Usage(format!(
+                "cannot start the run network's egress proxy for --allow-internet: {e}"
+            ))
+        })?;
+    }
     Ok(Some(Isolation { sandbox, network }))
 }
 

@@ -21,7 +21,7 @@ pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
-mod isolation;
+pub(crate) mod isolation;
 pub mod policy;
 mod report;
 mod stop;
@@ -171,6 +171,8 @@ pub struct Facts<'a> {
     pub(crate) clock_scale: f64,
     /// Whether the candidate's packages and steps ran in the sandbox (not `--unsandboxed`).
     pub(crate) sandboxed: bool,
+    /// How the candidate's servers and steps could reach the internet.
+    pub(crate) internet: isolation::Internet,
     pub(crate) started_at: String,
     pub(crate) duration: Duration,
     pub(crate) plugin: Result<&'a Plugin, String>,
@@ -259,11 +261,21 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let runtime = crate::commands::runtime(global, None)?;
     let cache_root = crate::commands::cache_root(global);
     let secrets = supplied_secrets(&args.secrets, &bundle)?;
-    let isolation = isolation::prepare(args.unsandboxed, args.endpoint.is_none())?;
+    let isolation = isolation::prepare(
+        args.unsandboxed,
+        args.endpoint.is_none(),
+        args.allow_internet,
+    )?;
     if isolation.is_none() {
         say(
             "WARNING: --unsandboxed: the candidate's package scripts, KB steps and plugin build run as your own user",
         );
+    }
+    if args.allow_internet {
+        say(&format!(
+            "internet: allowed through the egress proxy at {} (public addresses only)",
+            certify_sandbox::PROXY
+        ));
     }
     view.phase("building and loading the plugin");
     // Built (or read) from the bundle's snapshot, never from the candidate's directory,
@@ -309,6 +321,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             clock,
             policy: &policy,
             sandboxed: isolation.is_some(),
+            internet: isolation::Internet::of(isolation.as_ref()),
         };
         view.finish();
         return stop::stop(&args, known, cause, &say);
@@ -331,7 +344,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         clock_scale: args.clock_scale,
         faults: match &args.faults {
             Some(spec) => Some(
-                certify_clc::emulator::FaultSpec::parse(spec)
+                certify_emulator::FaultSpec::parse(spec)
                     .map_err(|e| Error::Usage(format!("--faults: {e}")))?,
             ),
             None => None,
@@ -556,6 +569,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         data_center: &account.data_center,
         clock_scale: account.clock_scale,
         sandboxed: isolation.is_some(),
+        internet: isolation::Internet::of(isolation.as_ref()),
         started_at,
         duration: clock.elapsed(),
         plugin: plugin.as_deref().map_err(|e| e.clone()),

@@ -481,6 +481,16 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
     if !facts.sandboxed {
         decision.warnings.insert(0, UNSANDBOXED.to_string());
     }
+    if let super::isolation::Internet::Proxy(log) = &facts.internet {
+        let refused = log.iter().filter(|a| !a.allowed).count();
+        decision.warnings.insert(
+            0,
+            format!(
+                "internet allowed (--allow-internet): the servers and steps could reach public addresses through the harness's proxy; {} request(s), {refused} refused, listed in report.json",
+                log.len()
+            ),
+        );
+    }
     // Causes the suite's rules do not list: the plugin that did not build or load, and
     // a run that did not run to its end.
     let mut causes = Vec::new();
@@ -551,6 +561,10 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
             .to_string(),
         ),
         (
+            "run.internet".to_string(),
+            facts.internet.as_str().to_string(),
+        ),
+        (
             "candidate.company".to_string(),
             facts.bundle.candidate.company.clone(),
         ),
@@ -601,6 +615,19 @@ pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
         // Why the run ended before the reservation, when it did.
         "stopped": facts.stopped,
         "isolation": if facts.sandboxed { "sandbox" } else { "unsandboxed" },
+        "internet": facts.internet.as_str(),
+        // What the servers and steps asked the egress proxy for, with --allow-internet.
+        "egress": match &facts.internet {
+            super::isolation::Internet::Proxy(log) => log
+                .iter()
+                .map(|a| json!({
+                    "destination": a.destination,
+                    "allowed": a.allowed,
+                    "reason": a.reason,
+                }))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        },
         "candidate": {
             "company": facts.bundle.candidate.company,
             "product": facts.bundle.candidate.product,

@@ -70,6 +70,8 @@ pub struct Known<'a> {
     pub policy: &'a super::policy::Policy,
     /// Whether the candidate's code would have run in the sandbox.
     pub sandboxed: bool,
+    /// How it could have reached the internet.
+    pub internet: super::isolation::Internet,
 }
 
 /// Write the report of a run stopped before the reservation, and end not certified.
@@ -119,6 +121,7 @@ pub fn stop(
         stopped: Some(cause),
         policy: known.policy,
         sandboxed: known.sandboxed,
+        internet: known.internet,
     };
     let written = super::report::write(&facts, &args.out)?;
     say(&written.summary);

@@ -1,17 +1,15 @@
-//! The CenturyLink Cloud test account: an API client and an embedded emulator.
+//! The CenturyLink Cloud test account's API: a client and the wire types.
 //!
 //! Certification drives blueprint deployments against a candidate's test account, which
-//! speaks the CLC API v2 plus the legacy v1 Blueprint API. This crate holds both sides of
-//! that conversation:
+//! speaks the CLC API v2 plus the legacy v1 Blueprint API. This crate holds the client's
+//! side of that conversation and what both sides share; the emulator of a test account
+//! (`certify-emulator`) builds on it:
 //!
 //! - [`Client`]: typed v2/v1 calls with token reuse, bounded retries of idempotent calls,
 //!   lookups instead of blind repeats for creates, and polite queue polling; it talks to
 //!   the real endpoint or to the emulator alike.
-//! - [`emulator`]: an HTTP emulator of a test account (axum), faithful enough for the
-//!   official Python SDK, with an account clock, billing at the real price list, a
-//!   blueprint catalog, simulated or local package execution, fault injection and
-//!   persistence.
-//! - [`model`]: the wire types both share.
+//! - [`model`]: the wire types both sides share; [`codec`]: the small encodings both
+//!   sides use.
 //!
 //! Package manifests, blueprint definitions, parameter validation and the price list are
 //! the Blueprint Engine's rules, in `certify-blueprint`, which both sides use.
@@ -19,7 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod emulator;
+pub mod codec;
 pub mod model;
 mod secret;
 
@@ -28,7 +26,3 @@ pub use client::{
     QueuedServer, RetryPolicy,
 };
 pub use secret::Secret;
-
-pub(crate) fn emulator_b64url_decode(s: &str) -> Option<Vec<u8>> {
-    emulator::auth_b64url_decode(s)
-}

@@ -150,6 +150,9 @@ fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
     if cert.and_then(|c| str_of(c, "isolation")) == Some("unsandboxed") {
         h.push_str("<p class=\"warn\">Unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed), not in the sandbox.</p>\n");
     }
+    if cert.and_then(|c| str_of(c, "internet")) == Some("proxy") {
+        h.push_str("<p class=\"warn\">Internet allowed: the servers and KB steps could reach public internet addresses through the harness's egress proxy (--allow-internet); what they asked for is in report.json.</p>\n");
+    }
     if let Some(cert) = cert {
         where_and_how(h, cert);
         signer(h, cert);

@@ -18,7 +18,9 @@
 //!   process limit counts the sandbox's own processes (Linux charges `RLIMIT_NPROC` per
 //!   user namespace level since 5.14) rather than all of the integrator's;
 //! - either no network at all, or the run's private network ([`RunNetwork`]): a network
-//!   namespace with the servers' addresses on its loopback and no route anywhere else.
+//!   namespace with the servers' addresses on its loopback and no route anywhere else;
+//!   when the integrator allows the internet, an [`egress`] proxy on that network is the
+//!   only way out, and it refuses private and loopback destinations.
 //!
 //! Everything started inside dies with the sandbox: bwrap's pid 1 takes its pid namespace
 //! down when it exits, and it exits when the harness does (`--die-with-parent`) or when
@@ -28,7 +30,9 @@
 //! are root's (mapped), and the kernel exempts root from `RLIMIT_NPROC`, so a fork bomb
 //! is bounded only by the CPU limit and teardown. Run the harness as an ordinary user.
 
+pub mod egress;
 mod net;
+mod quota;
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;
@@ -37,7 +41,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-pub use net::RunNetwork;
+pub use net::{PROXY, RunNetwork};
+pub use quota::{DiskQuota, Usage, Watch, measure};
 
 /// Why candidate code cannot be sandboxed here, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +199,7 @@ impl Sandbox {
         // bwrap hands its own environment on; it is exactly the spec's.
         cmd.env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .envs(proxy_env(spec))
             .args(self.bwrap_args(spec))
             .arg("--")
             .arg(&self.prlimit)
@@ -284,6 +290,25 @@ impl Sandbox {
     pub fn bwrap(&self) -> &Path {
         &self.bwrap
     }
+}
+
+/// Where the run network has the internet (the integrator allowed it), the variables
+/// that send HTTP clients to its egress proxy, and keep the servers' own traffic direct.
+fn proxy_env(spec: &Spec) -> Vec<(String, String)> {
+    let Some(proxy) = spec.network.as_ref().and_then(|n| n.proxy()) else {
+        return Vec::new();
+    };
+    let url = format!("http://{proxy}");
+    let direct = format!(
+        "{}.{}.0.0/16,localhost,127.0.0.1",
+        net::PREFIX[0],
+        net::PREFIX[1]
+    );
+    ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
+        .into_iter()
+        .map(|k| (k.to_string(), url.clone()))
+        .chain(["no_proxy", "NO_PROXY"].map(|k| (k.to_string(), direct.clone())))
+        .collect()
 }
 
 fn limit_args(l: &Limits) -> Vec<String> {

@@ -18,15 +18,25 @@
 //! makes system calls and allocates nothing (the parent may be multi-threaded).
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::egress::Egress;
 
 /// The run network's prefix: `10.88.0.0/16`, shaped like an account's private network.
 pub const PREFIX: [u8; 2] = [10, 88];
 
-/// The holder's answer to a connect request: 0 and a descriptor, or an errno.
+/// The holder's answer to a request: 0 and a descriptor, or an errno.
 const OK: u8 = 0;
+/// Holder requests: open a connection to an address, or bind a listener on one.
+const OP_CONNECT: u8 = 0;
+const OP_LISTEN: u8 = 1;
+
+/// Where the egress proxy listens when the integrator allows the internet: the last
+/// address of the run network, never a server's.
+pub const PROXY: SocketAddrV4 =
+    SocketAddrV4::new(Ipv4Addr::new(PREFIX[0], PREFIX[1], 255, 254), 3128);
 
 /// Linux socket ioctls (stable ABI; not all are in the `libc` crate).
 const SIOCGIFFLAGS: u64 = 0x8913;
@@ -38,9 +48,10 @@ const SIOCSIFNETMASK: u64 = 0x891c;
 #[derive(Debug)]
 pub struct RunNetwork {
     holder: libc::pid_t,
-    control: Mutex<OwnedFd>,
+    control: Arc<Mutex<OwnedFd>>,
     user_ns: OwnedFd,
     net_ns: OwnedFd,
+    egress: OnceLock<Egress>,
 }
 
 impl RunNetwork {
@@ -104,9 +115,10 @@ impl RunNetwork {
         let net_ns = open("net").map_err(fail)?;
         Ok(RunNetwork {
             holder: pid,
-            control: Mutex::new(parent),
+            control: Arc::new(Mutex::new(parent)),
             user_ns,
             net_ns,
+            egress: OnceLock::new(),
         })
     }
 
@@ -129,21 +141,47 @@ impl RunNetwork {
                 format!("{addr} is not on the run network"),
             ));
         }
-        let mut req = [0u8; 6];
-        req[..4].copy_from_slice(&addr.ip().octets());
-        req[4..].copy_from_slice(&addr.port().to_be_bytes());
-        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
-        let fd = control.as_raw_fd();
-        // SAFETY: sends six bytes from a local buffer.
-        if unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), libc::MSG_NOSIGNAL) } != 6 {
-            return Err(io::Error::other("the run network is gone"));
+        request(&self.control, OP_CONNECT, addr).map(TcpStream::from)
+    }
+
+    /// A TCP listener on `addr` inside the run network, bound by the holder: how the
+    /// harness offers a service to the servers (the egress proxy) without joining the
+    /// namespace itself.
+    pub fn listen(&self, addr: SocketAddrV4) -> io::Result<TcpListener> {
+        if !Self::contains(*addr.ip()) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{addr} is not on the run network"),
+            ));
         }
-        let (status, passed) = recv_fd(fd)?;
-        match (status, passed) {
-            (OK, Some(stream)) => Ok(TcpStream::from(stream)),
-            (OK, None) => Err(io::Error::other("the run network sent no connection")),
-            (errno, _) => Err(io::Error::from_raw_os_error(errno.into())),
+        request(&self.control, OP_LISTEN, addr).map(TcpListener::from)
+    }
+
+    /// Lets the servers and steps reach the internet through a filtering proxy at
+    /// [`PROXY`]; see [`crate::egress`]. Idempotent.
+    pub fn allow_internet(&self) -> io::Result<()> {
+        if self.egress.get().is_some() {
+            return Ok(());
         }
+        let listener = self.listen(PROXY)?;
+        let control = self.control.clone();
+        let inside: crate::egress::Inside =
+            Arc::new(move |addr| request(&control, OP_CONNECT, addr).map(TcpStream::from));
+        let egress = Egress::start(listener, crate::egress::is_public, inside)?;
+        let _ = self.egress.set(egress);
+        Ok(())
+    }
+
+    /// The proxy's address when the integrator allowed the internet, for the environment
+    /// of everything that runs on the network.
+    pub fn proxy(&self) -> Option<SocketAddrV4> {
+        self.egress.get().map(|_| PROXY)
+    }
+
+    /// What went through (or was refused by) the egress proxy so far; empty when the
+    /// internet is off.
+    pub fn egress_log(&self) -> Vec<crate::egress::Attempt> {
+        self.egress.get().map(Egress::log).unwrap_or_default()
     }
 
     /// Moves the calling (freshly forked, single-threaded) process into the run's user
@@ -164,12 +202,31 @@ impl RunNetwork {
 impl Drop for RunNetwork {
     fn drop(&mut self) {
         // Closing the control socket ends the holder; then reap it.
-        let control = self.control.get_mut().unwrap_or_else(|p| p.into_inner());
+        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: shutdown on our own descriptor; waitpid on our own child.
         unsafe {
             libc::shutdown(control.as_raw_fd(), libc::SHUT_RDWR);
             libc::waitpid(self.holder, std::ptr::null_mut(), 0);
         }
+    }
+}
+
+/// One request to the holder: an operation on `addr`, answered with a descriptor.
+fn request(control: &Mutex<OwnedFd>, op: u8, addr: SocketAddrV4) -> io::Result<OwnedFd> {
+    let mut req = [0u8; 7];
+    req[0] = op;
+    req[1..5].copy_from_slice(&addr.ip().octets());
+    req[5..].copy_from_slice(&addr.port().to_be_bytes());
+    let control = control.lock().unwrap_or_else(|p| p.into_inner());
+    let fd = control.as_raw_fd();
+    // SAFETY: sends seven bytes from a local buffer.
+    if unsafe { libc::send(fd, req.as_ptr().cast(), req.len(), libc::MSG_NOSIGNAL) } != 7 {
+        return Err(io::Error::other("the run network is gone"));
+    }
+    match recv_fd(fd)? {
+        (OK, Some(passed)) => Ok(passed),
+        (OK, None) => Err(io::Error::other("the run network sent no descriptor")),
+        (errno, _) => Err(io::Error::from_raw_os_error(errno.into())),
     }
 }
 
@@ -208,8 +265,8 @@ fn recv_fd(fd: RawFd) -> io::Result<(u8, Option<OwnedFd>)> {
     Ok((byte[0], passed))
 }
 
-/// The holder: sets up the namespaces, reports, then opens connections on request until
-/// its control socket closes. Never returns.
+/// The holder: sets up the namespaces, reports, then opens connections and listeners on
+/// request until its control socket closes. Never returns.
 ///
 /// # Safety
 ///
@@ -244,18 +301,42 @@ unsafe fn holder(control: RawFd, uid_map: &[u8], gid_map: &[u8]) -> ! {
         }
         report(OK);
         loop {
-            let mut req = [0u8; 6];
-            let n = libc::recv(ctl, req.as_mut_ptr().cast(), 6, 0);
+            let mut req = [0u8; 7];
+            let n = libc::recv(ctl, req.as_mut_ptr().cast(), 7, 0);
             if n == 0 || (n < 0 && *libc::__errno_location() != libc::EINTR) {
                 libc::_exit(0);
             }
-            if n != 6 || req[..2] != PREFIX {
+            if n != 7 || req[1..3] != PREFIX || req[0] > OP_LISTEN {
                 report(libc::EINVAL as u8);
                 continue;
             }
             let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
             if s < 0 {
                 report(errno());
+                continue;
+            }
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as _;
+            sa.sin_port = u16::from_be_bytes([req[5], req[6]]).to_be();
+            sa.sin_addr.s_addr = u32::from_be_bytes([req[1], req[2], req[3], req[4]]).to_be();
+            let sa_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            if req[0] == OP_LISTEN {
+                let on: libc::c_int = 1;
+                libc::setsockopt(
+                    s,
+                    libc::SOL_SOCKET,
+                    libc::SO_REUSEADDR,
+                    (&on as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as _,
+                );
+                if libc::bind(s, (&sa as *const libc::sockaddr_in).cast(), sa_len) < 0
+                    || libc::listen(s, 128) < 0
+                {
+                    report(errno());
+                } else {
+                    send_fd(ctl, s);
+                }
+                libc::close(s);
                 continue;
             }
             // A connect that cannot complete (a full backlog) gives up after 5 s.
@@ -270,15 +351,7 @@ unsafe fn holder(control: RawFd, uid_map: &[u8], gid_map: &[u8]) -> ! {
                 (&tv as *const libc::timeval).cast(),
                 std::mem::size_of::<libc::timeval>() as _,
             );
-            let mut sa: libc::sockaddr_in = std::mem::zeroed();
-            sa.sin_family = libc::AF_INET as _;
-            sa.sin_port = u16::from_be_bytes([req[4], req[5]]).to_be();
-            sa.sin_addr.s_addr = u32::from_be_bytes([req[0], req[1], req[2], req[3]]).to_be();
-            let r = libc::connect(
-                s,
-                (&sa as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as _,
-            );
+            let r = libc::connect(s, (&sa as *const libc::sockaddr_in).cast(), sa_len);
             if r < 0 {
                 report(errno());
             } else {

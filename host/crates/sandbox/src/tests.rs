@@ -176,3 +176,69 @@ fn the_run_network_holds_the_servers_and_nothing_else() {
     assert!(outside.is_err());
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn the_internet_is_off_unless_allowed_and_then_only_through_the_proxy() {
+    let Some(s) = sandbox() else { return };
+    let net = Arc::new(RunNetwork::create().expect("the run network"));
+    let spec = Spec {
+        network: Some(net.clone()),
+        ..Spec::default()
+    };
+    // Off: no proxy to name, and no route to any address outside the run network.
+    let (_, out) = sh(
+        &s,
+        &spec,
+        "env | grep -i proxy; python3 -c \"import socket\ntry:\n socket.create_connection(('1.1.1.1', 443), 2); print('REACHED')\nexcept OSError as e: print('unreachable', e.errno)\"",
+    );
+    assert!(!out.contains("proxy="), "{out}");
+    assert!(out.contains("unreachable"), "{out}");
+
+    net.allow_internet().unwrap();
+    net.allow_internet().unwrap();
+    let host = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = host.local_addr().unwrap().port();
+    // A server's service on the run network, which clients that ignore `no_proxy`
+    // reach through the proxy too.
+    let inside = SocketAddrV4::new(RunNetwork::address(5), 8080);
+    let service = net.listen(inside).unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = service.accept() {
+            let _ = c.write_all(b"hello from the server");
+        }
+    });
+    // On: the proxy is named, direct routes are still absent, and the proxy refuses the
+    // integrator's loopback and the metadata address however the request is put.
+    let script = format!(
+        "echo \"$https_proxy\"; python3 -c \"
+import os, socket
+try:
+    socket.create_connection(('1.1.1.1', 443), 2); print('DIRECT')
+except OSError: print('no direct route')
+host, port = os.environ['http_proxy'][7:].split(':')
+for target in ['127.0.0.1:{host_port}', 'localhost:{host_port}', '169.254.169.254:80', '192.168.1.1:80', '{inside}']:
+    s = socket.create_connection((host, int(port)), 5)
+    s.sendall(('CONNECT ' + target + ' HTTP/1.1\\r\\n\\r\\n').encode())
+    first = s.recv(200).decode()
+    print(target, first.splitlines()[0])
+    if target == '{inside}':
+        rest = first.split('\\r\\n\\r\\n', 1)[1] or s.recv(64).decode()
+        print('inside said', rest)
+\""
+    );
+    let (ok, out) = sh(&s, &spec, &script);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("http://{}", crate::PROXY)), "{out}");
+    assert!(out.contains("no direct route"), "{out}");
+    assert!(!out.contains("DIRECT\n"), "{out}");
+    assert_eq!(out.matches("HTTP/1.1 403").count(), 4, "{out}");
+    assert!(out.contains("inside said hello from the server"), "{out}");
+    host.set_nonblocking(true).unwrap();
+    assert!(
+        host.accept().is_err(),
+        "the integrator's listener was reached"
+    );
+    let log = net.egress_log();
+    assert_eq!(log.len(), 4);
+    assert!(log.iter().all(|a| !a.allowed), "{log:?}");
+}

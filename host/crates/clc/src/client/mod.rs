@@ -240,7 +240,7 @@ fn unix_now() -> u64 {
 /// Reads `exp` from a JWT without verifying it (we only need to know when to renew).
 fn token_expiry(token: &str) -> Option<SystemTime> {
     let payload = token.split('.').nth(1)?;
-    let bytes = crate::emulator_b64url_decode(payload)?;
+    let bytes = crate::codec::b64url_decode(payload)?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(v["exp"].as_u64()?))
 }
@@ -251,13 +251,13 @@ pub(crate) fn jitter_unit(salt: u64) -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
-    let x = crate::emulator::faults::mix(nanos ^ salt.rotate_left(17));
+    let x = crate::codec::mix(nanos ^ salt.rotate_left(17));
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Client {
     /// A builder for a client of the API at `base_url` (e.g. `https://api.ctl.io` or an
-    /// emulator's [`url`](crate::emulator::RunningEmulator::url)).
+    /// emulator's `RunningEmulator::url` in `certify-emulator`).
     pub fn builder(base_url: impl Into<String>, credentials: Credentials) -> ClientBuilder {
         ClientBuilder {
             base_url: base_url.into(),

@@ -63,7 +63,7 @@ pub struct QueuedServer {
 fn create_tag(client: &Client) -> String {
     format!(
         "certify-{:08x}",
-        crate::emulator::faults::mix(client.next_seq() ^ super::unix_now()) as u32
+        crate::codec::mix(client.next_seq() ^ super::unix_now()) as u32
     )
 }
 

@@ -11,18 +11,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, RawPathParams, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::Shared;
 use super::faults::EndpointClass;
 use super::state::{DATA_CENTERS, GroupRec, Refusal, ServerRec, State as Account};
-use crate::model::*;
+use certify_clc::model::*;
 
 type Sh = State<Arc<Shared>>;
 type ApiResult = Result<Response, ApiError>;
@@ -166,21 +167,74 @@ fn authorized(sh: &Shared, headers: &HeaderMap) -> bool {
     super::auth::verify(&sh.signing_key, &token, chrono::Utc::now().timestamp())
 }
 
-/// Checks the bearer token and the alias in the path.
-fn guard(sh: &Shared, headers: &HeaderMap, alias: &str) -> Result<String, ApiError> {
-    if !authorized(sh, headers) {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "Authorization has been denied for this request.",
-        ));
+/// A request with a valid bearer token (or v1 session cookie) whose `{alias}` path
+/// parameter names the emulated account: what every v2 and emulator-only route checks
+/// before anything else. Refuses as the real API does: 401 without a valid token, 403 for
+/// another account's alias.
+pub(crate) struct Authenticated {
+    /// The emulator the request reached.
+    pub sh: Arc<Shared>,
+    /// The account alias from the path, lower-cased as the API's links spell it.
+    pub alias: String,
+}
+
+impl FromRequestParts<Arc<Shared>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, sh: &Arc<Shared>) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, sh)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        let alias = params
+            .iter()
+            .find(|(k, _)| *k == "alias")
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        if !authorized(sh, &parts.headers) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Authorization has been denied for this request.",
+            ));
+        }
+        if !alias.eq_ignore_ascii_case(&sh.alias) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "You do not have access to the requested account.",
+            ));
+        }
+        Ok(Authenticated {
+            sh: sh.clone(),
+            alias: alias.to_ascii_lowercase(),
+        })
     }
-    if !alias.eq_ignore_ascii_case(&sh.alias) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "You do not have access to the requested account.",
-        ));
-    }
-    Ok(alias.to_ascii_lowercase())
+}
+
+/// The path parameters after `{alias}`, by route family.
+#[derive(serde::Deserialize)]
+struct Id {
+    id: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Dc {
+    dc: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Ip {
+    id: String,
+    ip: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Op {
+    op: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Month {
+    year: i32,
+    month: u32,
 }
 
 fn status_link(alias: &str, status_id: &str) -> Link {
@@ -191,67 +245,77 @@ fn status_link(alias: &str, status_id: &str) -> Link {
     .with_id(status_id)
 }
 
-/// The router with every route; paths must reach it lower-cased.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v2/authentication/login", post(login))
-        .route("/v2/accounts/{alias}", get(account))
-        .route("/v2/datacenters/{alias}", get(data_centers))
-        .route("/v2/datacenters/{alias}/{dc}", get(data_center))
-        .route(
+/// Every route: its path (lower case) and the handler of each method.
+fn routes() -> Vec<(&'static str, MethodRouter<Arc<Shared>>)> {
+    vec![
+        ("/v2/authentication/login", post(login)),
+        ("/v2/accounts/{alias}", get(account)),
+        ("/v2/datacenters/{alias}", get(data_centers)),
+        ("/v2/datacenters/{alias}/{dc}", get(data_center)),
+        (
             "/v2/datacenters/{alias}/{dc}/deploymentcapabilities",
             get(capabilities),
-        )
-        .route("/v2-experimental/networks/{alias}/{dc}", get(networks))
-        .route("/v2/groups/{alias}", post(create_group))
-        .route(
+        ),
+        ("/v2-experimental/networks/{alias}/{dc}", get(networks)),
+        ("/v2/groups/{alias}", post(create_group)),
+        (
             "/v2/groups/{alias}/{id}",
             get(get_group).delete(delete_group).patch(patch_group),
-        )
-        .route("/v2/groups/{alias}/{id}/defaults", get(group_defaults))
-        .route("/v2/groups/{alias}/{id}/billing", get(group_billing))
-        .route("/v2/servers/{alias}", post(create_server))
-        .route(
+        ),
+        ("/v2/groups/{alias}/{id}/defaults", get(group_defaults)),
+        ("/v2/groups/{alias}/{id}/billing", get(group_billing)),
+        ("/v2/servers/{alias}", post(create_server)),
+        (
             "/v2/servers/{alias}/{id}",
             get(get_server).delete(delete_server).patch(patch_server),
-        )
-        .route("/v2/servers/{alias}/{id}/credentials", get(credentials))
-        .route(
+        ),
+        ("/v2/servers/{alias}/{id}/credentials", get(credentials)),
+        (
             "/v2/servers/{alias}/{id}/capabilities",
             get(server_capabilities),
-        )
-        .route(
+        ),
+        (
             "/v2/servers/{alias}/{id}/publicipaddresses",
             post(add_public_ip).get(list_public_ips),
-        )
-        .route(
+        ),
+        (
             "/v2/servers/{alias}/{id}/publicipaddresses/{ip}",
             get(get_public_ip)
                 .put(update_public_ip)
                 .delete(delete_public_ip),
-        )
-        .route(
+        ),
+        (
             "/v2/operations/{alias}/servers/{op}",
             post(server_operation),
-        )
-        .route("/v2/operations/{alias}/status/{id}", get(op_status))
-        .route(
+        ),
+        ("/v2/operations/{alias}/status/{id}", get(op_status)),
+        (
             "/v2/billing/{alias}/serverpricing/{id}",
             get(server_pricing),
-        )
-        .route(
+        ),
+        (
             "/v2/billing/{alias}/estimate-server/{id}",
             get(server_estimate),
-        )
-        .route("/v2/invoice/{alias}/{year}/{month}", get(invoice))
-        .route("/rest/auth/logon", post(v1_logon))
-        .route("/rest/auth/logon/", post(v1_logon))
-        .route("/rest/{area}/{method}/json", post(v1_call))
-        .route("/rest/{area}/{method}/json/", post(v1_call))
-        .route("/emulator/packages/{alias}", post(upload_package))
-        .route("/emulator/blueprints/{alias}", post(register_blueprint))
-        .route("/emulator/servers/{alias}/{id}/buildlog", get(build_log))
-        .route("/emulator/clock/{alias}", get(account_clock))
+        ),
+        ("/v2/invoice/{alias}/{year}/{month}", get(invoice)),
+        ("/rest/auth/logon", post(v1_logon)),
+        ("/rest/auth/logon/", post(v1_logon)),
+        ("/rest/{area}/{method}/json", post(v1_call)),
+        ("/rest/{area}/{method}/json/", post(v1_call)),
+        ("/emulator/packages/{alias}", post(upload_package)),
+        ("/emulator/blueprints/{alias}", post(register_blueprint)),
+        ("/emulator/servers/{alias}/{id}/buildlog", get(build_log)),
+        ("/emulator/clock/{alias}", get(account_clock)),
+    ]
+}
+
+/// The router with every route; paths must reach it lower-cased.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -293,8 +357,17 @@ async fn fault_layer(State(sh): Sh, req: Request, next: Next) -> Response {
 
 // ---- v2: authentication, account, data centers ---------------------------------------
 
-async fn login(State(sh): Sh, body: Bytes) -> ApiResult {
-    let req: LoginRequest = parse_body(&body)?;
+/// A signed-in user: the account's identity and a fresh bearer token.
+struct Session {
+    user: String,
+    alias: String,
+    dc: String,
+    token: String,
+}
+
+/// Checks a user name and password against the account's (the v2 login and the v1 logon
+/// take the same pair) and issues a token.
+fn sign_in(sh: &Arc<Shared>, username: &str, password: &str) -> Option<Session> {
     let (user, pass, alias, dc) = sh.with(false, |st, _| {
         (
             st.account.username.clone(),
@@ -303,10 +376,8 @@ async fn login(State(sh): Sh, body: Bytes) -> ApiResult {
             st.account.primary_dc.clone(),
         )
     });
-    if req.username != user || req.password != pass {
-        return Err(ApiError::bad_request(
-            "We didn't recognize the username or password you entered. Please try again.",
-        ));
+    if username != user || password != pass {
+        return None;
     }
     let token = super::auth::issue(
         &sh.signing_key,
@@ -315,18 +386,32 @@ async fn login(State(sh): Sh, body: Bytes) -> ApiResult {
         &dc,
         chrono::Utc::now().timestamp(),
     );
-    ok(&LoginResponse {
-        user_name: user,
-        account_alias: alias,
-        location_alias: dc,
-        roles: vec!["AccountAdmin".into(), "ServerAdmin".into()],
-        bearer_token: token,
+    Some(Session {
+        user,
+        alias,
+        dc,
+        token,
     })
 }
 
-async fn account(State(sh): Sh, headers: HeaderMap, Path(alias): Path<String>) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let body = sh.with(false, |st, _| {
+async fn login(State(sh): Sh, body: Bytes) -> ApiResult {
+    let req: LoginRequest = parse_body(&body)?;
+    let Some(session) = sign_in(&sh, &req.username, &req.password) else {
+        return Err(ApiError::bad_request(
+            "We didn't recognize the username or password you entered. Please try again.",
+        ));
+    };
+    ok(&LoginResponse {
+        user_name: session.user,
+        account_alias: session.alias,
+        location_alias: session.dc,
+        roles: vec!["AccountAdmin".into(), "ServerAdmin".into()],
+        bearer_token: session.token,
+    })
+}
+
+async fn account(a: Authenticated) -> ApiResult {
+    let body = a.sh.with(false, |st, _| {
         json!({
             "accountAlias": st.account.alias,
             "parentAlias": "",
@@ -360,7 +445,7 @@ fn dc_entity(st: &Account, alias: &str, dc: &str, group_links: bool) -> DataCent
         Link::new("createServer", format!("/v2/servers/{alias}")).with_verbs(&["POST"]),
         Link::new("createGroup", format!("/v2/groups/{alias}")).with_verbs(&["POST"]),
     ];
-    if group_links && let Some(root) = st.root_group(dc) {
+    if group_links && let Some(root) = st.groups.root(dc) {
         links.push(
             Link::new("group", format!("/v2/groups/{alias}/{}", root.id))
                 .with_id(root.id.clone())
@@ -374,8 +459,7 @@ fn dc_entity(st: &Account, alias: &str, dc: &str, group_links: bool) -> DataCent
     }
 }
 
-async fn data_centers(State(sh): Sh, headers: HeaderMap, Path(alias): Path<String>) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
+async fn data_centers(Authenticated { sh, alias }: Authenticated) -> ApiResult {
     let list = sh.with(false, |st, _| {
         DATA_CENTERS
             .iter()
@@ -386,26 +470,19 @@ async fn data_centers(State(sh): Sh, headers: HeaderMap, Path(alias): Path<Strin
 }
 
 async fn data_center(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, dc)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Dc { dc }): Path<Dc>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     dc_name(&dc).ok_or_else(ApiError::not_found)?;
     let q = lower_query(&q);
     let links = q.get("grouplinks").is_some_and(|v| v == "true");
     ok(&sh.with(false, |st, _| dc_entity(st, &alias, &dc, links)))
 }
 
-async fn capabilities(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, dc)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
+async fn capabilities(a: Authenticated, Path(Dc { dc }): Path<Dc>) -> ApiResult {
     dc_name(&dc).ok_or_else(ApiError::not_found)?;
-    let (net_id, net_name, _) = sh.with(false, |st, _| st.network(&dc));
+    let (net_id, net_name, _) = a.sh.with(false, |st, _| st.network(&dc));
     let caps = DeploymentCapabilities {
         data_center_enabled: true,
         import_vm_enabled: false,
@@ -416,7 +493,7 @@ async fn capabilities(
             name: net_name,
             network_id: net_id,
             kind: "private".into(),
-            account_id: sh.alias.clone(),
+            account_id: a.sh.alias.clone(),
         }],
         templates: super::templates(),
         importable_os_types: Vec::new(),
@@ -425,11 +502,9 @@ async fn capabilities(
 }
 
 async fn networks(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, dc)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Dc { dc }): Path<Dc>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     dc_name(&dc).ok_or_else(ApiError::not_found)?;
     let (id, name, cidr) = sh.with(false, |st, _| st.network(&dc));
     let gateway = cidr.replace(".0.0/16", ".0.1");
@@ -546,7 +621,7 @@ fn group_entity(st: &Account, g: &GroupRec, alias: &str, detailed: bool) -> Grou
     if let Some(p) = &g.parent {
         links.push(Link::new("parentGroup", format!("/v2/groups/{alias}/{p}")).with_id(p.clone()));
     }
-    let servers: Vec<&ServerRec> = st.servers_in_group(&g.id).collect();
+    let servers: Vec<&ServerRec> = st.servers.in_group(&g.id).collect();
     for s in &servers {
         links.push(
             Link::new("server", format!("/v2/servers/{alias}/{}", s.id)).with_id(s.id.clone()),
@@ -584,12 +659,10 @@ fn group_entity(st: &Account, g: &GroupRec, alias: &str, detailed: bool) -> Grou
 }
 
 async fn get_group(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let detailed = lower_query(&q)
         .get("serverdetail")
         .is_some_and(|v| v == "detailed");
@@ -601,13 +674,7 @@ async fn get_group(
     ok(&g.ok_or_else(ApiError::not_found)?)
 }
 
-async fn create_group(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(alias): Path<String>,
-    body: Bytes,
-) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
+async fn create_group(Authenticated { sh, alias }: Authenticated, body: Bytes) -> ApiResult {
     let req: CreateGroup = parse_body(&body)?;
     let g = sh.with(true, |st, now| {
         st.create_group(
@@ -622,11 +689,9 @@ async fn create_group(
 }
 
 async fn delete_group(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let status = sh.with(true, |st, now| st.delete_group(&id, now))?;
     Ok(json_response(
         StatusCode::ACCEPTED,
@@ -634,15 +699,9 @@ async fn delete_group(
     ))
 }
 
-async fn patch_group(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
+async fn patch_group(a: Authenticated, Path(Id { id }): Path<Id>, body: Bytes) -> ApiResult {
     let ops: Vec<PatchOp> = parse_body(&body)?;
-    sh.with(true, |st, now| -> Result<(), ApiError> {
+    a.sh.with(true, |st, now| -> Result<(), ApiError> {
         let g = st.groups.get_mut(&id).ok_or_else(ApiError::not_found)?;
         for op in &ops {
             let v = op.value.as_str().unwrap_or_default().to_string();
@@ -662,16 +721,11 @@ async fn patch_group(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn group_defaults(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let dc = sh
-        .with(false, |st, _| st.groups.get(&id).map(|g| g.dc.clone()))
-        .ok_or_else(ApiError::not_found)?;
-    let (net, _, _) = sh.with(false, |st, _| st.network(&dc));
+async fn group_defaults(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let dc =
+        a.sh.with(false, |st, _| st.groups.get(&id).map(|g| g.dc.clone()))
+            .ok_or_else(ApiError::not_found)?;
+    let (net, _, _) = a.sh.with(false, |st, _| st.network(&dc));
     ok(&json!({
         "cpu": {"value": 1, "inherited": true},
         "memoryGB": {"value": 2, "inherited": true},
@@ -681,25 +735,14 @@ async fn group_defaults(
     }))
 }
 
-async fn group_billing(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let b = sh.with(true, |st, now| st.group_billing(&id, now));
+async fn group_billing(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let b = a.sh.with(true, |st, now| st.group_billing(&id, now));
     ok(&b.ok_or_else(ApiError::not_found)?)
 }
 
 // ---- v2: servers ----------------------------------------------------------------------
 
-async fn create_server(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(alias): Path<String>,
-    body: Bytes,
-) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
+async fn create_server(Authenticated { sh, alias }: Authenticated, body: Bytes) -> ApiResult {
     let req: CreateServer = parse_body(&body)?;
     let (name, uuid, status) = sh.with(true, |st, now| st.create_server(&req, now))?;
     let item = QueuedItem {
@@ -717,24 +760,20 @@ async fn create_server(
 }
 
 async fn get_server(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     // `?uuid=true` and plain ids are both looked up; uuids and names never collide.
     let s = sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| server_entity(st, s, &alias))
+        st.servers.find(&id).map(|s| server_entity(st, s, &alias))
     });
     ok(&s.ok_or_else(ApiError::not_found)?)
 }
 
 async fn delete_server(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let (server, status) = sh.with(true, |st, now| st.delete_server(&id, now))?;
     Ok(json_response(
         StatusCode::ACCEPTED,
@@ -748,12 +787,10 @@ async fn delete_server(
 }
 
 async fn patch_server(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
     body: Bytes,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let ops: Vec<PatchOp> = parse_body(&body)?;
     let num = |v: &Value| -> Result<u32, ApiError> {
         v.as_u64()
@@ -777,7 +814,8 @@ async fn patch_server(
     }
     let status = sh.with(true, |st, now| -> Result<Option<String>, ApiError> {
         let sid = st
-            .find_server(&id)
+            .servers
+            .find(&id)
             .ok_or_else(ApiError::not_found)?
             .id
             .clone();
@@ -808,14 +846,9 @@ async fn patch_server(
     }
 }
 
-async fn credentials(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let c = sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| {
+async fn credentials(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let c = a.sh.with(false, |st, _| {
+        st.servers.find(&id).map(|s| {
             let user = if s.is_windows() {
                 "administrator"
             } else {
@@ -827,13 +860,8 @@ async fn credentials(
     ok(&c.ok_or_else(ApiError::not_found)?)
 }
 
-async fn server_capabilities(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    sh.with(false, |st, _| st.find_server(&id).map(|_| ()))
+async fn server_capabilities(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    a.sh.with(false, |st, _| st.servers.find(&id).map(|_| ()))
         .ok_or_else(ApiError::not_found)?;
     ok(&json!({
         "reservedDrivePaths": ["bin", "boot", "dev", "etc", "lib", "proc", "usr", "var"],
@@ -843,12 +871,10 @@ async fn server_capabilities(
 }
 
 async fn add_public_ip(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Id { id }): Path<Id>,
     body: Bytes,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let spec: PublicIpSpec = parse_body(&body)?;
     let status = sh.with(true, |st, now| st.add_public_ip(&id, &spec, now))?;
     Ok(json_response(
@@ -857,14 +883,9 @@ async fn add_public_ip(
     ))
 }
 
-async fn list_public_ips(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let ips = sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| {
+async fn list_public_ips(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let ips = a.sh.with(false, |st, _| {
+        st.servers.find(&id).map(|s| {
             s.public_ips
                 .iter()
                 .filter(|ip| ip.ready)
@@ -875,14 +896,9 @@ async fn list_public_ips(
     ok(&ips.ok_or_else(ApiError::not_found)?)
 }
 
-async fn get_public_ip(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id, ip)): Path<(String, String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let spec = sh.with(false, |st, _| {
-        st.find_server(&id).and_then(|s| {
+async fn get_public_ip(a: Authenticated, Path(Ip { id, ip }): Path<Ip>) -> ApiResult {
+    let spec = a.sh.with(false, |st, _| {
+        st.servers.find(&id).and_then(|s| {
             s.public_ips
                 .iter()
                 .find(|p| p.address == ip && p.ready)
@@ -897,12 +913,10 @@ async fn get_public_ip(
 }
 
 async fn update_public_ip(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id, ip)): Path<(String, String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Ip { id, ip }): Path<Ip>,
     body: Bytes,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let spec: PublicIpSpec = parse_body(&body)?;
     let status = sh.with(true, |st, now| st.update_public_ip(&id, &ip, &spec, now))?;
     Ok(json_response(
@@ -912,11 +926,9 @@ async fn update_public_ip(
 }
 
 async fn delete_public_ip(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id, ip)): Path<(String, String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Ip { id, ip }): Path<Ip>,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let status = sh.with(true, |st, now| st.delete_public_ip(&id, &ip, now))?;
     Ok(json_response(
         StatusCode::ACCEPTED,
@@ -927,12 +939,10 @@ async fn delete_public_ip(
 // ---- v2: operations and queue -----------------------------------------------------------
 
 async fn server_operation(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, op)): Path<(String, String)>,
+    Authenticated { sh, alias }: Authenticated,
+    Path(Op { op }): Path<Op>,
     body: Bytes,
 ) -> ApiResult {
-    let alias = guard(&sh, &headers, &alias)?;
     let canonical = match op.as_str() {
         "poweron" => "powerOn",
         "poweroff" => "powerOff",
@@ -977,14 +987,10 @@ async fn server_operation(
     ok(&items)
 }
 
-async fn op_status(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    sh.count_poll(&id);
-    let status = sh.with(false, |st, _| st.operation(&id).map(|o| o.status));
+async fn op_status(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    a.sh.count_poll(&id);
+    let status =
+        a.sh.with(false, |st, _| st.ops.by_status_id(&id).map(|o| o.status));
     ok(&StatusResponse {
         status: status.ok_or_else(ApiError::not_found)?,
     })
@@ -992,36 +998,21 @@ async fn op_status(
 
 // ---- v2: billing ----------------------------------------------------------------------
 
-async fn server_pricing(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let p = sh.with(false, |st, _| st.server_pricing(&id));
+async fn server_pricing(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let p = a.sh.with(false, |st, _| st.server_pricing(&id));
     ok(&p.ok_or_else(ApiError::not_found)?)
 }
 
-async fn server_estimate(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let e = sh.with(true, |st, now| st.server_estimate(&id, now));
+async fn server_estimate(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let e = a.sh.with(true, |st, now| st.server_estimate(&id, now));
     ok(&e.ok_or_else(ApiError::not_found)?)
 }
 
-async fn invoice(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, year, month)): Path<(String, i32, u32)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
+async fn invoice(Path(Month { year, month }): Path<Month>, a: Authenticated) -> ApiResult {
     if !(1..=12).contains(&month) {
         return Err(ApiError::bad_request("The month must be between 1 and 12."));
     }
-    ok(&sh.with(true, |st, now| st.invoice(year, month, now)))
+    ok(&a.sh.with(true, |st, now| st.invoice(year, month, now)))
 }
 
 // ---- v1 -------------------------------------------------------------------------------
@@ -1052,26 +1043,12 @@ struct V1Logon {
 
 async fn v1_logon(State(sh): Sh, body: Bytes) -> ApiResult {
     let req: V1Logon = parse_body(&body)?;
-    let (user, pass, alias, dc) = sh.with(false, |st, _| {
-        (
-            st.account.username.clone(),
-            st.account.password.clone(),
-            st.account.alias.clone(),
-            st.account.primary_dc.clone(),
-        )
-    });
-    if req.api_key != user || req.password != pass {
+    let Some(session) = sign_in(&sh, &req.api_key, &req.password) else {
         return v1(100, "Invalid API key or password.", json!({}));
-    }
-    let token = super::auth::issue(
-        &sh.signing_key,
-        &user,
-        &alias,
-        &dc,
-        chrono::Utc::now().timestamp(),
-    );
+    };
     let mut resp = v1(0, "Successfully logged in.", json!({}))?;
-    if let Ok(v) = HeaderValue::from_str(&format!("{V1_COOKIE}={token}; path=/; HttpOnly")) {
+    let cookie = format!("{V1_COOKIE}={}; path=/; HttpOnly", session.token);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -1117,249 +1094,284 @@ async fn v1_call(
     }
     let req: Value = parse_body::<Option<Value>>(&body)?.unwrap_or(json!({}));
     match (area.as_str(), method.as_str()) {
-        ("blueprint", "getblueprints") => {
-            let search: String = field(&req, "Search").unwrap_or_default();
-            let list = sh.with(false, |st, _| {
-                st.blueprints
-                    .values()
-                    .filter(|b| {
-                        search.is_empty()
-                            || b.definition
-                                .metadata
-                                .name
-                                .to_ascii_lowercase()
-                                .contains(&search.to_ascii_lowercase())
-                    })
-                    .map(|b| BlueprintSummary {
-                        id: b.id,
-                        name: b.definition.metadata.name.clone(),
-                    })
-                    .collect::<Vec<_>>()
-            });
-            v1(0, "Success", json!({ "Blueprints": list }))
-        }
-        ("blueprint", "getblueprintdetails") => {
-            let id: u32 = field(&req, "ID").unwrap_or(0);
-            let d = sh.with(false, |st, _| {
-                st.blueprints.get(&id).map(|b| {
-                    let m = &b.definition.metadata;
-                    BlueprintDetails {
-                        id,
-                        name: m.name.clone(),
-                        author: m.owner.clone(),
-                        capabilities: Vec::new(),
-                        description: m.description.clone(),
-                        status: 1,
-                        visibility: if m.visibility.eq_ignore_ascii_case("public") {
-                            1
-                        } else {
-                            2
-                        },
-                    }
-                })
-            });
-            match d {
-                Some(d) => v1(0, "Success", json!({ "BlueprintDetails": d })),
-                None => v1(5, "Blueprint not found.", json!({})),
-            }
-        }
-        ("blueprint", "getblueprintparameters") => {
-            let id: u32 = field(&req, "ID").unwrap_or(0);
-            let params = sh.with(false, |st, _| {
-                let b = st.blueprints.get(&id)?;
-                let mut out: Vec<BlueprintParameter> = [
-                    ("T3.BuildServerTask.Password", 4),
-                    ("T3.BuildServerTask.GroupID", 7),
-                    ("T3.BuildServerTask.Network", 1),
-                    ("T3.BuildServerTask.PrimaryDNS", 7),
-                    ("T3.BuildServerTask.SecondaryDNS", 7),
-                ]
-                .iter()
-                .map(|(n, t)| BlueprintParameter {
-                    name: n.to_string(),
-                    options: Vec::new(),
-                    regex: String::new(),
-                    kind: *t,
-                })
-                .collect();
-                for pid in b.definition.package_ids() {
-                    if let Some(p) = st.packages.get(&pid) {
-                        for mp in p.manifest.parameters.iter().filter(|mp| !mp.is_system()) {
-                            if out.iter().any(|o| o.name == mp.variable) {
-                                continue;
-                            }
-                            out.push(BlueprintParameter {
-                                name: mp.variable.clone(),
-                                options: mp
-                                    .options
-                                    .iter()
-                                    .map(|(n, v)| ParameterOption {
-                                        name: n.clone(),
-                                        value: v.clone(),
-                                    })
-                                    .collect(),
-                                regex: mp.regex.clone().unwrap_or_default(),
-                                kind: mp.kind.v1_code(),
-                            });
-                        }
-                    }
-                }
-                Some(out)
-            });
-            match params {
-                Some(p) => v1(0, "Success", json!({ "Parameters": p })),
-                None => v1(5, "Blueprint not found.", json!({})),
-            }
-        }
-        ("blueprint", "deployblueprint") => {
-            let r: DeployBlueprintRequest = serde_json::from_value(req.clone())
-                .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))?;
-            match sh.with(true, |st, now| st.deploy_blueprint(&r, now)) {
-                Ok(n) => v1(0, "Success", json!({ "RequestID": n })),
-                Err((code, m)) => v1(code, &m, json!({})),
-            }
-        }
+        ("blueprint", "getblueprints") => v1_getblueprints(&sh, &req),
+        ("blueprint", "getblueprintdetails") => v1_getblueprintdetails(&sh, &req),
+        ("blueprint", "getblueprintparameters") => v1_getblueprintparameters(&sh, &req),
+        ("blueprint", "deployblueprint") => v1_deployblueprint(&sh, &req),
         ("blueprint", "getdeploymentstatus") | ("blueprint", "getblueprintstatus") => {
-            let id: u64 = field(&req, "RequestID").unwrap_or(0);
-            let status = sh.with(false, |st, now| {
-                st.operations.get(&id).map(|op| {
-                    let step = op
-                        .plan
-                        .get(op.cursor.min(op.plan.len().saturating_sub(1)))
-                        .map(|s| {
-                            format!("{:?}", s.action)
-                                .split([' ', '{'])
-                                .next()
-                                .unwrap_or("")
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    DeploymentStatus {
-                        request_id: id,
-                        current_status: v1_status_name(op.status, false).into(),
-                        description: op.error.clone().unwrap_or_else(|| op.title.clone()),
-                        percent_complete: op.percent(),
-                        status_date: v1_date(op.finished.unwrap_or(now)),
-                        step,
-                        servers: op
-                            .servers()
-                            .iter()
-                            .filter_map(|s| st.servers.get(s).map(|s| s.name.clone()))
-                            .collect(),
-                    }
-                })
-            });
-            match status {
-                Some(s) => v1(0, "Success", s),
-                None => v1(5, "Request not found.", json!({})),
-            }
+            v1_getdeploymentstatus(&sh, &req)
         }
-        ("blueprint", "getpackages") => {
-            let class: Option<i32> = field(&req, "Classification");
-            let vis: Option<i32> = field(&req, "Visibility");
-            let list = sh.with(false, |st, _| {
-                st.packages
-                    .values()
-                    .filter(|p| class.is_none_or(|c| c == p.classification))
-                    .filter(|p| vis.is_none_or(|v| v == p.visibility || p.classification == 1))
-                    .map(|p| PackageSummary {
-                        id: p.manifest.uuid.clone(),
-                        name: p.manifest.name.clone(),
-                        classification: p.classification,
-                    })
-                    .collect::<Vec<_>>()
-            });
-            v1(0, "Success", json!({ "Packages": list }))
-        }
-        ("blueprint", "getpendingpackages") => {
-            let list = sh.with(false, |st, _| {
-                st.pending_packages
-                    .values()
-                    .map(|p| PackageSummary {
-                        id: String::new(),
-                        name: p.file_name.clone(),
-                        classification: 0,
-                    })
-                    .collect::<Vec<_>>()
-            });
-            v1(0, "Success", json!({ "Packages": list }))
-        }
-        ("blueprint", "publishpackage") => {
-            let r: PublishPackageRequest = serde_json::from_value(req.clone())
-                .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))?;
-            let outcome = sh.with(true, |st, now| {
-                let uuid = st
-                    .pending_packages
-                    .get(&r.name)
-                    .map(|p| p.manifest.uuid.to_ascii_lowercase());
-                st.publish_package(&r, now).map(|n| (n, uuid))
-            });
-            match outcome {
-                Ok((n, uuid)) => {
-                    if let Some(uuid) = uuid {
-                        let from = sh.data_dir.join("pending").join(&r.name);
-                        let to = sh.data_dir.join("packages").join(format!("{uuid}.zip"));
-                        if let Err(e) = std::fs::copy(&from, &to) {
-                            tracing::warn!(error = %e, "cannot copy the published package file");
-                        }
-                    }
-                    v1(0, "Success", json!({ "RequestID": n }))
-                }
-                Err((code, m)) => v1(code, &m, json!({})),
-            }
-        }
-        ("queue", "getrequeststatus") => {
-            let id: u64 = field(&req, "RequestID").unwrap_or(0);
-            let d = sh.with(false, |st, now| {
-                st.operations.get(&id).map(|op| RequestDetails {
-                    request_id: id,
-                    request_title: op.title.clone(),
-                    progress_desc: op.error.clone().unwrap_or_default(),
-                    status_date: v1_date(op.finished.unwrap_or(now)),
-                    percent_complete: op.percent(),
-                    current_status: v1_status_name(op.status, true).into(),
-                    step_number: op.cursor as u32,
-                })
-            });
-            match d {
-                Some(d) => v1(0, "Success", json!({ "RequestDetails": d })),
-                None => v1(5, "Request not found.", json!({})),
-            }
-        }
-        ("billing", "getaccountsummary") => {
-            let (mtd, hour) = sh.with(true, |st, now| {
-                let mtd = st.account_month_total(&super::state::month_key(now), now);
-                let hour: f64 = st.servers.values().map(|s| s.hourly()).sum();
-                (mtd, hour)
-            });
-            let now = sh.clock.now();
-            v1(
-                0,
-                "Success",
-                json!({
-                    "AccountAlias": sh.alias,
-                    "MonthToDateTotal": (mtd * 100.0).round() / 100.0,
-                    "CurrentHour": (hour * 100000.0).round() / 100000.0,
-                    "PreviousHour": (hour * 100000.0).round() / 100000.0,
-                    "MonthlyEstimate": ((mtd + hour * Account::hours_left_in_month(now)) * 100.0).round() / 100.0,
-                    "OneTimeCharges": 0.0,
-                }),
-            )
-        }
+        ("blueprint", "getpackages") => v1_getpackages(&sh, &req),
+        ("blueprint", "getpendingpackages") => v1_getpendingpackages(&sh),
+        ("blueprint", "publishpackage") => v1_publishpackage(&sh, &req),
+        ("queue", "getrequeststatus") => v1_getrequeststatus(&sh, &req),
+        ("billing", "getaccountsummary") => v1_getaccountsummary(&sh),
         _ => v1(3, &format!("Unknown method {area}/{method}."), json!({})),
     }
+}
+
+/// `Blueprint/GetBlueprints`: the catalog, optionally filtered by a name search.
+fn v1_getblueprints(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let search: String = field(req, "Search").unwrap_or_default();
+    let list = sh.with(false, |st, _| {
+        st.catalog
+            .blueprints
+            .values()
+            .filter(|b| {
+                search.is_empty()
+                    || b.definition
+                        .metadata
+                        .name
+                        .to_ascii_lowercase()
+                        .contains(&search.to_ascii_lowercase())
+            })
+            .map(|b| BlueprintSummary {
+                id: b.id,
+                name: b.definition.metadata.name.clone(),
+            })
+            .collect::<Vec<_>>()
+    });
+    v1(0, "Success", json!({ "Blueprints": list }))
+}
+
+/// `Blueprint/GetBlueprintDetails`.
+fn v1_getblueprintdetails(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let id: u32 = field(req, "ID").unwrap_or(0);
+    let d = sh.with(false, |st, _| {
+        st.catalog.blueprints.get(&id).map(|b| {
+            let m = &b.definition.metadata;
+            BlueprintDetails {
+                id,
+                name: m.name.clone(),
+                author: m.owner.clone(),
+                capabilities: Vec::new(),
+                description: m.description.clone(),
+                status: 1,
+                visibility: if m.visibility.eq_ignore_ascii_case("public") {
+                    1
+                } else {
+                    2
+                },
+            }
+        })
+    });
+    match d {
+        Some(d) => v1(0, "Success", json!({ "BlueprintDetails": d })),
+        None => v1(5, "Blueprint not found.", json!({})),
+    }
+}
+
+/// `Blueprint/GetBlueprintParameters`: the build task's system parameters, then every
+/// prompted parameter of the blueprint's packages, once each.
+fn v1_getblueprintparameters(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let id: u32 = field(req, "ID").unwrap_or(0);
+    let params = sh.with(false, |st, _| {
+        let b = st.catalog.blueprints.get(&id)?;
+        let mut out: Vec<BlueprintParameter> = [
+            ("T3.BuildServerTask.Password", 4),
+            ("T3.BuildServerTask.GroupID", 7),
+            ("T3.BuildServerTask.Network", 1),
+            ("T3.BuildServerTask.PrimaryDNS", 7),
+            ("T3.BuildServerTask.SecondaryDNS", 7),
+        ]
+        .iter()
+        .map(|(n, t)| BlueprintParameter {
+            name: n.to_string(),
+            options: Vec::new(),
+            regex: String::new(),
+            kind: *t,
+        })
+        .collect();
+        for pid in b.definition.package_ids() {
+            if let Some(p) = st.catalog.packages.get(&pid) {
+                for mp in p.manifest.parameters.iter().filter(|mp| !mp.is_system()) {
+                    if out.iter().any(|o| o.name == mp.variable) {
+                        continue;
+                    }
+                    out.push(BlueprintParameter {
+                        name: mp.variable.clone(),
+                        options: mp
+                            .options
+                            .iter()
+                            .map(|(n, v)| ParameterOption {
+                                name: n.clone(),
+                                value: v.clone(),
+                            })
+                            .collect(),
+                        regex: mp.regex.clone().unwrap_or_default(),
+                        kind: mp.kind.v1_code(),
+                    });
+                }
+            }
+        }
+        Some(out)
+    });
+    match params {
+        Some(p) => v1(0, "Success", json!({ "Parameters": p })),
+        None => v1(5, "Blueprint not found.", json!({})),
+    }
+}
+
+/// `Blueprint/DeployBlueprint`.
+fn v1_deployblueprint(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let r: DeployBlueprintRequest = serde_json::from_value(req.clone())
+        .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))?;
+    match sh.with(true, |st, now| st.deploy_blueprint(&r, now)) {
+        Ok(n) => v1(0, "Success", json!({ "RequestID": n })),
+        Err((code, m)) => v1(code, &m, json!({})),
+    }
+}
+
+/// `Blueprint/GetDeploymentStatus` (also answered as `GetBlueprintStatus`).
+fn v1_getdeploymentstatus(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let id: u64 = field(req, "RequestID").unwrap_or(0);
+    let status = sh.with(false, |st, now| {
+        st.ops.get(&id).map(|op| {
+            let step = op
+                .plan
+                .get(op.cursor.min(op.plan.len().saturating_sub(1)))
+                .map(|s| {
+                    format!("{:?}", s.action)
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            DeploymentStatus {
+                request_id: id,
+                current_status: v1_status_name(op.status, false).into(),
+                description: op.error.clone().unwrap_or_else(|| op.title.clone()),
+                percent_complete: op.percent(),
+                status_date: v1_date(op.finished.unwrap_or(now)),
+                step,
+                servers: op
+                    .servers()
+                    .iter()
+                    .filter_map(|s| st.servers.get(s).map(|s| s.name.clone()))
+                    .collect(),
+            }
+        })
+    });
+    match status {
+        Some(s) => v1(0, "Success", s),
+        None => v1(5, "Request not found.", json!({})),
+    }
+}
+
+/// `Blueprint/GetPackages`, filtered by classification and visibility.
+fn v1_getpackages(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let class: Option<i32> = field(req, "Classification");
+    let vis: Option<i32> = field(req, "Visibility");
+    let list = sh.with(false, |st, _| {
+        st.catalog
+            .packages
+            .values()
+            .filter(|p| class.is_none_or(|c| c == p.classification))
+            .filter(|p| vis.is_none_or(|v| v == p.visibility || p.classification == 1))
+            .map(|p| PackageSummary {
+                id: p.manifest.uuid.clone(),
+                name: p.manifest.name.clone(),
+                classification: p.classification,
+            })
+            .collect::<Vec<_>>()
+    });
+    v1(0, "Success", json!({ "Packages": list }))
+}
+
+/// `Blueprint/GetPendingPackages`: uploaded, not yet published.
+fn v1_getpendingpackages(sh: &Arc<Shared>) -> ApiResult {
+    let list = sh.with(false, |st, _| {
+        st.catalog
+            .pending_packages
+            .values()
+            .map(|p| PackageSummary {
+                id: String::new(),
+                name: p.file_name.clone(),
+                classification: 0,
+            })
+            .collect::<Vec<_>>()
+    });
+    v1(0, "Success", json!({ "Packages": list }))
+}
+
+/// `Blueprint/PublishPackage`: publishes an uploaded package and keeps its file for
+/// local execution.
+fn v1_publishpackage(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let r: PublishPackageRequest = serde_json::from_value(req.clone())
+        .map_err(|e| ApiError::bad_request(format!("The request is invalid: {e}")))?;
+    let outcome = sh.with(true, |st, now| {
+        let uuid = st
+            .catalog
+            .pending_packages
+            .get(&r.name)
+            .map(|p| p.manifest.uuid.to_ascii_lowercase());
+        st.publish_package(&r, now).map(|n| (n, uuid))
+    });
+    match outcome {
+        Ok((n, uuid)) => {
+            if let Some(uuid) = uuid {
+                let from = sh.data_dir.join("pending").join(&r.name);
+                let to = sh.data_dir.join("packages").join(format!("{uuid}.zip"));
+                if let Err(e) = std::fs::copy(&from, &to) {
+                    tracing::warn!(error = %e, "cannot copy the published package file");
+                }
+            }
+            v1(0, "Success", json!({ "RequestID": n }))
+        }
+        Err((code, m)) => v1(code, &m, json!({})),
+    }
+}
+
+/// `Queue/GetRequestStatus`.
+fn v1_getrequeststatus(sh: &Arc<Shared>, req: &Value) -> ApiResult {
+    let id: u64 = field(req, "RequestID").unwrap_or(0);
+    let d = sh.with(false, |st, now| {
+        st.ops.get(&id).map(|op| RequestDetails {
+            request_id: id,
+            request_title: op.title.clone(),
+            progress_desc: op.error.clone().unwrap_or_default(),
+            status_date: v1_date(op.finished.unwrap_or(now)),
+            percent_complete: op.percent(),
+            current_status: v1_status_name(op.status, true).into(),
+            step_number: op.cursor as u32,
+        })
+    });
+    match d {
+        Some(d) => v1(0, "Success", json!({ "RequestDetails": d })),
+        None => v1(5, "Request not found.", json!({})),
+    }
+}
+
+/// `Billing/GetAccountSummary`.
+fn v1_getaccountsummary(sh: &Arc<Shared>) -> ApiResult {
+    let (mtd, hour) = sh.with(true, |st, now| {
+        let mtd = st.account_month_total(&super::state::month_key(now), now);
+        let hour: f64 = st.servers.values().map(|s| s.hourly()).sum();
+        (mtd, hour)
+    });
+    let now = sh.clock.now();
+    v1(
+        0,
+        "Success",
+        json!({
+            "AccountAlias": sh.alias,
+            "MonthToDateTotal": (mtd * 100.0).round() / 100.0,
+            "CurrentHour": (hour * 100000.0).round() / 100000.0,
+            "PreviousHour": (hour * 100000.0).round() / 100000.0,
+            "MonthlyEstimate": ((mtd + hour * Account::hours_left_in_month(now)) * 100.0).round() / 100.0,
+            "OneTimeCharges": 0.0,
+        }),
+    )
 }
 
 // ---- emulator-only catalog endpoints ----------------------------------------------------
 
 async fn upload_package(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(alias): Path<String>,
+    a: Authenticated,
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
     let name = q
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("name"))
@@ -1376,7 +1388,7 @@ async fn upload_package(
     }
     let manifest = certify_blueprint::Manifest::from_zip(&body)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let dir = sh.data_dir.join("pending");
+    let dir = a.sh.data_dir.join("pending");
     std::fs::write(dir.join(&name), &body).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -1388,39 +1400,28 @@ async fn upload_package(
         package_id: manifest.uuid.clone(),
         name: manifest.name.clone(),
     };
-    sh.with(true, |st, _| st.add_pending_package(&name, manifest));
+    a.sh.with(true, |st, _| st.catalog.add_pending(&name, manifest));
     Ok(json_response(StatusCode::CREATED, &answer))
 }
 
-async fn register_blueprint(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path(alias): Path<String>,
-    body: Bytes,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
+async fn register_blueprint(a: Authenticated, body: Bytes) -> ApiResult {
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("The body is not UTF-8."))?;
     let def = certify_blueprint::BlueprintDefinition::parse(text)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let name = def.metadata.name.clone();
-    let id = sh
-        .with(true, |st, _| st.register_blueprint(def))
-        .map_err(ApiError::bad_request)?;
+    let id =
+        a.sh.with(true, |st, _| st.register_blueprint(def))
+            .map_err(ApiError::bad_request)?;
     Ok(json_response(
         StatusCode::CREATED,
         &RegisteredBlueprint { id, name },
     ))
 }
 
-async fn build_log(
-    State(sh): Sh,
-    headers: HeaderMap,
-    Path((alias, id)): Path<(String, String)>,
-) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    let lines = sh.with(false, |st, _| {
-        st.find_server(&id).map(|s| s.build_log.clone())
+async fn build_log(a: Authenticated, Path(Id { id }): Path<Id>) -> ApiResult {
+    let lines = a.sh.with(false, |st, _| {
+        st.servers.find(&id).map(|s| s.build_log.clone())
     });
     ok(&json!({ "lines": lines.ok_or_else(ApiError::not_found)? }))
 }
@@ -1428,9 +1429,8 @@ async fn build_log(
 /// **Emulator only**: the account clock, so that a client measures durations (time to
 /// value, the watchdog) in account time, whatever the clock scale the emulator was
 /// started with.
-async fn account_clock(State(sh): Sh, headers: HeaderMap, Path(alias): Path<String>) -> ApiResult {
-    guard(&sh, &headers, &alias)?;
-    ok(&json!({ "scale": sh.clock.scale(), "now": sh.clock.now().to_rfc3339() }))
+async fn account_clock(a: Authenticated) -> ApiResult {
+    ok(&json!({ "scale": a.sh.clock.scale(), "now": a.sh.clock.now().to_rfc3339() }))
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use certify_clc::codec::mix;
+
 /// A class of endpoints that faults can target separately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EndpointClass {
@@ -321,14 +323,6 @@ fn latency(s: &str) -> Result<(Duration, Duration), FaultSpecError> {
             Ok((d, d))
         }
     }
-}
-
-/// splitmix64: a tiny, well-distributed mixer; enough for reproducible fault decisions.
-pub(crate) fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 fn unit(x: u64) -> f64 {

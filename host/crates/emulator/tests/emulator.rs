@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use certify_clc::emulator::{Emulator, ExecutionMode, FaultSpec, RunningEmulator};
 use certify_clc::model::*;
 use certify_clc::{Client, ClientError, Credentials, Pending, PollPolicy, PowerOp, RetryPolicy};
+use certify_emulator::{Emulator, ExecutionMode, FaultSpec, RunningEmulator};
 
 const SCALE: f64 = 3000.0;
 

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use certify_clc::emulator::{Emulator, FaultSpec};
+//! use certify_emulator::{Emulator, FaultSpec};
 //! let emulator = Emulator::builder()
 //!     .clock_scale(600.0)
 //!     .faults(FaultSpec::parse("5xx=0.1,seed=7").unwrap())
@@ -77,18 +77,14 @@ pub use clock::AccountClock;
 
 pub use faults::{EndpointClass, FaultSpec, FaultSpecError, Faults};
 
-use crate::client::Credentials;
+use certify_clc::Credentials;
 use state::State;
-
-pub(crate) fn auth_b64url_decode(s: &str) -> Option<Vec<u8>> {
-    auth::b64url_decode(s)
-}
 
 /// The templates the emulated account offers in every data center, as its
 /// deployment capabilities list them. `certify plan` prices a blueprint's
 /// storage from them without asking any account.
-pub fn templates() -> Vec<crate::model::Template> {
-    use crate::model::Template;
+pub fn templates() -> Vec<certify_clc::model::Template> {
+    use certify_clc::model::Template;
     use state::TEMPLATES;
     TEMPLATES
         .iter()
@@ -245,7 +241,7 @@ impl Shared {
         };
         let bytes = {
             let mut st = self.state.lock().expect("state lock poisoned");
-            st.account_time = self.clock.now();
+            st.ops.account_time = self.clock.now();
             serde_json::to_vec(&*st).map_err(std::io::Error::other)?
         };
         // Written aside then renamed, so a crash never leaves half a state file.
@@ -410,7 +406,7 @@ impl EmulatorBuilder {
         st.run_network = self.sandbox.is_some();
         st.faults = faults.clone();
         st.reindex();
-        let clock = AccountClock::new(st.account_time, self.clock_scale);
+        let clock = AccountClock::new(st.ops.account_time, self.clock_scale);
         let shared = Arc::new(Shared {
             alias: st.account.alias.clone(),
             signing_key: st.account.signing_key.clone(),
@@ -525,6 +521,7 @@ async fn ticker(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             .state
             .lock()
             .expect("state lock poisoned")
+            .ops
             .next_event_at();
         let wait = match next {
             Some(at) => shared
@@ -623,7 +620,7 @@ impl RunningEmulator {
     /// The build log of a server (also served at `/emulator/servers/{alias}/{id}/buildLog`).
     pub fn build_log(&self, server: &str) -> Option<Vec<String>> {
         self.shared.with(false, |st, _| {
-            st.find_server(server).map(|s| s.build_log.clone())
+            st.servers.find(server).map(|s| s.build_log.clone())
         })
     }
 

@@ -25,7 +25,9 @@
 //! `certify run` uses), each package runs in its own `certify-sandbox` sandbox on the run's
 //! private network: its server's address is a `10.88.x.y` of that network, it sees the
 //! system directories read-only and its server's directory writable, its environment is
-//! the list above (with `PATH` the system's), and it has resource limits. The sandbox
+//! the list above (with `PATH` the system's), and it has resource limits; the server's
+//! directory has a disk quota ([`certify_sandbox::DiskQuota`]), and going over it stops
+//! everything the server runs and fails the package that was running. The sandbox
 //! stays up after the script exits, with what the script started, until the server is
 //! deleted: then the sandbox's pid namespace takes everything in it down, daemons that
 //! called `setsid` included.
@@ -47,8 +49,10 @@ use certify_blueprint::shell_name;
 #[derive(Debug)]
 pub(crate) struct Supervisor {
     data_dir: PathBuf,
-    groups: Mutex<HashMap<String, Vec<i32>>>,
+    groups: Arc<Mutex<HashMap<String, Vec<i32>>>>,
     sandboxed: Option<Sandboxed>,
+    /// The disk quota watch of each sandboxed server's directory.
+    quotas: Mutex<HashMap<String, certify_sandbox::Watch>>,
 }
 
 /// The sandbox packages run in, and the run network their servers' addresses are on.
@@ -78,8 +82,9 @@ impl Supervisor {
     pub fn new(data_dir: &Path, sandboxed: Option<Sandboxed>) -> Self {
         let supervisor = Supervisor {
             data_dir: data_dir.to_path_buf(),
-            groups: Mutex::new(HashMap::new()),
+            groups: Arc::new(Mutex::new(HashMap::new())),
             sandboxed,
+            quotas: Mutex::new(HashMap::new()),
         };
         let recorded: HashMap<String, Vec<i32>> = std::fs::read(supervisor.groups_file())
             .ok()
@@ -332,6 +337,7 @@ impl Supervisor {
                 .or_default()
                 .push(pid);
             self.save();
+            self.watch_disk(&req.server_id);
         }
         // The status is one short line; more is a package forging it and is cut off.
         let reader = tokio::task::spawn_blocking(move || {
@@ -343,6 +349,10 @@ impl Supervisor {
         Ok(match tokio::time::timeout(limit_real, reader).await {
             Ok(Ok(text)) => match text.trim().parse::<i32>() {
                 Ok(0) => Ok(()),
+                _ if self.over_quota(&req.server_id) => Err(format!(
+                    "package {name} failed: it filled its server's directory past the disk quota ({}), and the server's processes were stopped",
+                    quota_text(certify_sandbox::DiskQuota::default())
+                )),
                 Ok(code) => Err(format!("package {name} failed: exit code {code}")),
                 Err(_) => Err(format!("package {name} failed: its sandbox ended early")),
             },
@@ -358,8 +368,44 @@ impl Supervisor {
         })
     }
 
+    /// Starts watching a sandboxed server's directory against the disk quota, once per
+    /// server: going over it stops everything the server runs, as a full disk would.
+    fn watch_disk(&self, server_id: &str) {
+        let mut quotas = self.quotas.lock().expect("poisoned");
+        if quotas.contains_key(server_id) {
+            return;
+        }
+        let groups = self.groups.clone();
+        let server = server_id.to_string();
+        let quota = certify_sandbox::DiskQuota::default();
+        let watch = quota.watch(self.sandbox(server_id), move |usage| {
+            tracing::warn!(
+                server = %server,
+                bytes = usage.bytes,
+                entries = usage.entries,
+                "a server went over its disk quota; its processes are stopped"
+            );
+            let pids = groups.lock().expect("poisoned").get(&server).cloned();
+            for pgid in pids.unwrap_or_default() {
+                kill_group(pgid);
+            }
+        });
+        match watch {
+            Ok(w) => {
+                quotas.insert(server_id.to_string(), w);
+            }
+            Err(e) => tracing::warn!("cannot watch a server's disk use: {e}"),
+        }
+    }
+
+    fn over_quota(&self, server_id: &str) -> bool {
+        let quotas = self.quotas.lock().expect("poisoned");
+        quotas.get(server_id).is_some_and(|w| w.exceeded())
+    }
+
     /// Kills every process group of a server and removes its sandbox.
     pub fn kill_server(&self, server_id: &str) {
+        self.quotas.lock().expect("poisoned").remove(server_id);
         let groups = self.groups.lock().expect("poisoned").remove(server_id);
         for pgid in groups.unwrap_or_default() {
             kill_group(pgid);
@@ -382,6 +428,11 @@ impl Supervisor {
         }
         self.save();
     }
+}
+
+/// A quota as people read it: `2 GiB or 100,000 files`.
+fn quota_text(q: certify_sandbox::DiskQuota) -> String {
+    format!("{} MiB or {} files", q.bytes >> 20, q.entries)
 }
 
 /// The package's log, at most its last megabyte. The package could have swapped the file
@@ -498,12 +549,13 @@ mod tests {
     use super::*;
     use certify_blueprint::Manifest;
 
+    /// Three package parameters in manifest order, then a system one that is never passed.
     const MANIFEST: &str = r#"<Manifest>
-  <Metadata><UUID>4a1b6c2e-0000-4000-8000-00000000abcd</UUID><Name>Install Web on Linux</Name></Metadata>
+  <Metadata><UUID>4a1b6c2e-0000-4000-8000-00000000abce</UUID><Name>Args</Name></Metadata>
   <Parameters>
-    <Parameter Name="Port" Type="Numeric" Variable="WEB_PORT" Default="8080" />
-    <Parameter Name="Mode" Type="Option" Variable="MODE" Required="false" />
-    <Parameter Name="Owner" Type="String" Variable="OWNER" Regex="[a-z]+" />
+    <Parameter Name="Port" Type="Numeric" Variable="WEB_PORT" Prompt="Build" Default="8080" />
+    <Parameter Name="Mode" Type="String" Variable="MODE" Prompt="Build" Required="false" />
+    <Parameter Name="Owner" Type="String" Variable="OWNER" Prompt="Build" />
     <Parameter Name="Server" Type="String" Variable="T3.Server.Name" Prompt="None" />
   </Parameters>
   <Execution><Mode>Ssh</Mode><Command>install.sh</Command></Execution>

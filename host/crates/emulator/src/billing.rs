@@ -5,13 +5,31 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::state::{State, month_key};
-use crate::model::{
+use certify_blueprint::PriceList;
+use certify_clc::model::{
     GroupBilling, GroupBillingEntry, Invoice, InvoiceItemDetail, InvoiceLineItem, ServerBilling,
     ServerEstimate, ServerPricing, format_time,
 };
-use certify_blueprint::PriceList;
+
+/// Charges of a server that no longer exists, kept for the month's invoice and totals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ClosedCharge {
+    pub month: String,
+    pub group_name: String,
+    pub dc: String,
+    pub server: String,
+    pub amount: f64,
+}
+
+/// The billing store: what the account keeps of servers that are gone. A live server's
+/// charges accrue on its own record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Billing {
+    pub closed_charges: Vec<ClosedCharge>,
+}
 
 fn round(v: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
@@ -22,6 +40,7 @@ impl State {
     /// `GET /v2/groups/{alias}/{id}/billing`: the group first, then every descendant.
     pub fn group_billing(&mut self, group: &str, now: DateTime<Utc>) -> Option<GroupBilling> {
         let groups: Vec<(String, String)> = self
+            .groups
             .subtree(group)
             .iter()
             .map(|g| (g.id.clone(), g.name.clone()))
@@ -33,10 +52,10 @@ impl State {
         let hours_left = State::hours_left_in_month(now);
         let mut out = BTreeMap::new();
         for (gid, name) in groups {
-            let ids: Vec<String> = self.servers_in_group(&gid).map(|s| s.id.clone()).collect();
+            let ids: Vec<String> = self.servers.in_group(&gid).map(|s| s.id.clone()).collect();
             let mut servers = BTreeMap::new();
             for id in ids {
-                self.accrue(&id, now);
+                self.servers.accrue(&id, now);
                 let s = &self.servers[&id];
                 let mtd = s.charges.get(&month).copied().unwrap_or(0.0);
                 let hour = s.hourly();
@@ -61,7 +80,7 @@ impl State {
 
     /// `GET /v2/billing/{alias}/serverPricing/{id}`: hourly unit prices.
     pub fn server_pricing(&self, key: &str) -> Option<ServerPricing> {
-        let s = self.find_server(key)?;
+        let s = self.servers.find(key)?;
         let prices = PriceList::default();
         let size = s.spec();
         Some(ServerPricing {
@@ -79,8 +98,8 @@ impl State {
 
     /// `GET /v2/billing/{alias}/estimate-server/{id}`.
     pub fn server_estimate(&mut self, key: &str, now: DateTime<Utc>) -> Option<ServerEstimate> {
-        let id = self.find_server(key)?.id.clone();
-        self.accrue(&id, now);
+        let id = self.servers.find(key)?.id.clone();
+        self.servers.accrue(&id, now);
         let s = &self.servers[&id];
         let mtd = s.charges.get(&month_key(now)).copied().unwrap_or(0.0);
         let hour = s.hourly();
@@ -96,7 +115,7 @@ impl State {
     pub fn account_month_total(&mut self, month: &str, now: DateTime<Utc>) -> f64 {
         let ids: Vec<String> = self.servers.keys().cloned().collect();
         for id in &ids {
-            self.accrue(id, now);
+            self.servers.accrue(id, now);
         }
         let live: f64 = self
             .servers
@@ -104,6 +123,7 @@ impl State {
             .filter_map(|s| s.charges.get(month))
             .sum();
         let closed: f64 = self
+            .billing
             .closed_charges
             .iter()
             .filter(|c| c.month == month)
@@ -117,7 +137,7 @@ impl State {
         let key = format!("{year:04}-{month:02}");
         let ids: Vec<String> = self.servers.keys().cloned().collect();
         for id in &ids {
-            self.accrue(id, now);
+            self.servers.accrue(id, now);
         }
         // (group name, dc) -> [(server, cost)]
         let mut lines: BTreeMap<(String, String), Vec<(String, f64)>> = BTreeMap::new();
@@ -134,7 +154,12 @@ impl State {
                     .push((s.name.clone(), *c));
             }
         }
-        for c in self.closed_charges.iter().filter(|c| c.month == key) {
+        for c in self
+            .billing
+            .closed_charges
+            .iter()
+            .filter(|c| c.month == key)
+        {
             lines
                 .entry((c.group_name.clone(), c.dc.clone()))
                 .or_default()
@@ -185,7 +210,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::model::CreateServer;
+    use certify_clc::model::CreateServer;
 
     #[test]
     fn group_billing_and_invoice_agree_with_the_price_list() {
@@ -195,7 +220,7 @@ mod tests {
             .unwrap()
             .and_utc();
         let mut st = State::new("CERT", "u", "p", "VA1", now);
-        let group = st.default_group("VA1").unwrap().id.clone();
+        let group = st.groups.default_group("VA1").unwrap().id.clone();
         let req = CreateServer {
             name: "db".into(),
             group_id: group.clone(),

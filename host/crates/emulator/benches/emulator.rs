@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use certify_clc::emulator::{Emulator, RunningEmulator};
 use certify_clc::model::CreateServer;
 use certify_clc::{Client, PollPolicy};
+use certify_emulator::{Emulator, RunningEmulator};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const CONCURRENCY: u64 = 16;
