@@ -62,7 +62,7 @@ pub async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error>
     let estimate = budget::estimate_with(
         &certify_emulator::templates(),
         &bundle,
-        &certify_ledger::pricing::PriceList::default(),
+        &certify_blueprint::PriceList::default(),
         time_limit,
     );
     let credit = credit(&args, &bundle)?;

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use certify_blueprint::{PriceList, Resource, ServerSize, StorageType, billed_hours};
 use certify_bundle::Bundle;
 use certify_clc::Client;
 use certify_clc::model::Template;
-use certify_ledger::pricing::{PriceList, Resource, ServerSize, StorageType, billed_hours};
 use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
 
 use crate::Error;

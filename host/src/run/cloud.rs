@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use certify_blueprint::{PriceList, ServerSize, StorageType};
 use certify_clc::model::Server;
 use certify_clc::{Client, PowerOp};
-use certify_ledger::pricing::{PriceList, ServerSize, StorageType};
 use certify_ledger::{Kind, Ledger, Money};
 use certify_runtime::capabilities::{
     BoxFuture, CloudActions, CloudError, PowerAction, ServerRequest, ServerView,

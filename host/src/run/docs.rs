@@ -110,6 +110,7 @@ pub fn blueprint_facts(
     for p in parameters {
         let fact = ParamFacts {
             name: p.name.clone(),
+            kind: certify_blueprint::ParameterType::from_v1_code(p.kind),
             required: true,
             regex: (!p.regex.is_empty()).then(|| p.regex.clone()),
             options: p.options.iter().map(|o| o.value.clone()).collect(),

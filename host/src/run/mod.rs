@@ -541,7 +541,7 @@ async fn reserve(
         &account.client,
         &account.data_center,
         bundle,
-        &certify_ledger::pricing::PriceList::default(),
+        &certify_blueprint::PriceList::default(),
         time_limit,
     )
     .await?;

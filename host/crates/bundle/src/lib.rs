@@ -48,9 +48,7 @@
 
 #![warn(missing_docs)]
 
-mod blueprint;
 mod candidate;
-mod json_pos;
 mod load;
 mod package;
 mod problem;
@@ -62,28 +60,19 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use blueprint::{
-    BUILTIN_PACKAGES, Blueprint, BlueprintServer, LINUX_UPDATE, PackageRef, PackageTask, ServerTask,
-};
 pub use candidate::{
     Candidate, Contact, Deploy, DeployParameter, FORMAT, ParameterValue, PluginSource, PluginSpec,
     ResolvedParameter, Secret, SecretError, SecretSource, Support, Tier, well_formed_email,
     well_formed_phone,
 };
-pub use package::{
-    Execution, ExecutionMode, Package, PackageForm, PackageParameter, ParameterType, Prompt,
-    SYSTEM_PARAMETERS,
+pub use certify_blueprint::{
+    BUILTIN_PACKAGES, Blueprint, BlueprintServer, BuiltinPackage, Execution, ExecutionMode,
+    LINUX_UPDATE, PackageParameter, PackageRef, PackageTask, ParameterType, Prompt,
+    SYSTEM_PARAMETERS, ServerTask, ValueError, reserved_parameter,
 };
+pub use package::{Package, PackageForm};
 pub use problem::{Problem, Severity};
 pub use snapshot::{Limits, Snapshot, SnapshotError, SnapshotFile};
-
-/// Whether a parameter is one the platform or the harness sets, which a bundle may
-/// only receive (declare), never set: every `T3.*` name, in any case.
-pub fn reserved_parameter(name: &str) -> bool {
-    name.trim()
-        .get(..3)
-        .is_some_and(|p| p.eq_ignore_ascii_case("T3."))
-}
 
 /// The file that describes a bundle.
 pub const CANDIDATE_TOML: &str = "candidate.toml";

@@ -10,15 +10,16 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use crate::blueprint::{self, BUILTIN_PACKAGES, PackageRef, ServerTask};
 use crate::candidate::{
     self, Deploy, DeployParameter, ParameterValue, PathRef, PluginSource, PluginSpec,
 };
-use crate::json_pos::{JsonPositions, segment};
-use crate::package::{self, Package, ParameterType};
+use crate::package::{self, Package};
 use crate::problem::{Diagnostics, Problem, Severity, Source};
 use crate::snapshot::Snapshot;
 use crate::{Bundle, CANDIDATE_TOML, InputFile, InputRole, KbArticles, LoadError};
+use certify_blueprint::blueprint::{self, PackageRef, PackageTask, ServerTask};
+use certify_blueprint::json_pos::{JsonPositions, segment};
+use certify_blueprint::{PackageParameter, ParameterType};
 
 /// The largest `candidate.toml` read (it is a few hundred bytes in practice).
 pub(crate) const MAX_CANDIDATE_TOML: u64 = 256 * 1024;
@@ -32,16 +33,8 @@ fn certify_kb_limit() -> u64 {
 
 /// Reads a file of the snapshot as UTF-8, refusing one larger than `cap`.
 pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<String, String> {
-    use std::io::Read as _;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    f.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("it is larger than the {cap}-byte limit"));
-    }
-    String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())
+    certify_blueprint::read_entry(f, cap)
 }
 
 pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
@@ -140,7 +133,7 @@ pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
             ),
             Ok(text) => {
                 let src = Source::new(path.clone(), text);
-                if let Some((mut bp, pos)) = blueprint::parse(&src, path, &mut l.diag) {
+                if let Some((mut bp, pos)) = blueprint::parse_blueprint(&src, path, &mut l.diag) {
                     l.cross_check(&mut bp, &src, &pos, &packages, &parsed.deploy);
                     blueprint = Some(bp);
                 }
@@ -480,6 +473,70 @@ impl Loader<'_> {
         }
     }
 
+    /// A package task against its package: its name, its properties, and a value for
+    /// every parameter that needs one (`given_elsewhere`: in `execute` or the
+    /// deployment parameters).
+    fn package_task(
+        &mut self,
+        src: &Source,
+        pos: &JsonPositions,
+        task: &PackageTask,
+        pkg: &Package,
+        given_elsewhere: impl Fn(&str) -> bool,
+    ) {
+        let at = pos.of(&format!("{}/uuid", task.pointer));
+        if !task.name.is_empty() && !task.name.eq_ignore_ascii_case(&pkg.name) {
+            self.diag.warning(
+                src,
+                pos.of(&format!("{}/name", task.pointer)),
+                format!(
+                    "the task calls package {} {:?}, its manifest calls it {:?}",
+                    pkg.uuid, task.name, pkg.name
+                ),
+                "use the manifest's name, so the blueprint and the KB articles agree",
+            );
+        }
+        for (k, v) in &task.properties {
+            let at = pos.of(&format!("{}/properties/{}", task.pointer, segment(k)));
+            match pkg.parameter(k) {
+                None => self.diag.error(
+                    src,
+                    at,
+                    format!("package {:?} has no parameter {k}", pkg.name),
+                    format!("its parameters are: {}", variables(pkg)),
+                ),
+                Some(p) => {
+                    if let Err(why) = p.check_value(v) {
+                        self.diag
+                            .error(src, at, format!("{k}: {why}"), param_hint(p));
+                    }
+                }
+            }
+        }
+        for p in pkg.parameters.iter().filter(|p| p.needs_value()) {
+            let given = task.properties.contains_key(&p.variable) || given_elsewhere(&p.variable);
+            if !given {
+                let section = if p.kind == ParameterType::Password {
+                    "[deploy.secrets]"
+                } else {
+                    "[deploy.parameters]"
+                };
+                self.diag.error(
+                    src,
+                    at,
+                    format!(
+                        "package {:?} needs a value for {} ({:?}): it is required and has no default",
+                        pkg.name, p.variable, p.name
+                    ),
+                    format!(
+                        "add `\"{}\" = …` under {section} in candidate.toml, or \"{}\" to this task's \"properties\"",
+                        p.variable, p.variable
+                    ),
+                );
+            }
+        }
+    }
+
     /// The blueprint against the packages and the deployment parameters.
     fn cross_check(
         &mut self,
@@ -501,10 +558,7 @@ impl Loader<'_> {
                 if let Some(i) = packages.iter().position(|(p, _)| p.has_uuid(&task.uuid)) {
                     task.package = PackageRef::Bundle(i);
                     used[i] = true;
-                } else if BUILTIN_PACKAGES
-                    .iter()
-                    .any(|(u, _)| u.eq_ignore_ascii_case(&task.uuid))
-                {
+                } else if certify_blueprint::is_builtin(&task.uuid) {
                     task.package = PackageRef::Builtin;
                     continue;
                 } else {
@@ -537,58 +591,10 @@ impl Loader<'_> {
                     continue;
                 };
                 let pkg = &packages[i].0;
-                if !task.name.is_empty() && !task.name.eq_ignore_ascii_case(&pkg.name) {
-                    self.diag.warning(
-                        src,
-                        pos.of(&format!("{}/name", task.pointer)),
-                        format!(
-                            "the task calls package {} {:?}, its manifest calls it {:?}",
-                            pkg.uuid, task.name, pkg.name
-                        ),
-                        "use the manifest's name, so the blueprint and the KB articles agree",
-                    );
-                }
-                for (k, v) in &task.properties {
-                    let at = pos.of(&format!("{}/properties/{}", task.pointer, segment(k)));
-                    match pkg.parameter(k) {
-                        None => self.diag.error(
-                            src,
-                            at,
-                            format!("package {:?} has no parameter {k}", pkg.name),
-                            format!("its parameters are: {}", variables(pkg)),
-                        ),
-                        Some(p) => {
-                            if let Err(why) = p.check_value(v) {
-                                self.diag
-                                    .error(src, at, format!("{k}: {why}"), param_hint(p));
-                            }
-                        }
-                    }
-                }
-                for p in pkg.parameters.iter().filter(|p| p.needs_value()) {
-                    let given = task.properties.contains_key(&p.variable)
-                        || bp.execute.contains_key(&p.variable)
-                        || deploy_names.contains(&p.variable.as_str());
-                    if !given {
-                        let section = if p.kind == ParameterType::Password {
-                            "[deploy.secrets]"
-                        } else {
-                            "[deploy.parameters]"
-                        };
-                        self.diag.error(
-                            src,
-                            at,
-                            format!(
-                                "package {:?} needs a value for {} ({:?}): it is required and has no default",
-                                pkg.name, p.variable, p.name
-                            ),
-                            format!(
-                                "add `\"{}\" = …` under {section} in candidate.toml, or \"{}\" to this task's \"properties\"",
-                                p.variable, p.variable
-                            ),
-                        );
-                    }
-                }
+                let execute = &bp.execute;
+                self.package_task(src, pos, task, pkg, |v| {
+                    execute.contains_key(v) || deploy_names.contains(&v)
+                });
             }
         }
         for (i, (p, span)) in packages.iter().enumerate() {
@@ -665,7 +671,7 @@ impl Loader<'_> {
                     ParameterValue::Secret(candidate::SecretSource::Literal(s)) => {
                         if let Err(why) = p.check_value(s.expose()) {
                             // The value itself stays out of the message.
-                            let why = why.replace(s.expose(), "<secret>");
+                            let why = why.to_string().replace(s.expose(), "<secret>");
                             self.diag.error(
                                 self.toml,
                                 span.start,
@@ -690,7 +696,7 @@ fn variables(pkg: &Package) -> String {
         .join(", ")
 }
 
-fn param_hint(p: &package::PackageParameter) -> String {
+fn param_hint(p: &PackageParameter) -> String {
     let mut h = format!("{} is {:?}", p.variable, p.kind);
     if let Some(r) = &p.regex {
         h.push_str(&format!(" matching {r}"));

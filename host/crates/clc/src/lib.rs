@@ -8,17 +8,17 @@
 //! - [`Client`]: typed v2/v1 calls with token reuse, bounded retries of idempotent calls,
 //!   lookups instead of blind repeats for creates, and polite queue polling; it talks to
 //!   the real endpoint or to the emulator alike.
-//! - [`model`]: the wire types both sides share; [`catalog`]: package manifests and
-//!   blueprint definitions; [`prices`]: the price list and server pricing; [`codec`]: the
-//!   small encodings both sides use.
+//! - [`model`]: the wire types both sides share; [`codec`]: the small encodings both
+//!   sides use.
+//!
+//! Package manifests, blueprint definitions, parameter validation and the price list are
+//! the Blueprint Engine's rules, in `certify-blueprint`, which both sides use.
 
 #![warn(missing_docs)]
 
-pub mod catalog;
 pub mod client;
 pub mod codec;
 pub mod model;
-pub mod prices;
 mod secret;
 
 pub use client::{

@@ -13,8 +13,12 @@
 
 #![deny(missing_docs)]
 
+mod collect;
+
+pub use collect::{Diagnostics, Source};
+
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use toml::de::DeValue;
@@ -103,119 +107,6 @@ impl LineIndex {
     }
 }
 
-/// The text of one file, able to turn byte offsets into lines and columns.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// The path problems are reported under.
-    pub file: PathBuf,
-    /// The whole text.
-    pub text: String,
-    lines: LineIndex,
-}
-
-impl Source {
-    /// The text of `file`.
-    pub fn new(file: PathBuf, text: String) -> Self {
-        let lines = LineIndex::new(&text);
-        Source { file, text, lines }
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn position(&self, offset: usize) -> (usize, usize) {
-        self.lines.position(&self.text, offset)
-    }
-}
-
-/// Collects the problems found while files are read.
-#[derive(Debug, Default)]
-pub struct Diagnostics {
-    /// Every problem so far, in the order found.
-    pub problems: Vec<Problem>,
-}
-
-impl Diagnostics {
-    /// A problem at a byte offset of `src`.
-    pub fn at(
-        &mut self,
-        severity: Severity,
-        src: &Source,
-        offset: usize,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        let (line, column) = src.position(offset);
-        self.push(severity, &src.file, line, column, message, hint);
-    }
-
-    /// An error at a byte offset of `src`.
-    pub fn error(
-        &mut self,
-        src: &Source,
-        offset: usize,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.at(Severity::Error, src, offset, message, hint);
-    }
-
-    /// A warning at a byte offset of `src`.
-    pub fn warning(
-        &mut self,
-        src: &Source,
-        offset: usize,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.at(Severity::Warning, src, offset, message, hint);
-    }
-
-    /// A problem at an explicit place (line 0: the whole file).
-    pub fn push(
-        &mut self,
-        severity: Severity,
-        file: &Path,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.problems.push(Problem {
-            severity,
-            file: file.to_path_buf(),
-            line,
-            column,
-            message: message.into(),
-            hint: hint.into(),
-        });
-    }
-
-    /// Whether any problem is an error.
-    pub fn has_errors(&self) -> bool {
-        self.problems.iter().any(|p| p.severity == Severity::Error)
-    }
-
-    /// The problems grouped by file (files in the order their first problem was found)
-    /// and by position within each file, as a reader fixes them.
-    pub fn into_sorted(self) -> Vec<Problem> {
-        let mut files: Vec<PathBuf> = Vec::new();
-        for p in &self.problems {
-            if !files.contains(&p.file) {
-                files.push(p.file.clone());
-            }
-        }
-        let mut out = self.problems;
-        // Stable: problems at the same place keep the order they were found in.
-        out.sort_by_key(|p| {
-            let f = files
-                .iter()
-                .position(|f| *f == p.file)
-                .unwrap_or(usize::MAX);
-            (f, p.line, p.column)
-        });
-        out
-    }
-}
-
 /// `heading` (given the number of errors), then every problem on a line of its own: the
 /// message of an error that carries a file's problems.
 pub fn summary(problems: &[Problem], heading: impl FnOnce(usize) -> String) -> String {
@@ -247,6 +138,7 @@ pub fn toml_date(value: &DeValue<'_>) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn positions_count_lines_and_characters() {

@@ -8,11 +8,11 @@ use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::state::{State, month_key};
+use certify_blueprint::PriceList;
 use certify_clc::model::{
     GroupBilling, GroupBillingEntry, Invoice, InvoiceItemDetail, InvoiceLineItem, ServerBilling,
     ServerEstimate, ServerPricing, format_time,
 };
-use certify_clc::prices;
 
 /// Charges of a server that no longer exists, kept for the month's invoice and totals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,13 +81,15 @@ impl State {
     /// `GET /v2/billing/{alias}/serverPricing/{id}`: hourly unit prices.
     pub fn server_pricing(&self, key: &str) -> Option<ServerPricing> {
         let s = self.servers.find(key)?;
+        let prices = PriceList::default();
+        let size = s.spec();
         Some(ServerPricing {
-            cpu: prices::CPU_HOUR,
-            memory_gb: prices::MEMORY_GB_HOUR,
-            storage_gb: round(prices::storage_gb_hour(&s.storage_type), 6),
-            managed_os: prices::os_license_hour(&s.os_type)
+            cpu: prices.cpu_hour.as_dollars_f64(),
+            memory_gb: prices.memory_gb_hour.as_dollars_f64(),
+            storage_gb: round(prices.storage_gb_hour_dollars(size.storage_type), 6),
+            managed_os: prices.os_licence_hour_dollars(&size.os)
                 + if s.managed_os {
-                    prices::MANAGED_OS_HOUR
+                    prices.managed_os_hour.as_dollars_f64()
                 } else {
                     0.0
                 },

@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::state::SpawnRequest;
+use certify_blueprint::shell_name;
 
 /// Runs package processes and remembers their process groups per server.
 #[derive(Debug)]
@@ -166,7 +167,7 @@ impl Supervisor {
         }
         let zip = std::fs::read(self.data_dir.join("packages").join(&req.package_file))
             .map_err(|e| format!("cannot read package file: {e}"))?;
-        certify_clc::catalog::unzip_into(&zip, &dir).map_err(|e| e.to_string())?;
+        certify_blueprint::unzip_into(&zip, &dir).map_err(|e| e.to_string())?;
 
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         values.insert("T3.Identity.User".into(), req.username.clone());
@@ -506,25 +507,13 @@ fn kill_group(pgid: i32) {
 }
 
 /// `T3.Server.IPAddress` → `T3_SERVER_IPADDRESS`.
-fn shell_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The shell script and positional arguments for a package's command.
 fn command_line(
-    manifest: &certify_clc::catalog::Manifest,
+    manifest: &certify_blueprint::Manifest,
     values: &BTreeMap<String, String>,
     dir: &Path,
 ) -> (String, Vec<String>) {
@@ -558,7 +547,7 @@ fn command_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certify_clc::catalog::Manifest;
+    use certify_blueprint::Manifest;
 
     /// Three package parameters in manifest order, then a system one that is never passed.
     const MANIFEST: &str = r#"<Manifest>

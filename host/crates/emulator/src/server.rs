@@ -1067,19 +1067,6 @@ fn field<T: DeserializeOwned>(v: &Value, key: &str) -> Option<T> {
         })
 }
 
-fn param_type(kind: &str) -> i32 {
-    match kind.to_ascii_lowercase().as_str() {
-        "network" => 1,
-        "numeric" => 2,
-        "option" => 3,
-        "password" => 4,
-        "server" => 5,
-        "serverip" => 6,
-        "multiselect" => 8,
-        _ => 7,
-    }
-}
-
 fn v1_status_name(s: QueueStatus, spaced: bool) -> &'static str {
     match s {
         QueueStatus::NotStarted | QueueStatus::Queued if spaced => "Not Started",
@@ -1212,7 +1199,7 @@ fn v1_getblueprintparameters(sh: &Arc<Shared>, req: &Value) -> ApiResult {
                             })
                             .collect(),
                         regex: mp.regex.clone().unwrap_or_default(),
-                        kind: param_type(&mp.kind),
+                        kind: mp.kind.v1_code(),
                     });
                 }
             }
@@ -1399,7 +1386,7 @@ async fn upload_package(
         // The portal's browser upload limit; larger packages went through FTP.
         return Err(ApiError::bad_request("The package is larger than 4 MB."));
     }
-    let manifest = certify_clc::catalog::Manifest::from_zip(&body)
+    let manifest = certify_blueprint::Manifest::from_zip(&body)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let dir = a.sh.data_dir.join("pending");
     std::fs::write(dir.join(&name), &body).map_err(|e| {
@@ -1420,7 +1407,7 @@ async fn upload_package(
 async fn register_blueprint(a: Authenticated, body: Bytes) -> ApiResult {
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("The body is not UTF-8."))?;
-    let def = certify_clc::catalog::BlueprintDefinition::parse(text)
+    let def = certify_blueprint::BlueprintDefinition::parse(text)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let name = def.metadata.name.clone();
     let id =

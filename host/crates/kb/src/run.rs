@@ -54,6 +54,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use certify_blueprint::{ParameterType, ValueError};
 use serde::Serialize;
 
 use crate::KbError;
@@ -115,6 +116,8 @@ pub struct BlueprintFacts {
 pub struct ParamFacts {
     /// Its label on the form.
     pub name: String,
+    /// Its type, which a value must have (a number, an IPv4 address, an option).
+    pub kind: ParameterType,
     /// Must be filled in.
     pub required: bool,
     /// A value must match this regular expression (whole value).
@@ -124,33 +127,30 @@ pub struct ParamFacts {
 }
 
 impl ParamFacts {
-    /// Whether `value` is acceptable for this parameter.
+    /// Whether `value` is acceptable for this parameter, by the Blueprint Engine's own
+    /// check ([`certify_blueprint::check_value`]): the type, the options exactly as
+    /// declared, the whole value against the regular expression.
     pub fn validate(&self, value: &str) -> Result<(), String> {
         if self.required && value.trim().is_empty() {
             return Err(format!("\"{}\" is required", self.name));
         }
-        if !self.options.is_empty()
-            && !self
-                .options
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(value.trim()))
-        {
-            return Err(format!(
-                "\"{value}\" is not one of the options of \"{}\": {}",
-                self.name,
-                self.options.join(", ")
-            ));
-        }
-        if let Some(r) = &self.regex {
-            let re = regex::Regex::new(&format!("^(?:{r})$"))
-                .map_err(|e| format!("the parameter's regex {r:?} is invalid: {e}"))?;
-            if !re.is_match(value) {
-                return Err(format!(
-                    "\"{value}\" does not match the parameter's pattern {r}"
-                ));
-            }
-        }
-        Ok(())
+        let options: Vec<&str> = self.options.iter().map(String::as_str).collect();
+        certify_blueprint::check_value(self.kind, &options, self.regex.as_deref(), value).map_err(
+            |e| match e {
+                ValueError::NotAnOption { item, .. } => format!(
+                    "\"{item}\" is not one of the options of \"{}\": {}",
+                    self.name,
+                    self.options.join(", ")
+                ),
+                ValueError::NoMatch { regex, .. } => {
+                    format!("\"{value}\" does not match the parameter's pattern {regex}")
+                }
+                ValueError::BadRegex { regex, reason } => {
+                    format!("the parameter's regex {regex:?} is invalid: {reason}")
+                }
+                ValueError::WrongType { .. } => format!("\"{}\": {e}", self.name),
+            },
+        )
     }
 }
 
@@ -890,16 +890,8 @@ impl Shell {
             if k.starts_with("secret.") || secrets.iter().any(|s| s == v) {
                 continue;
             }
-            let name: String = k
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            // Named as the engine names a package's parameters.
+            let name = certify_blueprint::shell_name(k);
             env.push((format!("CERTIFY_{name}"), v.to_string()));
         }
         env.extend(ctx.options.env.iter().cloned());
@@ -1335,4 +1327,53 @@ pub fn bash_available(bash: &Path) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(kind: ParameterType, options: &[&str], regex: Option<&str>) -> ParamFacts {
+        ParamFacts {
+            name: "P".into(),
+            kind,
+            required: true,
+            regex: regex.map(str::to_string),
+            options: options.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn values_are_judged_by_the_engine_s_check() {
+        // Options are compared exactly, as the engine does.
+        let mode = param(ParameterType::Option, &["fast", "safe"], None);
+        assert!(mode.validate("fast").is_ok());
+        assert_eq!(
+            mode.validate("Fast").unwrap_err(),
+            "\"Fast\" is not one of the options of \"P\": fast, safe"
+        );
+        // Types are checked.
+        let port = param(ParameterType::Numeric, &[], None);
+        assert!(port.validate("8080").is_ok());
+        assert!(
+            port.validate("eighty")
+                .unwrap_err()
+                .contains("is not a number")
+        );
+        let ip = param(ParameterType::ServerIp, &[], None);
+        assert!(ip.validate("10.1.2.3").is_ok());
+        assert!(ip.validate("web").is_err());
+        // The whole value must match; a regex that does not compile refuses.
+        let email = param(ParameterType::String, &[], Some("[a-z]+@[a-z]+"));
+        assert!(email.validate("a@b").is_ok());
+        assert!(
+            email
+                .validate("a@b!")
+                .unwrap_err()
+                .contains("does not match")
+        );
+        let bad = param(ParameterType::String, &[], Some("([a-z]"));
+        assert!(bad.validate("a").unwrap_err().contains("is invalid"));
+        assert_eq!(port.validate(" ").unwrap_err(), "\"P\" is required");
+    }
 }

@@ -122,7 +122,7 @@ pub struct ReservationRequest<'a> {
     /// What is being paid for, as the refusal message and the report should say it, e.g.
     /// `deploying 2 servers for 3 billed hours`.
     pub description: &'a str,
-    /// The priced estimate (see [`crate::pricing`]).
+    /// The priced estimate (`certify_blueprint::PriceList`).
     pub estimate: Money,
     /// The account's monthly credit (see [`crate::Tier::monthly_credit`]).
     pub credit: Money,

@@ -11,13 +11,13 @@
 //! - [`Journal`]: everything a run creates is written down before it is created, so that
 //!   what a crashed run left behind is found and torn down by the next run on the account
 //!   or by `certify cleanup`, on any machine that shares the journal.
-//! - [`pricing`]: the price list and the estimate of a server for some billed hours.
+//! - The estimates it reserves come from the price list in `certify-blueprint`.
 //! - [`Money`], [`Month`], [`Tier`]: exact micro-dollar amounts, UTC calendar months and
 //!   the program's credit tiers.
 //!
 //! ```
 //! use certify_ledger::{Ledger, Money, Month, ReservationRequest, Tier};
-//! use certify_ledger::pricing::{PriceList, ServerSize, StorageType, billed_hours};
+//! use certify_blueprint::{PriceList, ServerSize, StorageType, billed_hours};
 //! use std::time::Duration;
 //!
 //! # let dir = tempfile::tempdir().unwrap();
@@ -54,7 +54,6 @@ mod db;
 pub mod journal;
 pub mod ledger;
 pub mod postgres;
-pub mod pricing;
 mod process;
 mod sqlite;
 pub mod testing;

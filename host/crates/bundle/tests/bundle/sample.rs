@@ -272,17 +272,7 @@ fn start(package: &Path, address: &str) -> Option<Service> {
         ("Acme.AdminEmail", "statuspage-admin@acmewidgets.example"),
         ("Acme.AdminPassword", "Cb7-test-password"),
     ] {
-        let shell: String = k
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        cmd.env(k, v).env(shell, v);
+        cmd.env(k, v).env(certify_blueprint::shell_name(k), v);
     }
     let child = cmd.spawn().unwrap();
     let service = Service {

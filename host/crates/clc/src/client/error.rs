@@ -91,7 +91,7 @@ pub enum ClientError {
     },
     /// A package could not be read or zipped.
     #[error(transparent)]
-    Package(#[from] crate::catalog::CatalogError),
+    Package(#[from] certify_blueprint::CatalogError),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Build(#[source] reqwest::Error),

@@ -539,7 +539,7 @@ impl Client {
     /// **Emulator only**: zips a package directory (with its `package.manifest`) and
     /// uploads it as `<dir name>.zip`.
     pub async fn upload_package_dir(&self, dir: &Path) -> Result<UploadedPackage, ClientError> {
-        let zip = crate::catalog::zip_dir(dir)?;
+        let zip = certify_blueprint::zip_dir(dir)?;
         let name = format!(
             "{}.zip",
             dir.file_name()

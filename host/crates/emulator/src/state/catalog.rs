@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use certify_clc::catalog::{BlueprintDefinition, Manifest};
+use certify_blueprint::{BlueprintDefinition, Manifest};
 use certify_clc::model::PackageRef;
 
 use super::{Refusal, ResolvedPackages};
@@ -65,34 +65,12 @@ impl Catalog {
     fn install_system_packages(&mut self) {
         // System tasks (clc-api.md §5.3) and the ubiquitous "Linux Update" script package,
         // so blueprints exported from the real engine resolve their references.
-        let builtin: &[(&str, &str, i32)] = &[
-            ("22460210-b682-4138-93fd-1a95c5e4e039", "Add Disk", 1),
-            ("9a851f50-c676-4c11-b4c8-a0a7241c1060", "Add IP Address", 1),
-            (
-                "c000d327-3543-4d9e-ac43-e8fbce4620ab",
-                "Add Mapped IP Address",
-                1,
-            ),
-            ("5b949945-6981-4a81-bbcc-4ddd3d394b8d", "Reboot Server", 1),
-            ("77ab3844-579d-4c8d-8955-c69a94a2ba1a", "Linux Update", 2),
-        ];
-        for (uuid, name, class) in builtin {
+        for builtin in certify_blueprint::BUILTIN_PACKAGES {
             self.packages.insert(
-                uuid.to_string(),
+                builtin.uuid.to_string(),
                 PackageRec {
-                    manifest: Manifest {
-                        uuid: uuid.to_string(),
-                        name: name.to_string(),
-                        description: format!("{name} (built in)"),
-                        parameters: Vec::new(),
-                        execution: certify_clc::catalog::Execution {
-                            mode: "Ssh".into(),
-                            command: "true".into(),
-                            persistent: false,
-                            reboot_on_success: false,
-                        },
-                    },
-                    classification: *class,
+                    manifest: builtin.manifest(),
+                    classification: builtin.classification(),
                     visibility: 1,
                     operating_systems: Vec::new(),
                     file: None,

@@ -167,7 +167,8 @@ impl State {
                             sm.log(at, &line);
                             for (k, v) in params {
                                 let shown = if m.parameters.iter().any(|p| {
-                                    &p.variable == k && p.kind.eq_ignore_ascii_case("password")
+                                    &p.variable == k
+                                        && p.kind == certify_blueprint::ParameterType::Password
                                 }) {
                                     "********"
                                 } else {

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use certify_clc::catalog::Manifest;
+use certify_blueprint::Manifest;
 
 use crate::billing::{Billing, ClosedCharge};
 pub(crate) use catalog::{BlueprintRec, Catalog, PackageRec, PendingPackage};

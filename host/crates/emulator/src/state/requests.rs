@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use certify_clc::catalog::{BlueprintDefinition, ParameterError, value_to_string};
+use certify_blueprint::{BlueprintDefinition, ParameterError, value_to_string};
 use certify_clc::model::{PackageRef, PublicIpSpec};
 
 use super::catalog::PackageRec;
@@ -679,7 +679,7 @@ impl State {
     /// disk, a public IP, or a wait for what the emulator does not model.
     fn blueprint_step(
         &self,
-        sub: &certify_clc::catalog::BlueprintTask,
+        sub: &certify_blueprint::BlueprintTask,
         server: ServerRef,
         given: &BTreeMap<String, String>,
     ) -> Result<Step, (i32, String)> {

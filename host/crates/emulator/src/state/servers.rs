@@ -8,8 +8,8 @@ use std::ops::Deref;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use certify_blueprint::{PriceList, ServerSize};
 use certify_clc::model::PublicIpSpec;
-use certify_clc::prices::{self, ServerSpec};
 
 use super::{DATA_CENTERS, month_key, next_month_start};
 
@@ -56,21 +56,21 @@ pub(crate) struct ServerRec {
 }
 
 impl ServerRec {
-    pub fn spec(&self) -> ServerSpec {
-        ServerSpec {
+    pub fn spec(&self) -> ServerSize {
+        ServerSize {
             cpu: self.cpu,
             memory_gb: self.memory_gb,
             storage_gb: self.storage_gb,
-            storage_type: self.storage_type.clone(),
-            os_type: self.os_type.clone(),
+            storage_type: self.storage_type.parse().unwrap_or_default(),
+            os: self.os_type.clone(),
             managed_os: self.managed_os,
             public_ips: self.public_ips.len() as u32,
-            powered_on: self.power_state != "stopped" || self.status == "underConstruction",
         }
     }
 
     pub fn hourly(&self) -> f64 {
-        prices::hourly(&self.spec())
+        let powered_on = self.power_state != "stopped" || self.status == "underConstruction";
+        PriceList::default().hourly_dollars(&self.spec(), powered_on)
     }
 
     pub fn is_windows(&self) -> bool {

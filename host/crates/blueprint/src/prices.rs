@@ -1,9 +1,12 @@
-//! Prices a chargeable action before it happens, so the ledger can reserve it.
+//! The price list (`clc-api.md` §6): what the harness prices a chargeable action at
+//! before it happens, so the ledger can reserve it, and what the emulated account bills.
 //!
-//! The figures default to the public CLC price list (`clc-api.md` §6, unchanged since
-//! 2016); an account can have its own, so [`PriceList`] is a plain struct the harness fills
-//! from the account when it knows better. Estimates round *up* to the micro-dollar: the
-//! reservation must cover the charge, never fall a fraction short of it.
+//! The figures default to the public CLC price list (unchanged since 2016); an account
+//! can have its own, so [`PriceList`] is a plain struct the harness fills from the account
+//! when it knows better. Estimates round *up* to the micro-dollar: the reservation must
+//! cover the charge, never fall a fraction short of it. The emulated account accrues
+//! charges by the second, in dollars as its API reports them; [`PriceList::hourly_dollars`]
+//! is that view of the same list.
 
 use std::fmt;
 use std::str::FromStr;
@@ -296,6 +299,45 @@ impl PriceList {
         self.estimate_server(server, 1)
     }
 
+    /// What a server costs an hour in dollars, unrounded, as the emulated account accrues
+    /// it; a stopped server pays for its storage and public IPs only.
+    pub fn hourly_dollars(&self, server: &ServerSize, powered_on: bool) -> f64 {
+        let per_month = f64::from(self.hours_per_month.max(1));
+        let storage =
+            f64::from(server.storage_gb) * self.storage_gb_hour_dollars(server.storage_type);
+        let ips = f64::from(server.public_ips) * self.public_ip_month.as_dollars_f64() / per_month;
+        if !powered_on {
+            return storage + ips;
+        }
+        let compute = f64::from(server.cpu) * self.cpu_hour.as_dollars_f64()
+            + f64::from(server.memory_gb) * self.memory_gb_hour.as_dollars_f64();
+        let managed = if server.managed_os {
+            self.managed_os_hour.as_dollars_f64()
+        } else {
+            0.0
+        };
+        compute + storage + ips + self.os_licence_hour_dollars(&server.os) + managed
+    }
+
+    /// Dollars a GB of storage of this type costs an hour.
+    pub fn storage_gb_hour_dollars(&self, storage: StorageType) -> f64 {
+        let per_month = f64::from(self.hours_per_month.max(1));
+        match storage {
+            StorageType::Standard => self.standard_storage_gb_month.as_dollars_f64() / per_month,
+            StorageType::Premium => self.premium_storage_gb_month.as_dollars_f64() / per_month,
+            StorageType::Hyperscale => self.hyperscale_storage_gb_hour.as_dollars_f64(),
+        }
+    }
+
+    /// Dollars an hour of this OS's licence costs (nothing for a free one).
+    pub fn os_licence_hour_dollars(&self, os: &str) -> f64 {
+        if os_is_licensed(os) {
+            self.os_licence_hour.as_dollars_f64()
+        } else {
+            0.0
+        }
+    }
+
     /// What `count` public IPs cost for `hours` billed hours, rounded up.
     pub fn estimate_public_ips(&self, count: u32, hours: u32) -> Money {
         let mut rate = Rate::default();
@@ -430,6 +472,35 @@ mod tests {
             "a blueprint's 20 minutes"
         );
         assert_eq!(billed_hours(Duration::from_secs(3 * 3600 - 1)), 3);
+    }
+
+    #[test]
+    fn the_account_s_dollars_are_the_list_s() {
+        let prices = PriceList::default();
+        // clc-api.md §6: 2 vCPU + 4 GB + 60 GB standard on Windows ≈ $0.13/h.
+        let windows = ServerSize::new(
+            2,
+            4,
+            60,
+            StorageType::Standard,
+            "windows2012R2DataCenter_64Bit",
+        );
+        let hourly = prices.hourly_dollars(&windows, true);
+        assert!((hourly - 0.13).abs() < 1e-9);
+        assert!((hourly * 720.0 - 93.6).abs() < 1e-6);
+        // A stopped server pays storage and public IPs only.
+        let mut stopped = ServerSize::new(4, 8, 72, StorageType::Standard, "centOS6_64Bit");
+        stopped.public_ips = 1;
+        let expected = 72.0 * 0.12 / 720.0 + 2.0 / 720.0;
+        assert!((prices.hourly_dollars(&stopped, false) - expected).abs() < 1e-12);
+        assert_eq!(
+            prices.storage_gb_hour_dollars(StorageType::Hyperscale),
+            0.0005
+        );
+        assert_eq!(prices.os_licence_hour_dollars("ubuntu-14-64"), 0.0);
+        assert_eq!(prices.cpu_hour.as_dollars_f64(), 0.01);
+        assert_eq!(prices.memory_gb_hour.as_dollars_f64(), 0.015);
+        assert_eq!(prices.managed_os_hour.as_dollars_f64(), 0.21);
     }
 
     #[test]

@@ -14,11 +14,11 @@ const MAX_RECORDED_DEPTH: usize = 8;
 /// Values recorded at most; the rest point at an ancestor. Bounds the map.
 const MAX_RECORDED: usize = 50_000;
 /// How deep a blueprint's JSON may nest.
-pub(crate) const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 
 /// The deepest nesting of arrays and objects in `text` (one linear pass, strings
 /// skipped).
-pub(crate) fn depth(text: &str) -> usize {
+pub fn depth(text: &str) -> usize {
     let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for b in text.bytes() {
         if in_string {
@@ -45,7 +45,7 @@ pub(crate) fn depth(text: &str) -> usize {
 
 /// Byte offsets of every value in a valid JSON text.
 #[derive(Debug, Default)]
-pub(crate) struct JsonPositions {
+pub struct JsonPositions {
     values: HashMap<String, usize>,
 }
 
@@ -79,7 +79,7 @@ impl JsonPositions {
 }
 
 /// Escapes one pointer segment (RFC 6901).
-pub(crate) fn segment(key: &str) -> String {
+pub fn segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

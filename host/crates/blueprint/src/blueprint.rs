@@ -21,26 +21,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
+use certify_diag::{Diagnostics, Severity, Source};
+
+use crate::builtin::LINUX_UPDATE;
 use crate::json_pos::{JsonPositions, segment};
-use crate::problem::{Diagnostics, Source};
-
-/// Packages every account has without publishing them: the system tasks and the
-/// ubiquitous "Linux Update" (uuid, name). A blueprint may use them; the bundle need
-/// not ship them.
-pub const BUILTIN_PACKAGES: &[(&str, &str)] = &[
-    ("22460210-b682-4138-93fd-1a95c5e4e039", "Add Disk"),
-    ("9a851f50-c676-4c11-b4c8-a0a7241c1060", "Add IP Address"),
-    (
-        "c000d327-3543-4d9e-ac43-e8fbce4620ab",
-        "Add Mapped IP Address",
-    ),
-    ("5b949945-6981-4a81-bbcc-4ddd3d394b8d", "Reboot Server"),
-    ("77ab3844-579d-4c8d-8955-c69a94a2ba1a", "Linux Update"),
-];
-
-/// The UUID of the built-in "Linux Update" package, which the program's best practices
-/// want in every Linux blueprint (new servers must be patched).
-pub const LINUX_UPDATE: &str = "77ab3844-579d-4c8d-8955-c69a94a2ba1a";
 
 /// The blueprint of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,23 +133,25 @@ pub struct PackageTask {
     pub package: PackageRef,
     /// JSON pointer of the task in the blueprint file (for problems found later).
     #[serde(skip)]
-    pub(crate) pointer: String,
+    pub pointer: String,
 }
 
 /// What a package task runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PackageRef {
-    /// The bundle's package at this index of [`crate::Bundle::packages`].
+    /// The bundle's package at this index of its packages.
     Bundle(usize),
-    /// A package every account has ([`BUILTIN_PACKAGES`]).
+    /// A package every account has ([`crate::BUILTIN_PACKAGES`]).
     Builtin,
     /// Nothing known (the bundle did not load cleanly).
     Unresolved,
 }
 
-/// Parses and checks the blueprint's JSON; `None` when it is not usable.
-pub(crate) fn parse(
+/// Parses and checks the blueprint's JSON; every problem goes to `diag`, each at its
+/// place (the positions come back for problems found later). `None` when it is not
+/// usable.
+pub fn parse_blueprint(
     src: &Source,
     path: PathBuf,
     diag: &mut Diagnostics,
@@ -174,7 +160,7 @@ pub(crate) fn parse(
     // most MAX_DEPTH deep.
     if crate::json_pos::depth(&src.text) > crate::json_pos::MAX_DEPTH {
         diag.push(
-            crate::Severity::Error,
+            Severity::Error,
             &src.file,
             0,
             0,
@@ -196,7 +182,7 @@ pub(crate) fn parse(
                 .map_or(msg.as_str(), |(m, _)| m)
                 .to_string();
             diag.push(
-                crate::Severity::Error,
+                Severity::Error,
                 &src.file,
                 e.line(),
                 e.column(),
@@ -602,7 +588,7 @@ mod tests {
     fn check(json: &str) -> (Option<Blueprint>, Vec<String>) {
         let src = Source::new("b/blueprint.json".into(), json.to_string());
         let mut d = Diagnostics::default();
-        let bp = parse(&src, "b/blueprint.json".into(), &mut d).map(|(b, _)| b);
+        let bp = parse_blueprint(&src, "b/blueprint.json".into(), &mut d).map(|(b, _)| b);
         (bp, d.problems.iter().map(|p| p.to_string()).collect())
     }
 
