@@ -268,216 +268,233 @@ impl Article {
             | Options::ENABLE_STRIKETHROUGH
             | Options::ENABLE_TASKLISTS
             | Options::ENABLE_HEADING_ATTRIBUTES;
-        // Open containers: for each list, Some(index into ordered_lists) if ordered.
-        let mut lists: Vec<Option<usize>> = Vec::new();
-        let mut item_stack: Vec<(Option<usize>, usize)> = Vec::new();
-        let mut heading: Option<(u8, usize, String, Option<String>)> = None;
-        let mut code: Option<CodeBlock> = None;
-        let mut pending: Vec<(usize, Directive)> = Vec::new();
-        let mut html_block: Option<(usize, String)> = None;
-        // Output pairing: the last command block, and whether only an introducing
-        // paragraph ("You should see:") stands between it and the next block.
-        let mut last_command: Option<usize> = None;
-        let mut paragraph: Option<(usize, String)> = None;
-
+        let mut st = MarkdownState::default();
         for (ev, range) in Parser::new_ext(body, opts).into_offset_iter() {
-            if let Some(h) = heading.as_mut() {
+            if let Some(h) = st.heading.as_mut() {
                 match &ev {
                     Event::Text(t) | Event::Code(t) => h.2.push_str(t),
                     Event::End(TagEnd::Heading(_)) => {}
                     _ => {}
                 }
             }
-            if let Some(p) = paragraph.as_mut()
+            if let Some(p) = st.paragraph.as_mut()
                 && let Event::Text(t) | Event::Code(t) = &ev
             {
                 p.1.push_str(t);
             }
-            match ev {
-                Event::Start(Tag::Heading { level, id, .. }) => {
-                    heading = Some((
-                        heading_level(level),
-                        self.line(range.start),
-                        String::new(),
-                        id.map(|i| i.to_string()),
-                    ));
-                    last_command = None;
-                }
-                Event::End(TagEnd::Heading(_)) => {
-                    if let Some((level, line, text, id)) = heading.take() {
-                        let text = text.trim().to_string();
-                        let anchor = id.unwrap_or_else(|| slug(&text));
-                        self.headings.push(Heading {
-                            level,
-                            text,
-                            anchor,
-                            line,
-                        });
-                    }
-                }
-                Event::Start(Tag::List(start)) => {
-                    last_command = None;
-                    if start.is_some() {
-                        let depth = lists.len();
-                        self.ordered_lists.push(OrderedList {
-                            line: self.line(range.start),
-                            depth,
-                            section: self.headings.len().checked_sub(1),
-                            items: Vec::new(),
-                        });
-                        let idx = self.ordered_lists.len() - 1;
-                        lists.push(Some(idx));
-                        // A pending `blueprint` annotation names this list's flow.
-                        pending.retain(|(line, d)| match d {
-                            Directive::Blueprint { name } => {
-                                self.blueprint_names.push((idx, *line, name.clone()));
-                                false
-                            }
-                            _ => true,
-                        });
-                    } else {
-                        lists.push(None);
-                    }
-                }
-                Event::End(TagEnd::List(_)) => {
-                    lists.pop();
-                    last_command = None;
-                }
-                Event::Start(Tag::Item) => {
-                    last_command = None;
-                    let list = lists.last().copied().flatten();
-                    if let Some(l) = list {
-                        let line = self.line(range.start);
-                        self.ordered_lists[l].items.push(ListItem {
-                            line,
-                            range: range.clone(),
-                        });
-                        item_stack.push((Some(l), self.ordered_lists[l].items.len()));
-                    } else {
-                        item_stack.push((None, 0));
-                    }
-                }
-                Event::End(TagEnd::Item) => {
-                    item_stack.pop();
-                    last_command = None;
-                }
-                Event::Start(Tag::Paragraph) => {
-                    paragraph = Some((range.start, String::new()));
-                }
-                Event::End(TagEnd::Paragraph) => {
-                    if let Some((_, text)) = paragraph.take()
-                        && !OUTPUT_INTRO.is_match(text.trim())
-                    {
-                        last_command = None;
-                    }
-                }
-                Event::Start(Tag::CodeBlock(kind)) => {
-                    let (lang, indented) = match &kind {
-                        CodeBlockKind::Fenced(info) => {
-                            let first = info
-                                .split(|c: char| c.is_whitespace() || c == '{' || c == ',')
-                                .next()
-                                .unwrap_or("")
-                                .trim_start_matches('.')
-                                .to_ascii_lowercase();
-                            ((!first.is_empty()).then_some(first), false)
-                        }
-                        CodeBlockKind::Indented => (None, true),
-                    };
-                    let line = self.line(range.start);
-                    let content_line = if indented { line } else { line + 1 };
-                    let step_number = item_stack
-                        .iter()
-                        .rev()
-                        .find(|(l, _)| l.is_some())
-                        .map(|&(_, n)| n);
-                    code = Some(CodeBlock {
-                        line,
-                        lang,
-                        indented,
-                        content: String::new(),
-                        content_line,
-                        step_number,
-                        directives: std::mem::take(&mut pending),
-                        output_of: None,
-                        range: range.clone(),
-                    });
-                }
-                Event::Text(t) if code.is_some() => {
-                    code.as_mut().expect("checked").content.push_str(&t);
-                }
-                Event::End(TagEnd::CodeBlock) => {
-                    if let Some(mut block) = code.take() {
-                        let lang = block.lang.as_deref().unwrap_or("");
-                        let idx = self.code_blocks.len();
-                        if let Some(prev) = last_command
-                            && OUTPUT_LANGS.contains(&lang)
-                        {
-                            block.output_of = Some(prev);
-                            last_command = None;
-                        } else {
-                            let runs_as = block
-                                .directives
-                                .iter()
-                                .find_map(|(_, d)| match d {
-                                    Directive::As { lang } => Some(lang.as_str()),
-                                    _ => None,
-                                })
-                                .unwrap_or(lang);
-                            last_command = steps::is_command_lang(runs_as).then_some(idx);
-                        }
-                        self.code_blocks.push(block);
-                    }
-                }
-                Event::Start(Tag::HtmlBlock) => {
-                    html_block = Some((range.start, String::new()));
-                }
-                Event::Html(t) => match html_block.as_mut() {
-                    Some((_, buf)) => buf.push_str(&t),
-                    None => self.html_fragment(range.start, &t, &mut pending),
-                },
-                Event::End(TagEnd::HtmlBlock) => {
-                    if let Some((start, buf)) = html_block.take() {
-                        self.html_fragment(start, &buf, &mut pending);
-                    }
-                }
-                Event::InlineHtml(t) => self.html_fragment(range.start, &t, &mut pending),
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    ..
-                }) => {
-                    let dest = if link_type == LinkType::Email {
-                        format!("mailto:{dest_url}")
-                    } else {
-                        dest_url.to_string()
-                    };
-                    self.links.push(Link {
-                        dest,
-                        image: false,
-                        line: self.line(range.start),
-                    });
-                }
-                Event::Start(Tag::Image { dest_url, .. }) => {
-                    self.links.push(Link {
-                        dest: dest_url.to_string(),
-                        image: true,
-                        line: self.line(range.start),
-                    });
-                }
-                Event::Start(Tag::Table(_) | Tag::BlockQuote(_)) => {
-                    last_command = None;
-                }
-                _ => {}
-            }
+            self.markdown_event(&mut st, ev, range);
         }
-        for (line, d) in pending {
+        for (line, d) in st.pending {
             self.problem(
                 "kb.annotation",
                 line,
                 format!("the annotation {d:?} is not followed by a code block it could apply to"),
                 "place the annotation directly above the block it is for (inside the numbered step, indented like the block)",
             );
+        }
+    }
+
+    /// Records what one Markdown event contributes to the article's facts.
+    fn markdown_event(&mut self, st: &mut MarkdownState, ev: Event<'_>, range: Range<usize>) {
+        match ev {
+            Event::Start(Tag::Heading { level, id, .. }) => {
+                st.heading = Some((
+                    heading_level(level),
+                    self.line(range.start),
+                    String::new(),
+                    id.map(|i| i.to_string()),
+                ));
+                st.last_command = None;
+            }
+            Event::End(TagEnd::Heading(_)) => self.end_heading(st),
+            Event::Start(Tag::List(start)) => self.start_list(st, start.is_some(), &range),
+            Event::End(TagEnd::List(_)) => {
+                st.lists.pop();
+                st.last_command = None;
+            }
+            Event::Start(Tag::Item) => self.start_item(st, &range),
+            Event::End(TagEnd::Item) => {
+                st.item_stack.pop();
+                st.last_command = None;
+            }
+            Event::Start(Tag::Paragraph) => {
+                st.paragraph = Some((range.start, String::new()));
+            }
+            Event::End(TagEnd::Paragraph) => {
+                if let Some((_, text)) = st.paragraph.take()
+                    && !OUTPUT_INTRO.is_match(text.trim())
+                {
+                    st.last_command = None;
+                }
+            }
+            Event::Start(Tag::CodeBlock(kind)) => self.start_code_block(st, &kind, &range),
+            Event::Text(t) if st.code.is_some() => {
+                st.code.as_mut().expect("checked").content.push_str(&t);
+            }
+            Event::End(TagEnd::CodeBlock) => self.end_code_block(st),
+            Event::Start(Tag::HtmlBlock) => {
+                st.html_block = Some((range.start, String::new()));
+            }
+            Event::Html(t) => match st.html_block.as_mut() {
+                Some((_, buf)) => buf.push_str(&t),
+                None => self.html_fragment(range.start, &t, &mut st.pending),
+            },
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some((start, buf)) = st.html_block.take() {
+                    self.html_fragment(start, &buf, &mut st.pending);
+                }
+            }
+            Event::InlineHtml(t) => self.html_fragment(range.start, &t, &mut st.pending),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            }) => {
+                let dest = if link_type == LinkType::Email {
+                    format!("mailto:{dest_url}")
+                } else {
+                    dest_url.to_string()
+                };
+                self.links.push(Link {
+                    dest,
+                    image: false,
+                    line: self.line(range.start),
+                });
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                self.links.push(Link {
+                    dest: dest_url.to_string(),
+                    image: true,
+                    line: self.line(range.start),
+                });
+            }
+            Event::Start(Tag::Table(_) | Tag::BlockQuote(_)) => {
+                st.last_command = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Records the heading whose text has just been collected.
+    fn end_heading(&mut self, st: &mut MarkdownState) {
+        if let Some((level, line, text, id)) = st.heading.take() {
+            let text = text.trim().to_string();
+            let anchor = id.unwrap_or_else(|| slug(&text));
+            self.headings.push(Heading {
+                level,
+                text,
+                anchor,
+                line,
+            });
+        }
+    }
+
+    /// Opens a list; an ordered one becomes a numbered flow and takes a pending
+    /// `blueprint` annotation as its name.
+    fn start_list(&mut self, st: &mut MarkdownState, ordered: bool, range: &Range<usize>) {
+        st.last_command = None;
+        if ordered {
+            let depth = st.lists.len();
+            self.ordered_lists.push(OrderedList {
+                line: self.line(range.start),
+                depth,
+                section: self.headings.len().checked_sub(1),
+                items: Vec::new(),
+            });
+            let idx = self.ordered_lists.len() - 1;
+            st.lists.push(Some(idx));
+            st.pending.retain(|(line, d)| match d {
+                Directive::Blueprint { name } => {
+                    self.blueprint_names.push((idx, *line, name.clone()));
+                    false
+                }
+                _ => true,
+            });
+        } else {
+            st.lists.push(None);
+        }
+    }
+
+    /// Opens a list item, numbering it when its list is ordered.
+    fn start_item(&mut self, st: &mut MarkdownState, range: &Range<usize>) {
+        st.last_command = None;
+        let list = st.lists.last().copied().flatten();
+        if let Some(l) = list {
+            let line = self.line(range.start);
+            self.ordered_lists[l].items.push(ListItem {
+                line,
+                range: range.clone(),
+            });
+            st.item_stack
+                .push((Some(l), self.ordered_lists[l].items.len()));
+        } else {
+            st.item_stack.push((None, 0));
+        }
+    }
+
+    /// Opens a code block, taking the pending annotations and the enclosing step number.
+    fn start_code_block(
+        &mut self,
+        st: &mut MarkdownState,
+        kind: &CodeBlockKind<'_>,
+        range: &Range<usize>,
+    ) {
+        let (lang, indented) = match kind {
+            CodeBlockKind::Fenced(info) => {
+                let first = info
+                    .split(|c: char| c.is_whitespace() || c == '{' || c == ',')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches('.')
+                    .to_ascii_lowercase();
+                ((!first.is_empty()).then_some(first), false)
+            }
+            CodeBlockKind::Indented => (None, true),
+        };
+        let line = self.line(range.start);
+        let content_line = if indented { line } else { line + 1 };
+        let step_number = st
+            .item_stack
+            .iter()
+            .rev()
+            .find(|(l, _)| l.is_some())
+            .map(|&(_, n)| n);
+        st.code = Some(CodeBlock {
+            line,
+            lang,
+            indented,
+            content: String::new(),
+            content_line,
+            step_number,
+            directives: std::mem::take(&mut st.pending),
+            output_of: None,
+            range: range.clone(),
+        });
+    }
+
+    /// Closes a code block, pairing it as output of the command block before it
+    /// when only an output introduction stands between them.
+    fn end_code_block(&mut self, st: &mut MarkdownState) {
+        if let Some(mut block) = st.code.take() {
+            let lang = block.lang.as_deref().unwrap_or("");
+            let idx = self.code_blocks.len();
+            if let Some(prev) = st.last_command
+                && OUTPUT_LANGS.contains(&lang)
+            {
+                block.output_of = Some(prev);
+                st.last_command = None;
+            } else {
+                let runs_as = block
+                    .directives
+                    .iter()
+                    .find_map(|(_, d)| match d {
+                        Directive::As { lang } => Some(lang.as_str()),
+                        _ => None,
+                    })
+                    .unwrap_or(lang);
+                st.last_command = steps::is_command_lang(runs_as).then_some(idx);
+            }
+            self.code_blocks.push(block);
         }
     }
 
@@ -600,6 +617,22 @@ impl Article {
     pub fn section_at(&self, line: usize) -> Option<&Heading> {
         self.headings.iter().rev().find(|h| h.line <= line)
     }
+}
+
+/// The open containers and pending state while Markdown events are read.
+#[derive(Default)]
+struct MarkdownState {
+    /// Open lists: for each, Some(index into ordered_lists) if ordered.
+    lists: Vec<Option<usize>>,
+    item_stack: Vec<(Option<usize>, usize)>,
+    heading: Option<(u8, usize, String, Option<String>)>,
+    code: Option<CodeBlock>,
+    pending: Vec<(usize, Directive)>,
+    html_block: Option<(usize, String)>,
+    /// Output pairing: the last command block, and whether only an introducing
+    /// paragraph ("You should see:") stands between it and the next block.
+    last_command: Option<usize>,
+    paragraph: Option<(usize, String)>,
 }
 
 fn heading_level(l: HeadingLevel) -> u8 {
