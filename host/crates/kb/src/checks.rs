@@ -543,8 +543,6 @@ fn well_formed_phone(s: &str) -> bool {
 
 fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
     let a = o.a;
-    let text = &a.visible;
-    let lower = text.to_lowercase();
     let first_line = a.headings.first().map_or(a.front_line, |h| h.line);
     // Missing contacts point at the support section when there is one.
     let support_line = a
@@ -552,7 +550,31 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
         .iter()
         .find(|h| SUPPORT_HEADING.is_match(&h.text))
         .map_or(first_line, |h| h.line);
-    // Design: names the blueprint and its packages.
+    internal_design(o, bundle, first_line);
+    match a.headings.iter().find(|h| PRODUCTION.is_match(&h.text)) {
+        Some(h) => o.push("kb.internal.production", h.line, true, format!("section \"{}\"", h.text), ""),
+        None => o.push(
+            "kb.internal.production",
+            first_line,
+            false,
+            "no section on how the product runs in production",
+            "add a `### Running in production` section: services, ports, logs, health checks, backups",
+        ),
+    }
+    internal_support_email(o, bundle, support_line);
+    internal_support_phone(o, bundle, support_line);
+    if rules.require_escalation {
+        internal_escalation(o, support_line);
+    }
+    if rules.require_executable_steps_internal {
+        steps_found(o);
+    }
+}
+
+/// Checks that the internal article names the blueprint and each of its packages.
+fn internal_design(o: &mut Out<'_>, bundle: Option<&BundleFacts>, first_line: usize) {
+    let a = o.a;
+    let lower = a.visible.to_lowercase();
     let named = |name: &str| lower.find(&name.to_lowercase()).map(|p| a.line(p));
     match bundle.and_then(|b| b.blueprint_name.as_deref()) {
         Some(bp) => match named(bp) {
@@ -613,19 +635,13 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
             ),
         }
     }
-    match a.headings.iter().find(|h| PRODUCTION.is_match(&h.text)) {
-        Some(h) => o.push("kb.internal.production", h.line, true, format!("section \"{}\"", h.text), ""),
-        None => o.push(
-            "kb.internal.production",
-            first_line,
-            false,
-            "no section on how the product runs in production",
-            "add a `### Running in production` section: services, ports, logs, health checks, backups",
-        ),
-    }
-    // Support email.
+}
+
+/// Checks that the internal article gives the support email, the bundle's when it has one.
+fn internal_support_email(o: &mut Out<'_>, bundle: Option<&BundleFacts>, support_line: usize) {
+    let a = o.a;
     let emails: Vec<(usize, &str)> = EMAIL
-        .find_iter(text)
+        .find_iter(&a.visible)
         .map(|m| (a.line(m.start()), m.as_str()))
         .collect();
     let want_email = bundle.and_then(|b| b.support_email.as_deref());
@@ -656,31 +672,13 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
             "give the Member's 24x7 support email address, e.g. support@example.com",
         ),
     }
-    // Support telephone: numbers on lines that say phone/tel/call.
+}
+
+/// Checks that the internal article gives a well-formed support telephone, the bundle's
+/// when it has one.
+fn internal_support_phone(o: &mut Out<'_>, bundle: Option<&BundleFacts>, support_line: usize) {
     let want_phone = bundle.and_then(|b| b.support_phone.as_deref());
-    let mut phone_ok: Option<(usize, String)> = None;
-    let mut malformed: Option<(usize, String)> = None;
-    for l in PHONE_LINE.find_iter(text) {
-        for p in PHONE.find_iter(l.as_str()) {
-            let num = p.as_str().trim();
-            let line = a.line(l.start() + p.start());
-            // Dates and versions are not telephone numbers; neither are email digits.
-            if digits(num).len() < 5 {
-                continue;
-            }
-            if !well_formed_phone(num) {
-                malformed.get_or_insert((line, num.to_string()));
-                continue;
-            }
-            let matches_bundle = want_phone.is_none_or(|w| {
-                let (dw, dn) = (digits(w), digits(num));
-                dn.ends_with(&dw) || dw.ends_with(&dn)
-            });
-            if matches_bundle && phone_ok.is_none() {
-                phone_ok = Some((line, num.to_string()));
-            }
-        }
-    }
+    let (phone_ok, malformed) = support_phones(o.a, want_phone);
     match (phone_ok, malformed, want_phone) {
         (Some((line, n)), _, _) => o.push(
             "kb.internal.support-phone",
@@ -711,36 +709,76 @@ fn internal(o: &mut Out<'_>, bundle: Option<&BundleFacts>, rules: &DocRules) {
             "give the Member's 24x7 support telephone on a line that says \"Phone:\"",
         ),
     }
-    if rules.require_escalation {
-        match H24.find(text) {
-            Some(m) => o.push(
-                "kb.internal.support-24x7",
-                a.line(m.start()),
-                true,
-                "24x7 support",
-                "",
-            ),
-            None => o.push(
-                "kb.internal.support-24x7",
-                support_line,
-                false,
-                "does not say support is available 24x7",
-                "state that the email and telephone support are staffed 24x7",
-            ),
-        }
-        match ESCALATE.find(text) {
-            Some(m) => o.push("kb.internal.escalation", a.line(m.start()), true, "says how to escalate", ""),
-            None => o.push(
-                "kb.internal.escalation",
-                support_line,
-                false,
-                "does not say how to escalate",
-                "add an escalation path: who to call when the first line does not resolve an incident",
-            ),
+}
+
+/// A telephone number found in the article, with its line.
+type FoundPhone = Option<(usize, String)>;
+
+/// The first usable support telephone (matching `want_phone` if given) and the first
+/// malformed one, from numbers on lines that say phone/tel/call.
+fn support_phones(a: &Article, want_phone: Option<&str>) -> (FoundPhone, FoundPhone) {
+    let mut phone_ok: FoundPhone = None;
+    let mut malformed: FoundPhone = None;
+    for l in PHONE_LINE.find_iter(&a.visible) {
+        for p in PHONE.find_iter(l.as_str()) {
+            let num = p.as_str().trim();
+            let line = a.line(l.start() + p.start());
+            // Dates and versions are not telephone numbers; neither are email digits.
+            if digits(num).len() < 5 {
+                continue;
+            }
+            if !well_formed_phone(num) {
+                malformed.get_or_insert((line, num.to_string()));
+                continue;
+            }
+            let matches_bundle = want_phone.is_none_or(|w| {
+                let (dw, dn) = (digits(w), digits(num));
+                dn.ends_with(&dw) || dw.ends_with(&dn)
+            });
+            if matches_bundle && phone_ok.is_none() {
+                phone_ok = Some((line, num.to_string()));
+            }
         }
     }
-    if rules.require_executable_steps_internal {
-        steps_found(o);
+    (phone_ok, malformed)
+}
+
+/// Checks that the internal article says support is 24x7 and how to escalate.
+fn internal_escalation(o: &mut Out<'_>, support_line: usize) {
+    said(
+        o,
+        "kb.internal.support-24x7",
+        &H24,
+        "24x7 support",
+        support_line,
+        "does not say support is available 24x7",
+        "state that the email and telephone support are staffed 24x7",
+    );
+    said(
+        o,
+        "kb.internal.escalation",
+        &ESCALATE,
+        "says how to escalate",
+        support_line,
+        "does not say how to escalate",
+        "add an escalation path: who to call when the first line does not resolve an incident",
+    );
+}
+
+/// Passes `id` where the article first matches `re`; fails it at the given line otherwise.
+fn said(
+    o: &mut Out<'_>,
+    id: &str,
+    re: &Regex,
+    found: &str,
+    missing_line: usize,
+    missing: &str,
+    hint: &str,
+) {
+    let a = o.a;
+    match re.find(&a.visible) {
+        Some(m) => o.push(id, a.line(m.start()), true, found, ""),
+        None => o.push(id, missing_line, false, missing, hint),
     }
 }
 
