@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::candidate::{
-    self, Deploy, DeployParameter, ParameterValue, PathRef, PluginSource, PluginSpec,
+    self, Deploy, DeployParameter, ParameterValue, Parsed, PathRef, PluginSource, PluginSpec,
 };
 use crate::package::{self, Package};
 use crate::problem::{Diagnostics, Problem, Severity, Source};
@@ -49,21 +49,9 @@ pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
         problems: shown(&snapshot, diag.into_sorted()),
     };
     let mut diag = Diagnostics::default();
-    let text = match read_capped(&toml_path, MAX_CANDIDATE_TOML) {
-        Ok(t) => t,
-        Err(why) => {
-            diag.push(
-                Severity::Error,
-                &toml_path,
-                0,
-                0,
-                format!("candidate.toml cannot be read: {why}"),
-                "candidate.toml is a short UTF-8 TOML file (see FORMAT.md)",
-            );
-            return Err(invalid(diag));
-        }
+    let Some(toml_src) = read_candidate_toml(toml_path, &mut diag) else {
+        return Err(invalid(diag));
     };
-    let toml_src = Source::new(toml_path, text);
     let Some(parsed) = candidate::parse(&toml_src, &mut diag) else {
         return Err(invalid(diag));
     };
@@ -74,88 +62,13 @@ pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
         toml: &toml_src,
         diag,
     };
-
-    // Packages.
-    let mut packages: Vec<(Package, Range<usize>)> = Vec::new();
-    for p in &parsed.packages {
-        let Some(path) = l.bundle_path(p, "package", Kind::Any) else {
-            continue;
-        };
-        if path.is_file() && !p.text.to_ascii_lowercase().ends_with(".zip") {
-            l.diag.error(
-                l.toml,
-                p.span.start,
-                format!("package {} is a file but not a .zip", p.text),
-                "give a package directory, or a zip of it named *.zip",
-            );
-            continue;
-        }
-        if let Some(pkg) = package::load(&path, &normalise(&p.text), &mut l.diag) {
-            packages.push((pkg, p.span.clone()));
-        }
-    }
-    for i in 0..packages.len() {
-        for j in 0..i {
-            let (a, b) = (&packages[j].0, &packages[i].0);
-            let (line, _) = l.toml.position(packages[j].1.start);
-            if a.has_uuid(&b.uuid) {
-                l.diag.error(
-                    l.toml,
-                    packages[i].1.start,
-                    format!(
-                        "package {} has the same UUID as the package on line {line} ({})",
-                        b.relative_path, b.uuid
-                    ),
-                    "give each package its own UUID (a new one when its parameter list changes)",
-                );
-            } else if a.name.eq_ignore_ascii_case(&b.name) {
-                l.diag.error(
-                    l.toml,
-                    packages[i].1.start,
-                    format!("package {} has the same name as the package on line {line} ({:?})", b.relative_path, b.name),
-                    "give each package its own Metadata/Name: articles and the Blueprint Library refer to packages by name",
-                );
-            }
-        }
-    }
-
-    // Blueprint.
-    let mut blueprint = None;
-    if let Some(b) = &parsed.blueprint
-        && let Some(path) = l.bundle_path(b, "blueprint", Kind::File)
-    {
-        match read_capped(&path, MAX_BLUEPRINT) {
-            Err(e) => l.diag.error(
-                l.toml,
-                b.span.start,
-                format!("cannot read the blueprint {}: {e}", b.text),
-                "give a readable UTF-8 JSON file of at most 1 MiB",
-            ),
-            Ok(text) => {
-                let src = Source::new(path.clone(), text);
-                if let Some((mut bp, pos)) = blueprint::parse_blueprint(&src, path, &mut l.diag) {
-                    l.cross_check(&mut bp, &src, &pos, &packages, &parsed.deploy);
-                    blueprint = Some(bp);
-                }
-            }
-        }
-    }
-
-    // KB articles.
-    let kb_public = parsed.kb_public.as_ref().and_then(|p| l.article(p));
-    let kb_internal = parsed.kb_internal.as_ref().and_then(|p| l.article(p));
-    if let (Some(a), Some(b), Some(r)) = (&kb_public, &kb_internal, &parsed.kb_internal)
-        && a == b
-    {
-        l.diag.error(
-            l.toml,
-            r.span.start,
-            "the public and the internal article are the same file",
-            "the program requires two articles: a public guide for end users and an internal one for support staff",
-        );
-    }
-
-    // Plugin.
+    let packages = l.packages(&parsed.packages);
+    l.duplicate_packages(&packages);
+    let blueprint = parsed
+        .blueprint
+        .as_ref()
+        .and_then(|b| l.blueprint(b, &packages, &parsed.deploy));
+    let (kb_public, kb_internal) = l.articles(&parsed);
     let plugin = parsed.plugin.as_ref().and_then(|p| l.plugin(p));
 
     let Loader { mut diag, .. } = l;
@@ -219,6 +132,24 @@ pub(crate) fn load(snapshot: Arc<Snapshot>) -> Result<Bundle, LoadError> {
     })
 }
 
+/// Reads `candidate.toml`; `None` (with the reason reported) when it cannot be read.
+fn read_candidate_toml(path: PathBuf, diag: &mut Diagnostics) -> Option<Source> {
+    match read_capped(&path, MAX_CANDIDATE_TOML) {
+        Ok(text) => Some(Source::new(path, text)),
+        Err(why) => {
+            diag.push(
+                Severity::Error,
+                &path,
+                0,
+                0,
+                format!("candidate.toml cannot be read: {why}"),
+                "candidate.toml is a short UTF-8 TOML file (see FORMAT.md)",
+            );
+            None
+        }
+    }
+}
+
 /// Problems name the candidate's files, not the snapshot's.
 fn shown(snapshot: &Snapshot, mut problems: Vec<Problem>) -> Vec<Problem> {
     for p in &mut problems {
@@ -272,6 +203,101 @@ fn normalise(rel: &str) -> String {
 }
 
 impl Loader<'_> {
+    /// Loads the listed packages, each with where `candidate.toml` names it.
+    fn packages(&mut self, refs: &[PathRef]) -> Vec<(Package, Range<usize>)> {
+        let mut packages = Vec::new();
+        for p in refs {
+            let Some(path) = self.bundle_path(p, "package", Kind::Any) else {
+                continue;
+            };
+            if path.is_file() && !p.text.to_ascii_lowercase().ends_with(".zip") {
+                self.diag.error(
+                    self.toml,
+                    p.span.start,
+                    format!("package {} is a file but not a .zip", p.text),
+                    "give a package directory, or a zip of it named *.zip",
+                );
+                continue;
+            }
+            if let Some(pkg) = package::load(&path, &normalise(&p.text), &mut self.diag) {
+                packages.push((pkg, p.span.clone()));
+            }
+        }
+        packages
+    }
+
+    /// Packages must differ in UUID and in name from every package listed before them.
+    fn duplicate_packages(&mut self, packages: &[(Package, Range<usize>)]) {
+        for i in 0..packages.len() {
+            for j in 0..i {
+                let (a, b) = (&packages[j].0, &packages[i].0);
+                let (line, _) = self.toml.position(packages[j].1.start);
+                if a.has_uuid(&b.uuid) {
+                    self.diag.error(
+                        self.toml,
+                        packages[i].1.start,
+                        format!(
+                            "package {} has the same UUID as the package on line {line} ({})",
+                            b.relative_path, b.uuid
+                        ),
+                        "give each package its own UUID (a new one when its parameter list changes)",
+                    );
+                } else if a.name.eq_ignore_ascii_case(&b.name) {
+                    self.diag.error(
+                        self.toml,
+                        packages[i].1.start,
+                        format!("package {} has the same name as the package on line {line} ({:?})", b.relative_path, b.name),
+                        "give each package its own Metadata/Name: articles and the Blueprint Library refer to packages by name",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reads the blueprint and checks it against the packages and deployment parameters.
+    fn blueprint(
+        &mut self,
+        b: &PathRef,
+        packages: &[(Package, Range<usize>)],
+        deploy: &[(DeployParameter, Range<usize>)],
+    ) -> Option<blueprint::Blueprint> {
+        let path = self.bundle_path(b, "blueprint", Kind::File)?;
+        match read_capped(&path, MAX_BLUEPRINT) {
+            Err(e) => {
+                self.diag.error(
+                    self.toml,
+                    b.span.start,
+                    format!("cannot read the blueprint {}: {e}", b.text),
+                    "give a readable UTF-8 JSON file of at most 1 MiB",
+                );
+                None
+            }
+            Ok(text) => {
+                let src = Source::new(path.clone(), text);
+                let (mut bp, pos) = blueprint::parse_blueprint(&src, path, &mut self.diag)?;
+                self.cross_check(&mut bp, &src, &pos, packages, deploy);
+                Some(bp)
+            }
+        }
+    }
+
+    /// The public and internal KB articles, which must be two different files.
+    fn articles(&mut self, parsed: &Parsed) -> (Option<PathBuf>, Option<PathBuf>) {
+        let kb_public = parsed.kb_public.as_ref().and_then(|p| self.article(p));
+        let kb_internal = parsed.kb_internal.as_ref().and_then(|p| self.article(p));
+        if let (Some(a), Some(b), Some(r)) = (&kb_public, &kb_internal, &parsed.kb_internal)
+            && a == b
+        {
+            self.diag.error(
+                self.toml,
+                r.span.start,
+                "the public and the internal article are the same file",
+                "the program requires two articles: a public guide for end users and an internal one for support staff",
+            );
+        }
+        (kb_public, kb_internal)
+    }
+
     /// Resolves a path written in `candidate.toml`: relative, inside the bundle (also
     /// after following symbolic links), existing, of the expected kind.
     fn bundle_path(&mut self, p: &PathRef, what: &str, kind: Kind) -> Option<PathBuf> {
