@@ -347,26 +347,7 @@ pub(crate) fn parse(src: &Source, diag: &mut Diagnostics) -> Option<Parsed> {
             "deploy",
         ],
     );
-    match get(root, "format") {
-        None => w.error(
-            0..0,
-            "candidate.toml has no `format` key",
-            "add `format = 1` as the first line",
-        ),
-        Some(v) => match v.get_ref().as_integer().map(|i| i.as_str().parse::<i64>()) {
-            Some(Ok(FORMAT)) => {}
-            Some(Ok(n)) => w.error(
-                v.span(),
-                format!("format {n} is not supported; this harness reads format {FORMAT}"),
-                "write the bundle in format 1 (see FORMAT.md) or use a newer certify",
-            ),
-            _ => w.error(
-                v.span(),
-                "`format` must be an integer",
-                "write `format = 1`",
-            ),
-        },
-    }
+    w.format(root);
     if let Some(t) = w.table(
         root,
         "candidate",
@@ -381,38 +362,8 @@ pub(crate) fn parse(src: &Source, diag: &mut Diagnostics) -> Option<Parsed> {
     ) {
         out.support = w.support(t);
     }
-    if let Some((t, span)) = w.table(root, "blueprint", "file (the blueprint JSON) and packages") {
-        w.unknown_keys(t, "[blueprint]", &["file", "packages"]);
-        out.blueprint = w.path(t, span.clone(), "blueprint", "file", "\"blueprint.json\"");
-        match get(t, "packages") {
-            None => w.error(
-                span,
-                "[blueprint] has no `packages`",
-                "add `packages = [\"packages/<name>\"]`: each a directory or zip with a package.manifest",
-            ),
-            Some(v) => match v.get_ref().as_array() {
-                Some(items) => {
-                    for item in items.iter() {
-                        match item.get_ref().as_str() {
-                            Some(s) => out.packages.push(PathRef {
-                                text: s.to_string(),
-                                span: item.span(),
-                            }),
-                            None => w.error(
-                                item.span(),
-                                "each package must be a path (a string)",
-                                "write `packages = [\"packages/install-acme\"]`",
-                            ),
-                        }
-                    }
-                }
-                None => w.error(
-                    v.span(),
-                    "`packages` must be an array of paths",
-                    "write `packages = [\"packages/install-acme\"]`",
-                ),
-            },
-        }
+    if let Some(t) = w.table(root, "blueprint", "file (the blueprint JSON) and packages") {
+        w.blueprint(t, &mut out);
     }
     if let Some((t, span)) = w.table(root, "kb", "the public and internal articles") {
         w.unknown_keys(t, "[kb]", &["public", "internal"]);
@@ -431,44 +382,12 @@ pub(crate) fn parse(src: &Source, diag: &mut Diagnostics) -> Option<Parsed> {
             "\"kb/internal/<product>-blueprint-internal.md\"",
         );
     }
-    if let Some((t, span)) = w.table(
+    if let Some(t) = w.table(
         root,
         "plugin",
         "path (a .wasm component or a Cargo project)",
     ) {
-        w.unknown_keys(t, "[plugin]", &["path", "parameters", "ports"]);
-        out.plugin = w.path(t, span, "plugin", "path", "\"plugin\"");
-        if let Some(p) = w.optional_table(t, "plugin.parameters") {
-            for (k, v) in p.iter() {
-                if let Some(s) = w.scalar(v, &format!("plugin parameter {}", k.get_ref())) {
-                    out.plugin_parameters.insert(k.get_ref().to_string(), s);
-                }
-            }
-        }
-        if let Some(p) = w.optional_table(t, "plugin.ports") {
-            for (role, v) in p.iter() {
-                let ports = v.get_ref().as_array().and_then(|a| {
-                    a.iter()
-                        .map(|p| {
-                            p.get_ref()
-                                .as_integer()
-                                .and_then(|i| i.as_str().parse::<u16>().ok())
-                                .filter(|&n| n > 0)
-                        })
-                        .collect::<Option<Vec<u16>>>()
-                });
-                match ports {
-                    Some(ports) if !ports.is_empty() => {
-                        out.plugin_ports.insert(role.get_ref().to_string(), ports);
-                    }
-                    _ => w.error(
-                        v.span(),
-                        format!("the ports of server role {} are not a list of TCP ports", role.get_ref()),
-                        "write the ports the plugin may reach on that role's servers, e.g. `WEB = [8080]`",
-                    ),
-                }
-            }
-        }
+        w.plugin(t, &mut out);
     }
     match get(root, "deploy") {
         None => {}
@@ -856,6 +775,107 @@ impl Walker<'_> {
             phone: phone?,
             escalation: escalation?,
         })
+    }
+
+    /// Checks the top-level `format` key names the format this harness reads.
+    fn format(&mut self, root: &DeTable<'_>) {
+        match get(root, "format") {
+            None => self.error(
+                0..0,
+                "candidate.toml has no `format` key",
+                "add `format = 1` as the first line",
+            ),
+            Some(v) => match v.get_ref().as_integer().map(|i| i.as_str().parse::<i64>()) {
+                Some(Ok(FORMAT)) => {}
+                Some(Ok(n)) => self.error(
+                    v.span(),
+                    format!("format {n} is not supported; this harness reads format {FORMAT}"),
+                    "write the bundle in format 1 (see FORMAT.md) or use a newer certify",
+                ),
+                _ => self.error(
+                    v.span(),
+                    "`format` must be an integer",
+                    "write `format = 1`",
+                ),
+            },
+        }
+    }
+
+    /// Reads the [blueprint] table: the blueprint file and the package paths.
+    fn blueprint(&mut self, (t, span): (&DeTable<'_>, Range<usize>), out: &mut Parsed) {
+        self.unknown_keys(t, "[blueprint]", &["file", "packages"]);
+        out.blueprint = self.path(t, span.clone(), "blueprint", "file", "\"blueprint.json\"");
+        match get(t, "packages") {
+            None => self.error(
+                span,
+                "[blueprint] has no `packages`",
+                "add `packages = [\"packages/<name>\"]`: each a directory or zip with a package.manifest",
+            ),
+            Some(v) => match v.get_ref().as_array() {
+                Some(items) => {
+                    for item in items.iter() {
+                        match item.get_ref().as_str() {
+                            Some(s) => out.packages.push(PathRef {
+                                text: s.to_string(),
+                                span: item.span(),
+                            }),
+                            None => self.error(
+                                item.span(),
+                                "each package must be a path (a string)",
+                                "write `packages = [\"packages/install-acme\"]`",
+                            ),
+                        }
+                    }
+                }
+                None => self.error(
+                    v.span(),
+                    "`packages` must be an array of paths",
+                    "write `packages = [\"packages/install-acme\"]`",
+                ),
+            },
+        }
+    }
+
+    /// Reads the [plugin] table: its path, parameters and the ports it may reach.
+    fn plugin(&mut self, (t, span): (&DeTable<'_>, Range<usize>), out: &mut Parsed) {
+        self.unknown_keys(t, "[plugin]", &["path", "parameters", "ports"]);
+        out.plugin = self.path(t, span, "plugin", "path", "\"plugin\"");
+        if let Some(p) = self.optional_table(t, "plugin.parameters") {
+            for (k, v) in p.iter() {
+                if let Some(s) = self.scalar(v, &format!("plugin parameter {}", k.get_ref())) {
+                    out.plugin_parameters.insert(k.get_ref().to_string(), s);
+                }
+            }
+        }
+        if let Some(p) = self.optional_table(t, "plugin.ports") {
+            self.plugin_ports(p, out);
+        }
+    }
+
+    /// Reads [plugin.ports]: for each server role, a non-empty list of TCP ports.
+    fn plugin_ports(&mut self, p: &DeTable<'_>, out: &mut Parsed) {
+        for (role, v) in p.iter() {
+            let ports = v.get_ref().as_array().and_then(|a| {
+                a.iter()
+                    .map(|p| {
+                        p.get_ref()
+                            .as_integer()
+                            .and_then(|i| i.as_str().parse::<u16>().ok())
+                            .filter(|&n| n > 0)
+                    })
+                    .collect::<Option<Vec<u16>>>()
+            });
+            match ports {
+                Some(ports) if !ports.is_empty() => {
+                    out.plugin_ports.insert(role.get_ref().to_string(), ports);
+                }
+                _ => self.error(
+                    v.span(),
+                    format!("the ports of server role {} are not a list of TCP ports", role.get_ref()),
+                    "write the ports the plugin may reach on that role's servers, e.g. `WEB = [8080]`",
+                ),
+            }
+        }
     }
 
     fn deploy(&mut self, t: &DeTable<'_>, out: &mut Parsed) {
