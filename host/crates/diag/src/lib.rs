@@ -183,18 +183,6 @@ mod tests {
     }
 
     #[test]
-    fn sources_give_one_based_positions_in_characters() {
-        let s = Source::new("f".into(), "ab\nçd\n\nx".into());
-        assert_eq!(s.position(0), (1, 1));
-        assert_eq!(s.position(3), (2, 1));
-        // 'ç' is two bytes, one column.
-        assert_eq!(s.position(5), (2, 2));
-        assert_eq!(s.position(7), (3, 1));
-        assert_eq!(s.position(8), (4, 1));
-        assert_eq!(s.position(100), (4, 2));
-    }
-
-    #[test]
     fn diagnostics_sort_by_file_then_position() {
         let a = Source::new("a.toml".into(), "x = 1\ny = 2\n".into());
         let b = Source::new("b.xml".into(), "<a/>\n".into());

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::InputDigest;
@@ -48,16 +47,9 @@ pub(crate) fn verdict(case: &Value) -> &str {
     str_of(case, "verdict").unwrap_or("")
 }
 
-/// How many cases ended how; the shape of report.json's `counts`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Counts {
-    pub tests: u64,
-    pub passed: u64,
-    pub failures: u64,
-    pub errors: u64,
-    pub skipped: u64,
-}
+pub(crate) use crate::model::Counts;
 
+/// Counting a report read as plain JSON.
 impl Counts {
     /// Counted from the cases themselves.
     pub(crate) fn of_cases(report: &Value) -> Counts {
