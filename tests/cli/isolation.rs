@@ -207,6 +207,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         let egress = report["certification"]["egress"].as_array().unwrap();
         assert_eq!(egress.len(), 4, "{egress:?}");
         assert!(egress.iter().all(|a| a["allowed"] == false), "{egress:?}");
+        assert_eq!(report["certification"]["egress_omitted"], 0);
         assert!(
             !files_containing(&out, b"403 Forbidden").is_empty(),
             "{r:?}"

@@ -23,7 +23,7 @@ pub enum Internet {
     /// Not at all: the run network has no way out.
     Off,
     /// Through the egress proxy (`--allow-internet`), with what was asked of it.
-    Proxy(Vec<certify_sandbox::egress::Attempt>),
+    Proxy(certify_sandbox::egress::Log),
     /// As the integrator's machine can (`--unsandboxed`, or a real account's servers
     /// with the steps on the host's network).
     Host,

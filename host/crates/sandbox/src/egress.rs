@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How many attempts the log keeps; later ones are counted, not listed.
+/// How many attempts the log lists; later ones are counted, not listed, so that a flood
+/// of requests can neither grow the report nor hide how many there were.
 pub const LOG_LIMIT: usize = 256;
 /// Connections served at once; more are refused with `503`.
 const CONCURRENT: usize = 64;
@@ -42,12 +43,38 @@ pub struct Attempt {
     pub reason: Option<String>,
 }
 
+/// What the proxy was asked: the first [`LOG_LIMIT`] attempts, and the count of all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Log {
+    /// The first attempts, in the order they came.
+    pub attempts: Vec<Attempt>,
+    /// Every attempt, listed or not.
+    pub requests: usize,
+    /// Every refused attempt, listed or not.
+    pub refused: usize,
+}
+
+impl Log {
+    fn record(&mut self, attempt: Attempt) {
+        self.requests += 1;
+        self.refused += usize::from(!attempt.allowed);
+        if self.attempts.len() < LOG_LIMIT {
+            self.attempts.push(attempt);
+        }
+    }
+
+    /// How many attempts are counted but not listed.
+    pub fn omitted(&self) -> usize {
+        self.requests - self.attempts.len()
+    }
+}
+
 /// The running proxy: stops accepting when dropped (its open tunnels end with the run's
 /// servers).
 #[derive(Debug)]
 pub struct Egress {
     listener: Arc<TcpListener>,
-    log: Arc<Mutex<Vec<Attempt>>>,
+    log: Arc<Mutex<Log>>,
 }
 
 type Policy = fn(IpAddr) -> bool;
@@ -62,7 +89,7 @@ impl Egress {
     /// `allow` accepts, and to the run network's own addresses through `inside`.
     pub fn start(listener: TcpListener, allow: Policy, inside: Inside) -> io::Result<Egress> {
         let listener = Arc::new(listener);
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Log::default()));
         let (l, g) = (listener.clone(), log.clone());
         let route = Route { allow, inside };
         std::thread::Builder::new()
@@ -71,8 +98,8 @@ impl Egress {
         Ok(Egress { listener, log })
     }
 
-    /// What the proxy saw so far, at most [`LOG_LIMIT`] attempts.
-    pub fn log(&self) -> Vec<Attempt> {
+    /// What the proxy saw so far.
+    pub fn log(&self) -> Log {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -92,7 +119,7 @@ struct Route {
     inside: Inside,
 }
 
-fn serve(listener: &TcpListener, route: &Route, log: &Arc<Mutex<Vec<Attempt>>>) {
+fn serve(listener: &TcpListener, route: &Route, log: &Arc<Mutex<Log>>) {
     let active = Arc::new(AtomicUsize::new(0));
     loop {
         let Ok((mut client, _)) = listener.accept() else {
@@ -130,7 +157,7 @@ enum Request {
     },
 }
 
-fn handle(client: TcpStream, route: &Route, log: &Mutex<Vec<Attempt>>) {
+fn handle(client: TcpStream, route: &Route, log: &Mutex<Log>) {
     let _ = client.set_read_timeout(Some(HANDSHAKE));
     let mut reader = BufReader::new(match client.try_clone() {
         Ok(c) => c,
@@ -162,14 +189,13 @@ fn handle(client: TcpStream, route: &Route, log: &Mutex<Vec<Attempt>>) {
         };
     }
     let upstream = open(&host, port, route.allow);
-    record(
-        log,
-        Attempt {
+    log.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .record(Attempt {
             destination,
             allowed: upstream.is_ok(),
             reason: upstream.as_ref().err().cloned(),
-        },
-    );
+        });
     match upstream {
         Ok(upstream) => relay(client, reader, &request, upstream),
         Err(reason) => {
@@ -352,13 +378,6 @@ fn respond(client: &mut TcpStream, status: u16, reason: &str) -> io::Result<()> 
     )
 }
 
-fn record(log: &Mutex<Vec<Attempt>>, attempt: Attempt) {
-    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-    if log.len() < LOG_LIMIT {
-        log.push(attempt);
-    }
-}
-
 /// At most 200 characters, control characters replaced: the destination comes from the
 /// candidate and ends up in the report.
 fn printable(s: &str) -> String {
@@ -448,6 +467,22 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_requests_is_counted_but_listed_only_so_far() {
+        let mut log = Log::default();
+        for i in 0..LOG_LIMIT + 10 {
+            log.record(Attempt {
+                destination: format!("host-{i}:443"),
+                allowed: i % 2 == 0,
+                reason: None,
+            });
+        }
+        assert_eq!(log.attempts.len(), LOG_LIMIT);
+        assert_eq!(log.requests, LOG_LIMIT + 10);
+        assert_eq!(log.refused, (LOG_LIMIT + 10) / 2);
+        assert_eq!(log.omitted(), 10);
+    }
+
+    #[test]
     fn request_heads_parse_into_tunnels_and_forwards() {
         assert_eq!(
             parse_head(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n"),
@@ -523,9 +558,16 @@ mod tests {
         let (_s, status) = ask(at, &format!("GET http://{echo}/ HTTP/1.1\r\n\r\n"));
         assert!(status.starts_with("HTTP/1.1 403"), "{status}");
         let log = egress.log();
-        assert_eq!(log.len(), 3);
-        assert!(log.iter().all(|a| !a.allowed));
-        assert!(log[0].reason.as_deref().unwrap().contains("not a public"));
+        assert_eq!((log.requests, log.refused), (3, 3));
+        assert_eq!(log.attempts.len(), 3);
+        assert!(log.attempts.iter().all(|a| !a.allowed));
+        assert!(
+            log.attempts[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("not a public")
+        );
     }
 
     #[test]
@@ -537,8 +579,8 @@ mod tests {
         let mut back = [0u8; 5];
         s.read_exact(&mut back).unwrap();
         assert_eq!(&back, b"hello");
-        assert_eq!(egress.log()[0].destination, echo.to_string());
-        assert!(egress.log()[0].allowed);
+        assert_eq!(egress.log().attempts[0].destination, echo.to_string());
+        assert!(egress.log().attempts[0].allowed);
     }
 
     #[test]

@@ -135,12 +135,6 @@ impl RunNetwork {
 
     /// A TCP connection to `addr` inside the run network, opened by the holder.
     pub fn connect(&self, addr: SocketAddrV4) -> io::Result<TcpStream> {
-        if !Self::contains(*addr.ip()) {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{addr} is not on the run network"),
-            ));
-        }
         request(&self.control, OP_CONNECT, addr).map(TcpStream::from)
     }
 
@@ -148,12 +142,6 @@ impl RunNetwork {
     /// harness offers a service to the servers (the egress proxy) without joining the
     /// namespace itself.
     pub fn listen(&self, addr: SocketAddrV4) -> io::Result<TcpListener> {
-        if !Self::contains(*addr.ip()) {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{addr} is not on the run network"),
-            ));
-        }
         request(&self.control, OP_LISTEN, addr).map(TcpListener::from)
     }
 
@@ -180,7 +168,7 @@ impl RunNetwork {
 
     /// What went through (or was refused by) the egress proxy so far; empty when the
     /// internet is off.
-    pub fn egress_log(&self) -> Vec<crate::egress::Attempt> {
+    pub fn egress_log(&self) -> crate::egress::Log {
         self.egress.get().map(Egress::log).unwrap_or_default()
     }
 
@@ -211,8 +199,15 @@ impl Drop for RunNetwork {
     }
 }
 
-/// One request to the holder: an operation on `addr`, answered with a descriptor.
+/// One request to the holder: an operation on `addr`, answered with a descriptor. Only
+/// addresses of the run network are asked for (the holder refuses others too).
 fn request(control: &Mutex<OwnedFd>, op: u8, addr: SocketAddrV4) -> io::Result<OwnedFd> {
+    if !RunNetwork::contains(*addr.ip()) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{addr} is not on the run network"),
+        ));
+    }
     let mut req = [0u8; 7];
     req[0] = op;
     req[1..5].copy_from_slice(&addr.ip().octets());

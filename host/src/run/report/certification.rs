@@ -138,6 +138,7 @@ fn certification(facts: &Facts<'_>, decided: &Decided) -> serde_json::Value {
         // What the servers and steps asked the egress proxy for, with --allow-internet.
         "egress": match &facts.internet {
             Internet::Proxy(log) => log
+                .attempts
                 .iter()
                 .map(|a| json!({
                     "destination": a.destination,
@@ -146,6 +147,11 @@ fn certification(facts: &Facts<'_>, decided: &Decided) -> serde_json::Value {
                 }))
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
+        },
+        // How many requests the list leaves out (it keeps the first 256).
+        "egress_omitted": match &facts.internet {
+            Internet::Proxy(log) => log.omitted(),
+            _ => 0,
         },
         "candidate": {
             "company": facts.bundle.candidate.company,
