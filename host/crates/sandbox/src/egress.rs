@@ -371,11 +371,13 @@ fn respond(client: &mut TcpStream, status: u16, reason: &str) -> io::Result<()> 
         _ => "Service Unavailable",
     };
     let body = format!("certify egress proxy: {reason}\n");
-    write!(
-        client,
+    // One write: `write!` on a socket sends each piece of the format as a segment of its
+    // own, and a client's first read would see only `HTTP/1.1 `.
+    let response = format!(
         "HTTP/1.1 {status} {title}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
+    );
+    client.write_all(response.as_bytes())
 }
 
 /// At most 200 characters, control characters replaced: the destination comes from the
