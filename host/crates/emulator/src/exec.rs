@@ -351,7 +351,7 @@ impl Supervisor {
                 Ok(0) => Ok(()),
                 _ if self.over_quota(&req.server_id) => Err(format!(
                     "package {name} failed: it filled its server's directory past the disk quota ({}), and the server's processes were stopped",
-                    quota_text(certify_sandbox::DiskQuota::default())
+                    certify_sandbox::DiskQuota::default()
                 )),
                 Ok(code) => Err(format!("package {name} failed: exit code {code}")),
                 Err(_) => Err(format!("package {name} failed: its sandbox ended early")),
@@ -416,6 +416,7 @@ impl Supervisor {
 
     /// Kills every process group (emulator shutdown).
     pub fn kill_all(&self) {
+        self.quotas.lock().expect("poisoned").clear();
         let all: Vec<i32> = self
             .groups
             .lock()
@@ -428,11 +429,6 @@ impl Supervisor {
         }
         self.save();
     }
-}
-
-/// A quota as people read it: `2 GiB or 100,000 files`.
-fn quota_text(q: certify_sandbox::DiskQuota) -> String {
-    format!("{} MiB or {} files", q.bytes >> 20, q.entries)
 }
 
 /// The package's log, at most its last megabyte. The package could have swapped the file

@@ -45,6 +45,13 @@ pub struct Usage {
     pub entries: u64,
 }
 
+/// As people read it: `2048 MiB or 100000 files`.
+impl std::fmt::Display for DiskQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} MiB or {} files", self.bytes >> 20, self.entries)
+    }
+}
+
 impl DiskQuota {
     /// Whether `usage` is over this quota.
     pub fn exceeded_by(&self, usage: Usage) -> bool {
@@ -139,6 +146,11 @@ mod tests {
         assert!(usage.bytes >= 64 * 1024, "{usage:?}");
         // The link is not followed into /usr.
         assert!(usage.bytes < 1 << 20, "{usage:?}");
+    }
+
+    #[test]
+    fn the_default_quota_reads_as_people_say_it() {
+        assert_eq!(DiskQuota::default().to_string(), "2048 MiB or 100000 files");
     }
 
     #[test]
