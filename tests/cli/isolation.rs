@@ -57,6 +57,30 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     found
 }
 
+/// The integrator's fake home under `root`, with a canary SSH key in it.
+fn fake_home(root: &Path) -> PathBuf {
+    let home = root.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_rsa"), "CANARY-SSH-KEY").unwrap();
+    home
+}
+
+/// No canary (the key in the fake home, the credentials in the harness's environment)
+/// in the run's output or in any file under `root` outside the home itself.
+fn assert_no_canary(root: &Path, home: &Path, r: &crate::support::Run) {
+    for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
+        assert!(
+            !r.stdout.contains(canary) && !r.stderr.contains(canary),
+            "{r:?}"
+        );
+        let leaked: Vec<_> = files_containing(root, canary.as_bytes())
+            .into_iter()
+            .filter(|p| !p.starts_with(home))
+            .collect();
+        assert!(leaked.is_empty(), "{canary} leaked into {leaked:?}");
+    }
+}
+
 /// Processes whose command line contains `needle`.
 fn processes_running(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
@@ -110,9 +134,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let home = root.join("home");
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join(".ssh/id_rsa"), "CANARY-SSH-KEY").unwrap();
+    let home = fake_home(root);
     let state = root.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let out = root.join("out");
@@ -244,17 +266,7 @@ fn hostile_run(attack: Attack, daemons: &[&str]) {
         );
     }
     // No canary anywhere.
-    for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
-        assert!(
-            !r.stdout.contains(canary) && !r.stderr.contains(canary),
-            "{r:?}"
-        );
-        let leaked = files_containing(root, canary.as_bytes())
-            .into_iter()
-            .filter(|p| !p.starts_with(&home))
-            .collect::<Vec<_>>();
-        assert!(leaked.is_empty(), "{canary} leaked into {leaked:?}");
-    }
+    assert_no_canary(root, &home, &r);
     // The harness's state is unharmed.
     let harmed: Vec<_> = files_containing(&state, b"HOSTILE");
     assert!(harmed.is_empty(), "written: {harmed:?}");
@@ -403,9 +415,7 @@ fn a_hostile_build_script_runs_in_the_sandbox_and_gets_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let home = root.join("home");
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join(".ssh/id_rsa"), "CANARY-SSH-KEY").unwrap();
+    let home = fake_home(root);
     let bundle = sample_copy(root);
     let blueprint = std::fs::read(bundle.join("blueprint.json")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -454,17 +464,7 @@ fn a_hostile_build_script_runs_in_the_sandbox_and_gets_nothing() {
         report.contains("found: "),
         "the build script did not run: {report}"
     );
-    for canary in ["CANARY-SSH-KEY", "CANARY-CLC-PASSWORD", "CANARY-CLC-USER"] {
-        assert!(
-            !r.stdout.contains(canary) && !r.stderr.contains(canary),
-            "{r:?}"
-        );
-        let leaked: Vec<_> = files_containing(root, canary.as_bytes())
-            .into_iter()
-            .filter(|p| !p.starts_with(&home))
-            .collect();
-        assert!(leaked.is_empty(), "{canary} leaked into {leaked:?}");
-    }
+    assert_no_canary(root, &home, &r);
     assert_eq!(
         std::fs::read(bundle.join("blueprint.json")).unwrap(),
         blueprint
