@@ -1,4 +1,4 @@
-# Inserted as a bash step into the sample's internal article by tests/cli/hostile.rs: a
+# Inserted as a bash step into the sample's internal article by tests/cli/isolation.rs: a
 # KB step trying what the sandbox must stop, then a fork bomb and a full disk. Every
 # attack prints what it got, so that a leak would show in the step's output.
 echo "ssh: $(cat @HOME@/.ssh/id_rsa 2>&1)"

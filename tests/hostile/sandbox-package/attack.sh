@@ -1,4 +1,4 @@
-# Appended to the sample's install.sh by tests/cli/hostile.rs (after the product is up):
+# Appended to the sample's install.sh by tests/cli/isolation.rs (after the product is up):
 # a candidate's package trying everything the sandbox must stop. @HOME@, @STATE@ and
 # @PORT@ are the integrator's fake home, the harness's state directory and a listener
 # of the integrator's on 127.0.0.1; every attack prints what it got, so that a leak
@@ -17,5 +17,7 @@ except OSError as e:
     print('localhost:', e)"
 setsid sleep 31337 </dev/null >/dev/null 2>&1 &
 nohup sh -c 'sleep 31338' </dev/null >/dev/null 2>&1 &
-echo "disk: $(head -c 400000000 /dev/zero > big.bin 2>&1; ls -l big.bin)"
+# One block written past the file-size limit: the limit holds without writing the
+# megabytes before it (tests/hostile/sandbox-disk fills the disk for real).
+echo "disk: $(dd if=/dev/zero of=big.bin bs=1M seek=300 count=1 2>&1; ls -ls big.bin)"
 exit 0
