@@ -23,12 +23,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde::Serialize;
-use serde_json::Value;
-
-use crate::model::Report;
-use crate::report::{str_at, str_of};
+use crate::model::{Certification, Report};
 use crate::{InputDigest, REPORT_JSON, ReviewError};
+use serde::Serialize;
 
 /// The largest report.json read: outputs are bounded per check, so a real one is far
 /// smaller.
@@ -169,7 +166,8 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
         }
     }
     let mut differences = regressions;
-    let (va, vb) = (text(ca, &["verdict"]), text(cb, &["verdict"]));
+    let verdict = |c: &Certification| Some(c.verdict.as_str().to_string());
+    let (va, vb) = (text(ca, verdict), text(cb, verdict));
     if va != vb {
         differences.push(Difference {
             kind: "verdict",
@@ -181,8 +179,9 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
     }
     differences.extend(others);
     differences.extend(inputs(ca, cb));
-    let mut field = |kind: &'static str, subject: &str, path: &[&str]| {
-        let (x, y) = (text(ca, path), text(cb, path));
+    let mut field = |kind: &'static str, subject: &str, get: &dyn Fn(&Certification) -> &str| {
+        let get = |c: &Certification| Some(get(c).to_string());
+        let (x, y) = (text(ca, get), text(cb, get));
         if x != y {
             differences.push(Difference {
                 kind,
@@ -193,24 +192,18 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
             });
         }
     };
-    field("suite", "suite name", &["suite", "name"]);
-    field("suite", "suite version", &["suite", "version"]);
-    field("suite", "suite sha256", &["suite", "sha256"]);
-    field("harness", "harness version", &["harness", "version"]);
-    field("harness", "plugin contract", &["harness", "contract"]);
-    for key in ["company", "product", "version"] {
-        field(
-            "candidate",
-            &format!("candidate {key}"),
-            &["candidate", key],
-        );
-    }
+    field("suite", "suite name", &|c| &c.suite.name);
+    field("suite", "suite version", &|c| &c.suite.version);
+    field("suite", "suite sha256", &|c| &c.suite.sha256);
+    field("harness", "harness version", &|c| &c.harness.version);
+    field("harness", "plugin contract", &|c| &c.harness.contract);
+    field("candidate", "candidate company", &|c| &c.candidate.company);
+    field("candidate", "candidate product", &|c| &c.candidate.product);
+    field("candidate", "candidate version", &|c| &c.candidate.version);
 
     let mut notes = Vec::new();
-    let (ha, hb) = (
-        text(ca, &["harness", "sha256"]),
-        text(cb, &["harness", "sha256"]),
-    );
+    let harness = |c: &Certification| c.harness.sha256.clone();
+    let (ha, hb) = (text(ca, harness), text(cb, harness));
     if ha != hb {
         notes.push(format!(
             "the harness binaries differ: sha256 {} in A, {} in B (the same release built elsewhere differs too; `certify report verify --harness-sha256` checks for a released build)",
@@ -238,13 +231,16 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
     }
 }
 
-fn cert(r: &Report) -> &Value {
-    static NULL: Value = Value::Null;
-    r.certification.as_ref().unwrap_or(&NULL)
+fn cert(r: &Report) -> Option<&Certification> {
+    r.certification.as_ref()
 }
 
-fn text(cert: &Value, path: &[&str]) -> Option<String> {
-    str_at(cert, path).map(str::to_string)
+/// A field of a report's certification block, when it has one.
+fn text(
+    cert: Option<&Certification>,
+    get: impl Fn(&Certification) -> Option<String>,
+) -> Option<String> {
+    cert.and_then(get)
 }
 
 fn show(v: &Option<String>) -> String {
@@ -259,20 +255,22 @@ fn run(r: &Report, path: &str) -> Run {
     let c = cert(r);
     Run {
         path: path.to_string(),
-        run_id: text(c, &["run_id"]).or_else(|| r.property("run.id").map(str::to_string)),
-        verdict: text(c, &["verdict"]),
+        run_id: text(c, |c| Some(c.run_id.clone()))
+            .or_else(|| r.property("run.id").map(str::to_string)),
+        verdict: text(c, |c| Some(c.verdict.as_str().to_string())),
         started_at: r.started_at.clone(),
-        harness: text(c, &["harness", "version"])
+        harness: text(c, |c| Some(c.harness.version.clone()))
             .or_else(|| r.property("harness.version").map(str::to_string)),
     }
 }
 
-fn ttv(c: &Value) -> Option<f64> {
-    c.get("time_to_value")?.get("seconds")?.as_f64()
+fn ttv(c: Option<&Certification>) -> Option<f64> {
+    c?.time_to_value.seconds
 }
 
-fn credit(c: &Value) -> Option<String> {
-    text(c, &["credit_used", "actual"]).or_else(|| text(c, &["credit_used", "estimate"]))
+fn credit(c: Option<&Certification>) -> Option<String> {
+    let used = &c?.credit_used;
+    used.actual.clone().or_else(|| used.estimate.clone())
 }
 
 /// Every check of A then those only B has, with both outcomes.
@@ -305,18 +303,13 @@ fn check_rows(a: &Report, b: &Report) -> Vec<CheckRow> {
 }
 
 /// The certified inputs, by path: added, removed or with another digest or role.
-fn inputs(ca: &Value, cb: &Value) -> Vec<Difference> {
-    let read = |c: &Value| -> BTreeMap<String, InputDigest> {
-        c.get("inputs")
-            .and_then(|v| serde_json::from_value::<Vec<Value>>(v.clone()).ok())
+fn inputs(ca: Option<&Certification>, cb: Option<&Certification>) -> Vec<Difference> {
+    let read = |c: Option<&Certification>| -> BTreeMap<String, InputDigest> {
+        c.map(|c| c.inputs.as_slice())
             .unwrap_or_default()
             .iter()
             .map(|i| {
-                let d = InputDigest::new(
-                    str_of(i, "path").unwrap_or(""),
-                    str_of(i, "role").unwrap_or(""),
-                    str_of(i, "sha256").unwrap_or(""),
-                );
+                let d = InputDigest::new(&i.path, &i.role, &i.sha256);
                 (d.path.clone(), d)
             })
             .collect()
@@ -420,7 +413,7 @@ impl Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Verdict;
+    use crate::model::{Decision, Verdict};
 
     fn fixture() -> Report {
         serde_json::from_value(crate::testutil::report()).unwrap()
@@ -449,7 +442,7 @@ mod tests {
             message: "503".into(),
         };
         b.suites[0].cases[1].verdict = Verdict::Passed;
-        b.certification.as_mut().unwrap()["verdict"] = "certified".into();
+        b.certification.as_mut().unwrap().verdict = Decision::Certified;
         let d = compare(&a, &b);
         assert!(!d.same);
         let kinds: Vec<_> = d.differences.iter().map(|d| d.kind).collect();
@@ -472,7 +465,7 @@ mod tests {
     fn a_changed_input_and_a_missing_check_are_found() {
         let a = fixture();
         let mut b = fixture();
-        b.certification.as_mut().unwrap()["inputs"][1]["sha256"] = "f".repeat(64).into();
+        b.certification.as_mut().unwrap().inputs[1].sha256 = "f".repeat(64);
         b.suites[2].cases.clear();
         let d = compare(&a, &b);
         let messages: Vec<_> = d.differences.iter().map(|d| d.message.as_str()).collect();
@@ -493,9 +486,9 @@ mod tests {
         let a = fixture();
         let mut b = fixture();
         let cert = b.certification.as_mut().unwrap();
-        cert["suite"]["name"] = "gold".into();
-        cert["suite"]["sha256"] = "6".repeat(64).into();
-        cert["harness"]["sha256"] = "8".repeat(64).into();
+        cert.suite.name = "gold".into();
+        cert.suite.sha256 = "6".repeat(64);
+        cert.harness.sha256 = Some("8".repeat(64));
         let d = compare(&a, &b);
         let subjects: Vec<_> = d.differences.iter().map(|d| d.subject.as_str()).collect();
         assert_eq!(subjects, ["suite name", "suite sha256"]);

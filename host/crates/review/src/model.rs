@@ -11,7 +11,6 @@
 //! parse into this model is not one this harness version wrote.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The format this model reads: report.json's `format`.
 pub const FORMAT: &str = "certify-report/1";
@@ -35,10 +34,9 @@ pub struct Report {
     pub properties: Vec<(String, String)>,
     /// The suites, in report order.
     pub suites: Vec<Suite>,
-    /// The certification decision and the facts it rests on (`certify run` only). Read
-    /// as JSON: the summary page and the attestation pick what they show from it.
+    /// The certification decision and the facts it rests on (`certify run` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certification: Option<Value>,
+    pub certification: Option<Certification>,
 }
 
 /// How many cases ended how.
@@ -166,6 +164,299 @@ pub struct Attachment {
     pub sha256: String,
 }
 
+/// The `certification` block: the decision and every fact it rests on, as `certify
+/// run` decided them. Its fields are in the order report.json lists them
+/// (alphabetical). Money is written as the program writes it (`$2,000.00`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certification {
+    /// The account the run deployed to (its alias).
+    pub account: String,
+    /// sha256 over the bundle's inputs (their paths, roles and digests).
+    pub bundle_sha256: String,
+    /// Who is certified, for what.
+    pub candidate: Candidate,
+    /// Account seconds per real second of the account's clock.
+    pub clock_scale: f64,
+    /// The month's credit of the account's tier.
+    pub credit: String,
+    /// Who set the credit (the integrator, the suite).
+    pub credit_source: String,
+    /// What the run cost.
+    pub credit_used: CreditUsed,
+    /// Every criterion with its minimum and counts, in the program's order.
+    pub criteria: Vec<CriterionResult>,
+    /// What the servers and steps asked the egress proxy for, with `--allow-internet`:
+    /// the first 256 requests.
+    pub egress: Vec<EgressRequest>,
+    /// How many requests `egress` leaves out.
+    pub egress_omitted: u64,
+    /// The account's API: `embedded emulator` or its URL.
+    pub endpoint: String,
+    /// The binary that ran.
+    pub harness: Harness,
+    /// The certified inputs, in bundle order.
+    pub inputs: Vec<Input>,
+    /// How the servers reached the internet: `off`, `proxy` or `host`.
+    pub internet: String,
+    /// How candidate code ran: `sandbox` or `unsandboxed`.
+    pub isolation: String,
+    /// The program's dates.
+    pub program: Program,
+    /// Plain sentences: why certified, or one per reason not.
+    pub reasons: Vec<String>,
+    /// The run's id (its group, its journal, its reservation).
+    pub run_id: String,
+    /// Who signs the attestation, when a key was given.
+    pub signer: Option<Signer>,
+    /// Why the run ended before its checks did, when it did.
+    pub stopped: Option<String>,
+    /// The suite held against.
+    pub suite: SuiteRef,
+    /// What teardown did, when it ran.
+    pub teardown: Option<Teardown>,
+    /// The tiers: the account's, the suite's and the claimed one.
+    pub tier: Tiers,
+    /// Time-to-value against the suite's limit.
+    pub time_to_value: TimeToValue,
+    /// The decision.
+    pub verdict: Decision,
+    /// Waivers the suite applied, and those past their expiry.
+    pub waivers: Waivers,
+    /// Sentences starting "Warning:": advisory checks that did not pass, expired waivers,
+    /// what the integrator allowed.
+    pub warnings: Vec<String>,
+}
+
+/// The certification decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    /// Every required check passed and every criterion met its minimum.
+    Certified,
+    /// Not certified; the reasons say why.
+    NotCertified,
+}
+
+impl Decision {
+    /// As report.json writes it: `certified` or `not-certified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Certified => "certified",
+            Decision::NotCertified => "not-certified",
+        }
+    }
+}
+
+/// Who is certified, for what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The tier `candidate.toml` claims.
+    pub claimed_tier: String,
+    /// The partner.
+    pub company: String,
+    /// The product.
+    pub product: String,
+    /// The tier certified for: the account's.
+    pub tier: String,
+    /// The product's version.
+    pub version: String,
+}
+
+/// What the run cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditUsed {
+    /// The account's charge for the run's group, when settled.
+    pub actual: Option<String>,
+    /// What was reserved, when the blueprint was priced.
+    pub estimate: Option<String>,
+    /// The ledger's month-to-date spend on the account.
+    pub month_to_date: String,
+    /// What is left of the month's credit.
+    pub remaining: String,
+}
+
+/// A criterion's outcome: its minimum and how its plugin checks ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CriterionResult {
+    /// `performs-as-advertised`, …
+    pub criterion: String,
+    /// Checks that could not run.
+    pub errors: u32,
+    /// Checks that failed.
+    pub failed: u32,
+    /// Checks that passed.
+    pub passed: u32,
+    /// The minimum of passing checks.
+    pub required: u32,
+    /// Checks skipped.
+    pub skipped: u32,
+    /// `pass` or `fail`.
+    pub verdict: String,
+    /// Failures a waiver excuses.
+    pub waived: u32,
+}
+
+/// One request to the egress proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressRequest {
+    /// Whether the proxy connected.
+    pub allowed: bool,
+    /// `host:port` as asked for.
+    pub destination: String,
+    /// Why not, when refused.
+    pub reason: Option<String>,
+}
+
+/// The harness binary that ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Harness {
+    /// The plugin contract it speaks.
+    pub contract: String,
+    /// sha256 of the executable, when it could be read.
+    pub sha256: Option<String>,
+    /// Its version.
+    pub version: String,
+}
+
+/// A certified input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    /// Path relative to the bundle root, `/`-separated.
+    pub path: String,
+    /// What part of the bundle it is.
+    pub role: String,
+    /// Lower-case hex SHA-256 of its bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The program's dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    /// The start `candidate.toml` claims (`YYYY-MM-DD`).
+    pub claimed_start: String,
+    /// The program's day of the run, when the start is known.
+    pub day: Option<i64>,
+    /// Who gave the start, or why it is not counted.
+    pub source: String,
+    /// The start the integrator gave (`YYYY-MM-DD`).
+    pub start: Option<String>,
+    /// Past the program's window, when it is.
+    pub warning: Option<String>,
+}
+
+/// Who signs the attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    /// The signature algorithm.
+    pub algorithm: String,
+    /// The key's id.
+    pub keyid: String,
+}
+
+/// The suite a run was held against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteRef {
+    /// Its name (`silver`).
+    pub name: String,
+    /// sha256 of its file.
+    pub sha256: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// What teardown did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teardown {
+    /// Everything the run created is gone.
+    pub complete: bool,
+    /// What was deleted, or what is left.
+    pub detail: String,
+    /// The account was asked afterwards, and agreed.
+    pub verified: bool,
+}
+
+/// The tiers of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiers {
+    /// The account's tier: what is certified.
+    pub account: String,
+    /// The tier `candidate.toml` claims.
+    pub claimed: String,
+    /// When they differ, a sentence saying how.
+    pub note: Option<String>,
+    /// Who set the account's tier.
+    pub source: String,
+    /// The suite's tier.
+    pub suite: String,
+}
+
+/// Time-to-value against the suite's limit, in account seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeToValue {
+    /// The suite's limit.
+    pub limit_seconds: f64,
+    /// Measured, when the product became ready.
+    pub seconds: Option<f64>,
+}
+
+/// The suite's waivers in a decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waivers {
+    /// Failures a waiver excused.
+    pub applied: Vec<AppliedWaiver>,
+    /// Waivers past their expiry.
+    pub expired: Vec<ExpiredWaiver>,
+}
+
+/// A failure a waiver excused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedWaiver {
+    /// The check, as waivers name it (`docs.steps`, `plugin:service.health`).
+    pub check: String,
+    /// What the waiver excuses (`None`: the check did not run).
+    pub verdict: Option<WaivedOutcome>,
+    /// The waiver.
+    pub waiver: Waiver,
+}
+
+/// How a waived check ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaivedOutcome {
+    /// What happened, unless it passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `passed`, `failed`, `error` or `skipped`.
+    pub verdict: String,
+}
+
+/// A waiver past its expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiredWaiver {
+    /// The first day it no longer applied (`YYYY-MM-DD`).
+    pub lapsed_on: String,
+    /// Whether a check failed that it would have excused.
+    pub needed: bool,
+    /// The waiver.
+    pub waiver: Waiver,
+}
+
+/// A suite's waiver, as the report records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// Who approved it, when the suite says.
+    pub approved_by: Option<String>,
+    /// The check it excuses.
+    pub check: String,
+    /// The last day it applies (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Why the failure is acceptable.
+    pub justification: String,
+    /// The line of its `[[waivers]]` header in the suite file.
+    pub line: usize,
+}
+
 impl Report {
     /// A report of `suites` in this format, with its counts and `passed` worked out
     /// from them.
@@ -175,7 +466,7 @@ impl Report {
         duration: std::time::Duration,
         properties: Vec<(String, String)>,
         suites: Vec<Suite>,
-        certification: Option<Value>,
+        certification: Option<Certification>,
     ) -> Report {
         let mut report = Report {
             format: FORMAT.to_string(),

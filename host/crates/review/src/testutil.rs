@@ -115,33 +115,62 @@ pub(crate) fn report() -> Value {
                 ],
             },
         ],
-        "certification": {
-            "verdict": "not-certified",
-            "reasons": [
-                "One check of performs-as-advertised failed: http-probe.tls",
-                "The blueprint did not deploy: timeout",
-            ],
-            "run_id": "run-20260901-ab12",
-            "account": "ACME",
-            "endpoint": "http://127.0.0.1:41234 (embedded emulator)",
-            "suite": {"name": "silver", "version": "1", "sha256": "5".repeat(64)},
-            "candidate": {"company": "Acme", "product": "Status Page", "version": "2.1.0", "tier": "silver"},
-            "credit": "$2,000.00",
-            "program": {
-                "start": "2026-05-29", "day": 95,
-                "warning": "day 95 is past the three-month window (90 days); the test account may be closed",
-            },
-            "time_to_value": {"seconds": 312.0, "limit_seconds": 1200.0},
-            "credit_used": {"estimate": "$0.12", "actual": "$0.09", "month_to_date": "$9.09", "remaining": "$1,990.91"},
-            "teardown": {"complete": true, "verified": true, "detail": "2 servers deleted"},
-            "criteria": [
-                {"criterion": "performs-as-advertised", "verdict": "fail", "passed": 1, "required": 2},
-                {"criterion": "documentation", "verdict": "pass", "passed": 1, "required": 1},
-            ],
-            "inputs": inputs,
-            "harness": {"version": env!("CARGO_PKG_VERSION"), "contract": "certify:plugin@0.1.0", "sha256": "9".repeat(64)},
-            "signer": null,
+        "certification": certification(inputs),
+    })
+}
+
+/// The fixture's `certification` block.
+fn certification(inputs: Vec<Value>) -> Value {
+    json!({
+        "verdict": "not-certified",
+        "reasons": [
+            "One check of performs-as-advertised failed: http-probe.tls",
+            "The blueprint did not deploy: timeout",
+        ],
+        "warnings": [],
+        "waivers": {"applied": [], "expired": []},
+        "run_id": "run-20260901-ab12",
+        "account": "ACME",
+        "endpoint": "http://127.0.0.1:41234 (embedded emulator)",
+        "clock_scale": 1.0,
+        "stopped": null,
+        "isolation": "sandbox",
+        "internet": "off",
+        "egress": [],
+        "egress_omitted": 0,
+        "suite": {"name": "silver", "version": "1", "sha256": "5".repeat(64)},
+        "candidate": {
+            "company": "Acme", "product": "Status Page", "version": "2.1.0",
+            "tier": "silver", "claimed_tier": "silver",
         },
+        "tier": {
+            "account": "silver", "source": "the integrator (--tier)", "suite": "silver",
+            "claimed": "silver", "note": null,
+        },
+        "credit": "$2,000.00",
+        "credit_source": "the silver suite's [credit] monthly_usd",
+        "program": {
+            "start": "2026-05-29", "source": "the integrator (--program-start)",
+            "claimed_start": "2026-05-29", "day": 95,
+            "warning": "day 95 is past the three-month window (90 days); the test account may be closed",
+        },
+        "time_to_value": {"seconds": 312.0, "limit_seconds": 1200.0},
+        "credit_used": {"estimate": "$0.12", "actual": "$0.09", "month_to_date": "$9.09", "remaining": "$1,990.91"},
+        "teardown": {"complete": true, "verified": true, "detail": "2 servers deleted"},
+        "criteria": [
+            {
+                "criterion": "performs-as-advertised", "verdict": "fail", "passed": 1,
+                "failed": 1, "errors": 0, "skipped": 0, "waived": 0, "required": 2,
+            },
+            {
+                "criterion": "documentation", "verdict": "pass", "passed": 1,
+                "failed": 0, "errors": 0, "skipped": 0, "waived": 0, "required": 1,
+            },
+        ],
+        "inputs": inputs,
+        "bundle_sha256": "b".repeat(64),
+        "harness": {"version": env!("CARGO_PKG_VERSION"), "contract": "certify:plugin@0.1.0", "sha256": "9".repeat(64)},
+        "signer": null,
     })
 }
 
