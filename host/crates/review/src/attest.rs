@@ -26,9 +26,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::report::{self, str_at, str_of};
+use crate::model::{Decision, Report};
+use crate::report;
 use crate::{
     ATTESTATION_JSON, EVIDENCE_DIR, InputDigest, REPORT_FILES, REPORT_JSON, ReviewError,
     sha256_file,
@@ -199,9 +199,9 @@ pub fn write(out_dir: &Path, inputs: &StatementInputs) -> Result<Statement, Revi
 
     let path = out_dir.join(REPORT_JSON);
     let bytes = std::fs::read(&path).map_err(|e| ReviewError::io("read", &path, e))?;
-    let report: Value = serde_json::from_slice(&bytes).map_err(|e| ReviewError::Report {
+    let report = Report::from_json(&bytes).map_err(|e| ReviewError::Report {
         path: path.clone(),
-        reason: format!("it is not JSON ({e}); write it with the harness's JSON reporter"),
+        reason: format!("it is not a report `certify run` writes: {e}"),
     })?;
     let predicate = predicate_from(&report, &inputs.finished_at, inputs.url.clone())
         .map_err(|reason| ReviewError::Report { path, reason })?;
@@ -237,102 +237,68 @@ fn subject_descriptor(name: &str, sha256: String) -> ResourceDescriptor {
 /// The predicate that report.json implies, given what report.json does not say. Verify
 /// rebuilds it from the report to compare with the attestation's.
 pub(crate) fn predicate_from(
-    report: &Value,
+    report: &Report,
     finished_at: &str,
     url: Option<String>,
 ) -> Result<TestResult, String> {
-    match str_of(report, "format") {
-        Some(report::FORMAT) => {}
-        Some(other) => {
-            return Err(format!(
-                "its format is {other:?}, not {:?}; this harness attests only {:?} reports",
-                report::FORMAT,
-                report::FORMAT
-            ));
-        }
-        None => {
-            return Err(format!(
-                "it has no \"format\"; expected {:?}",
-                report::FORMAT
-            ));
-        }
-    }
-    let Some(cert) = report.get("certification") else {
+    let Some(cert) = &report.certification else {
         return Err("it has no \"certification\" section; only a `certify run` report (with a verdict) can be attested".into());
     };
-    let verdict = str_of(cert, "verdict").unwrap_or("");
-    let result = match verdict {
-        "certified" => "PASSED",
-        "not-certified" => "FAILED",
-        other => {
-            return Err(format!(
-                "its certification verdict is {other:?}; it must be \"certified\" or \"not-certified\""
-            ));
-        }
+    let result = match cert.verdict {
+        Decision::Certified => "PASSED",
+        Decision::NotCertified => "FAILED",
     };
-    let text = |path: &[&str]| str_at(cert, path).unwrap_or("").to_string();
-
-    let mut configuration = Vec::new();
-    if let Some(suite) = cert.get("suite").filter(|s| s.is_object()) {
-        let mut d = ResourceDescriptor {
-            name: str_of(suite, "name").unwrap_or("").into(),
-            uri: None,
-            digest: BTreeMap::new(),
-            annotations: BTreeMap::from([("kind".to_string(), "certification-suite".to_string())]),
-        };
-        if let Some(sha) = str_of(suite, "sha256") {
-            d.digest.insert("sha256".into(), sha.into());
-        }
-        if let Some(v) = str_of(suite, "version") {
-            d.annotations.insert("version".into(), v.into());
-        }
-        configuration.push(d);
-    }
-    let mut harness = ResourceDescriptor {
+    let suite = ResourceDescriptor {
+        name: cert.suite.name.clone(),
+        uri: None,
+        digest: BTreeMap::from([("sha256".to_string(), cert.suite.sha256.clone())]),
+        annotations: BTreeMap::from([
+            ("kind".to_string(), "certification-suite".to_string()),
+            ("version".to_string(), cert.suite.version.clone()),
+        ]),
+    };
+    let harness = ResourceDescriptor {
         name: "certify".into(),
         uri: None,
-        digest: BTreeMap::new(),
-        annotations: BTreeMap::from([("kind".to_string(), "harness".to_string())]),
+        digest: cert
+            .harness
+            .sha256
+            .iter()
+            .map(|sha| ("sha256".to_string(), sha.clone()))
+            .collect(),
+        annotations: BTreeMap::from([
+            ("kind".to_string(), "harness".to_string()),
+            ("version".to_string(), cert.harness.version.clone()),
+            ("contract".to_string(), cert.harness.contract.clone()),
+        ]),
     };
-    if let Some(sha) = str_at(cert, &["harness", "sha256"]) {
-        harness.digest.insert("sha256".into(), sha.into());
-    }
-    for key in ["version", "contract"] {
-        if let Some(v) = str_at(cert, &["harness", key]) {
-            harness.annotations.insert(key.into(), v.into());
-        }
-    }
-    configuration.push(harness);
 
     let (passed_tests, failed_tests) = report::test_ids(report);
     Ok(TestResult {
         result: result.into(),
-        configuration,
+        configuration: vec![suite, harness],
         url,
         passed_tests,
         failed_tests,
         certification: Certification {
             format: CERTIFICATION_FORMAT.into(),
-            verdict: verdict.into(),
-            reasons: report::array(cert, "reasons")
-                .iter()
-                .map(|r| r.as_str().unwrap_or("").to_string())
-                .collect(),
-            run_id: text(&["run_id"]),
-            account: text(&["account"]),
-            endpoint: str_of(cert, "endpoint").map(str::to_string),
-            bundle_sha256: str_of(cert, "bundle_sha256").map(str::to_string),
+            verdict: cert.verdict.as_str().into(),
+            reasons: cert.reasons.clone(),
+            run_id: cert.run_id.clone(),
+            account: cert.account.clone(),
+            endpoint: Some(cert.endpoint.clone()),
+            bundle_sha256: Some(cert.bundle_sha256.clone()),
             candidate: Candidate {
-                company: text(&["candidate", "company"]),
-                product: text(&["candidate", "product"]),
-                version: text(&["candidate", "version"]),
-                tier: text(&["candidate", "tier"]),
+                company: cert.candidate.company.clone(),
+                product: cert.candidate.product.clone(),
+                version: cert.candidate.version.clone(),
+                tier: cert.candidate.tier.clone(),
             },
             times: Times {
-                started_at: str_of(report, "started_at").unwrap_or("").into(),
+                started_at: report.started_at.clone(),
                 finished_at: finished_at.into(),
             },
-            inputs: report::inputs(report).unwrap_or_default(),
+            inputs: report::inputs(cert),
         },
     })
 }
@@ -403,6 +369,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReviewEr
 mod tests {
     use super::*;
     use crate::testutil::{OutDir, statement_inputs};
+    use serde_json::Value;
 
     #[test]
     fn subjects_are_the_report_files_then_sorted_evidence() {
@@ -466,22 +433,36 @@ mod tests {
     }
 
     #[test]
-    fn without_a_suite_the_configuration_is_the_harness() {
-        let mut report = crate::testutil::report();
-        report["certification"]
-            .as_object_mut()
-            .unwrap()
-            .remove("suite");
-        report["certification"]["bundle_sha256"] = "b".repeat(64).into();
-        let out = OutDir::with_report(&report);
+    fn the_configuration_is_the_suite_then_the_harness_with_their_digests() {
+        let out = OutDir::new();
         let st = write(out.path(), &statement_inputs()).unwrap();
-        assert_eq!(st.predicate.configuration.len(), 1);
-        assert_eq!(st.predicate.configuration[0].name, "certify");
+        let kinds: Vec<&str> = st
+            .predicate
+            .configuration
+            .iter()
+            .map(|c| c.annotations["kind"].as_str())
+            .collect();
+        assert_eq!(kinds, ["certification-suite", "harness"]);
         assert_eq!(
             st.predicate.certification.bundle_sha256,
             Some("b".repeat(64))
         );
         assert!(crate::verify::verify(out.path(), None).unwrap().ok);
+    }
+
+    #[test]
+    fn a_report_without_a_suite_is_not_one_the_harness_wrote() {
+        let out = OutDir::new();
+        let mut report = crate::testutil::report();
+        report["certification"]
+            .as_object_mut()
+            .unwrap()
+            .remove("suite");
+        out.write("report.json", &crate::testutil::pretty(&report));
+        let err = write(out.path(), &statement_inputs())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `suite`"), "{err}");
     }
 
     #[test]

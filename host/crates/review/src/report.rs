@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::InputDigest;
-
-/// The report format this crate reads.
-pub(crate) const FORMAT: &str = "certify-report/1";
+use crate::model::{Certification, Report, Verdict};
 
 /// A string field of an object.
 pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -66,11 +64,6 @@ impl Counts {
         }
         c
     }
-
-    /// As report.json states them in `counts`, if it does.
-    pub(crate) fn stated(report: &Value) -> Option<Counts> {
-        serde_json::from_value(report.get("counts")?.clone()).ok()
-    }
 }
 
 impl std::fmt::Display for Counts {
@@ -86,40 +79,31 @@ impl std::fmt::Display for Counts {
 /// The check ids that passed and those that failed or could not run, in report order.
 /// A case's id is its own unless another suite has a case with the same id; then it is
 /// qualified as `suite/id`, so that every id names one case.
-pub(crate) fn test_ids(report: &Value) -> (Vec<String>, Vec<String>) {
+pub(crate) fn test_ids(report: &Report) -> (Vec<String>, Vec<String>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (_, case) in cases(report) {
-        *seen.entry(str_of(case, "id").unwrap_or("")).or_default() += 1;
+    for (_, case) in report.cases() {
+        *seen.entry(case.id.as_str()).or_default() += 1;
     }
     let (mut passed, mut failed) = (Vec::new(), Vec::new());
-    for (suite, case) in cases(report) {
-        let id = str_of(case, "id").unwrap_or("");
-        let id = if seen[id] > 1 {
-            format!("{suite}/{id}")
+    for (suite, case) in report.cases() {
+        let id = if seen[case.id.as_str()] > 1 {
+            format!("{}/{}", suite.name, case.id)
         } else {
-            id.to_string()
+            case.id.clone()
         };
-        match verdict(case) {
-            "passed" => passed.push(id),
-            "failed" | "error" => failed.push(id),
-            _ => {}
+        match case.verdict {
+            Verdict::Passed => passed.push(id),
+            Verdict::Failed { .. } | Verdict::Error { .. } => failed.push(id),
+            Verdict::Skipped { .. } => {}
         }
     }
     (passed, failed)
 }
 
-/// The certified inputs recorded in `certification.inputs`, in report order; entries
-/// that are not objects with string fields read as empty strings, so that they show up
-/// as differences rather than vanish.
-pub(crate) fn inputs(report: &Value) -> Option<Vec<InputDigest>> {
-    let list = at(report, &["certification", "inputs"])?.as_array()?;
-    Some(
-        list.iter()
-            .map(|i| InputDigest {
-                path: str_of(i, "path").unwrap_or("").to_string(),
-                role: str_of(i, "role").unwrap_or("").to_string(),
-                sha256: str_of(i, "sha256").unwrap_or("").to_string(),
-            })
-            .collect(),
-    )
+/// The certified inputs recorded in `certification.inputs`, in report order.
+pub(crate) fn inputs(cert: &Certification) -> Vec<InputDigest> {
+    cert.inputs
+        .iter()
+        .map(|i| InputDigest::new(&i.path, &i.role, &i.sha256))
+        .collect()
 }

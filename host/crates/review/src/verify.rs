@@ -32,10 +32,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::attest::{self, EvidenceEntry, PREDICATE_TYPE, STATEMENT_TYPE, Statement, TestResult};
-use crate::report::{self, Counts, str_of};
+use crate::model::{FORMAT, Report};
+use crate::report::{self, Counts};
 use crate::sign::{Envelope, MAX_ENVELOPE, PublicKey};
 use crate::summary::{META_COUNTS, META_RUN_ID, META_VERDICT};
 use crate::{
@@ -143,7 +142,7 @@ pub fn verify_with(out_dir: &Path, options: &Options) -> Result<Verification, Re
         // the report's when the attestation is unreadable (already a problem).
         let certified = match (&statement, &report) {
             (Some(st), _) => Some(st.predicate.certification.inputs.clone()),
-            (None, Some(r)) => report::inputs(r),
+            (None, Some(r)) => r.certification.as_ref().map(report::inputs),
             (None, None) => None,
         };
         match certified {
@@ -285,14 +284,16 @@ impl Verifier<'_> {
         Some(st)
     }
 
-    fn report(&mut self) -> Option<Value> {
+    fn report(&mut self) -> Option<Report> {
         // A missing report.json is named by the subject check (or the unattested-files
         // check without an attestation); here only what it says matters.
         let bytes = self.read(REPORT_JSON)?;
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => Some(v),
+        match Report::from_json(&bytes) {
+            Ok(r) => Some(r),
             Err(e) => {
-                self.problem(format!("{REPORT_JSON} is not JSON ({e})"));
+                self.problem(format!(
+                    "{REPORT_JSON} is not a {FORMAT} report this harness writes: {e}"
+                ));
                 None
             }
         }
@@ -388,7 +389,7 @@ impl Verifier<'_> {
     }
 
     /// 2. The predicate report.json implies equals the attestation's.
-    fn report_against_attestation(&mut self, report: &Value, attested: &TestResult) {
+    fn report_against_attestation(&mut self, report: &Report, attested: &TestResult) {
         let expected = match attest::predicate_from(
             report,
             &attested.certification.times.finished_at,
@@ -472,8 +473,12 @@ impl Verifier<'_> {
     }
 
     /// 0c. report.json names the key that signed it (the summary page shows that name).
-    fn named_signer(&mut self, report: &Value, keyid: &str) {
-        let named = report::str_at(report, &["certification", "signer", "keyid"]);
+    fn named_signer(&mut self, report: &Report, keyid: &str) {
+        let named = report
+            .certification
+            .as_ref()
+            .and_then(|c| c.signer.as_ref())
+            .map(|s| s.keyid.as_str());
         if named != Some(keyid) {
             self.problem(format!(
                 "{REPORT_JSON} names {} as its signer, but the statement is signed by key {keyid}",
@@ -483,22 +488,9 @@ impl Verifier<'_> {
     }
 
     /// 3. junit.xml and summary.html are exactly what report.json renders to.
-    fn rendered(&mut self, report: &Value) {
-        let Some(bytes) = self.read(REPORT_JSON) else {
-            return;
-        };
-        let typed = match crate::model::Report::from_json(&bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                self.problem(format!(
-                    "{REPORT_JSON} is not a {} report this harness renders: {e}",
-                    crate::model::FORMAT
-                ));
-                return;
-            }
-        };
+    fn rendered(&mut self, report: &Report) {
         let ours = env!("CARGO_PKG_VERSION");
-        match typed.property("harness.version") {
+        match report.property("harness.version") {
             Some(v) if v == ours => {}
             other => {
                 self.problem(format!(
@@ -509,8 +501,13 @@ impl Verifier<'_> {
             }
         }
         let expected = [
-            (JUNIT_XML, crate::junit::render(&typed)),
-            (SUMMARY_HTML, Ok(crate::summary::render(report))),
+            (JUNIT_XML, crate::junit::render(report)),
+            (
+                SUMMARY_HTML,
+                Ok(crate::summary::render(
+                    &serde_json::to_value(report).unwrap_or_default(),
+                )),
+            ),
         ];
         for (name, rendering) in expected {
             let Some(found) = self.read(name) else {
@@ -528,19 +525,17 @@ impl Verifier<'_> {
     }
 
     /// 3a. Counts and pass flag consistent with the report's own cases.
-    fn report_against_itself(&mut self, report: &Value) {
-        let counted = Counts::of_cases(report);
-        match Counts::stated(report) {
-            Some(stated) if stated != counted => self.problem(format!(
+    fn report_against_itself(&mut self, report: &Report) {
+        let counted = Counts::of(report.cases().map(|(_, c)| c));
+        let stated = report.counts;
+        if stated != counted {
+            self.problem(format!(
                 "{REPORT_JSON} states {stated} but its cases hold {counted}"
-            )),
-            None => self.problem(format!("{REPORT_JSON} has no readable \"counts\"")),
-            _ => {}
+            ));
         }
         let all_passed = counted.failures == 0 && counted.errors == 0;
-        if let Some(passed) = report.get("passed").and_then(Value::as_bool)
-            && passed != all_passed
-        {
+        let passed = report.passed;
+        if passed != all_passed {
             self.problem(format!(
                 "{REPORT_JSON} says passed: {passed}, but its cases hold {counted}"
             ));
@@ -548,7 +543,7 @@ impl Verifier<'_> {
     }
 
     /// 3b. junit.xml tells the same story as report.json, case by case.
-    fn junit(&mut self, report: &Value) {
+    fn junit(&mut self, report: &Report) {
         let Some(bytes) = self.read(JUNIT_XML) else {
             return; // named as missing by the subject check
         };
@@ -562,7 +557,7 @@ impl Verifier<'_> {
                 return;
             }
         };
-        let counted = Counts::of_cases(report);
+        let counted = Counts::of(report.cases().map(|(_, c)| c));
         let junit_counts = Counts {
             tests: junit.tests as u64,
             passed: (junit.tests - junit.failures - junit.errors - junit.skipped) as u64,
@@ -575,9 +570,8 @@ impl Verifier<'_> {
                 "{JUNIT_XML} counts {junit_counts} but {REPORT_JSON} holds {counted}"
             ));
         }
-        if let Some(name) = str_of(report, "name")
-            && junit.name.as_ref().map(|n| n.as_str()) != Some(name)
-        {
+        let name = &report.name;
+        if junit.name.as_ref().map(|n| n.as_str()) != Some(name) {
             self.problem(format!(
                 "{JUNIT_XML} names the run {:?} but {REPORT_JSON} {name:?}",
                 junit.name.as_ref().map(|n| n.as_str()).unwrap_or("")
@@ -588,28 +582,19 @@ impl Verifier<'_> {
         // are unique within a suite in what this harness writes; a repeated one (from an
         // older harness) is matched in order rather than mistaken for a missing case.
         let mut in_report: BTreeMap<(String, String), VecDeque<(String, String)>> = BTreeMap::new();
-        for (suite, case) in report::cases(report) {
+        for (suite, case) in report.cases() {
             in_report
-                .entry((
-                    suite.to_string(),
-                    str_of(case, "id").unwrap_or("").to_string(),
-                ))
+                .entry((suite.name.clone(), case.id.clone()))
                 .or_default()
-                .push_back((
-                    str_of(case, "classname").unwrap_or("").to_string(),
-                    report::verdict(case).to_string(),
-                ));
+                .push_back((case.classname.clone(), case.verdict.as_str().to_string()));
         }
         let report_props = property_map(report);
         for suite in &junit.test_suites {
             let suite_name = suite.name.as_str();
             // Properties the report also has must have the same values (run id, versions…).
             let mut props = report_props.clone();
-            if let Some(s) = report::array(report, "suites")
-                .iter()
-                .find(|s| str_of(s, "name") == Some(suite_name))
-            {
-                props.extend(pairs(s));
+            if let Some(s) = report.suites.iter().find(|s| s.name == suite_name) {
+                props.extend(s.properties.iter().cloned());
             }
             for p in &suite.properties {
                 if let Some(v) = props.get(p.name.as_str())
@@ -664,12 +649,12 @@ impl Verifier<'_> {
     }
 
     /// 3c. summary.html was rendered from this report.
-    fn summary(&mut self, report: &Value) {
+    fn summary(&mut self, report: &Report) {
         let Some(bytes) = self.read(SUMMARY_HTML) else {
             return; // named as missing by the subject check
         };
         let html = String::from_utf8_lossy(&bytes);
-        let expected = crate::summary::facts(report);
+        let expected = crate::summary::facts(&serde_json::to_value(report).unwrap_or_default());
         for (what, name, value) in [
             ("verdict", META_VERDICT, &expected.verdict),
             ("run id", META_RUN_ID, &expected.run_id),
@@ -688,22 +673,20 @@ impl Verifier<'_> {
     }
 
     /// 3d. Each attachment report.json lists is an evidence file with that sha256.
-    fn attachments(&mut self, report: &Value) {
-        for (suite, case) in report::cases(report) {
-            for a in report::array(case, "attachments") {
-                let path = str_of(a, "path").unwrap_or("");
-                let id = str_of(case, "id").unwrap_or("?");
+    fn attachments(&mut self, report: &Report) {
+        for (suite, case) in report.cases() {
+            let (suite, id) = (&suite.name, &case.id);
+            for a in &case.attachments {
+                let path = a.path.as_str();
                 if !path.starts_with(&format!("{EVIDENCE_DIR}/")) || !is_report_path(path) {
                     self.problem(format!(
                         "{REPORT_JSON} attaches {path:?} to {suite}/{id}, which is not under {EVIDENCE_DIR}/"
                     ));
                     continue;
                 }
-                let Some(recorded) = str_of(a, "sha256") else {
-                    continue;
-                };
+                let recorded = &a.sha256;
                 match sha256_file(&self.out_dir.join(path)) {
-                    Ok(actual) if actual != recorded => self.problem(format!(
+                    Ok(actual) if actual != *recorded => self.problem(format!(
                         "{path} does not match {REPORT_JSON}: its sha256 is {actual}, the report records {recorded} for {suite}/{id}"
                     )),
                     Ok(_) => {}
@@ -774,19 +757,8 @@ fn show<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// `properties` as `[[key, value], …]` pairs.
-fn pairs(v: &Value) -> impl Iterator<Item = (String, String)> + '_ {
-    report::array(v, "properties").iter().filter_map(|p| {
-        let p = p.as_array()?;
-        Some((
-            p.first()?.as_str()?.to_string(),
-            p.get(1)?.as_str()?.to_string(),
-        ))
-    })
-}
-
-fn property_map(report: &Value) -> BTreeMap<String, String> {
-    pairs(report).collect()
+fn property_map(report: &Report) -> BTreeMap<String, String> {
+    report.properties.iter().cloned().collect()
 }
 
 /// How one input differs between two records.
@@ -850,6 +822,7 @@ fn diff_inputs<'a>(before: &'a [InputDigest], after: &'a [InputDigest]) -> Vec<I
 mod tests {
     use super::*;
     use crate::testutil::{OutDir, certified_inputs, pretty, statement_inputs};
+    use serde_json::Value;
 
     fn attested() -> OutDir {
         let out = OutDir::new();
