@@ -155,6 +155,21 @@ pub enum InputRole {
     Other,
 }
 
+impl InputRole {
+    /// As report.json and the attestation spell it (`kb-public`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputRole::Candidate => "candidate",
+            InputRole::Blueprint => "blueprint",
+            InputRole::Package => "package",
+            InputRole::KbPublic => "kb-public",
+            InputRole::KbInternal => "kb-internal",
+            InputRole::Plugin => "plugin",
+            InputRole::Other => "other",
+        }
+    }
+}
+
 /// Why a bundle could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

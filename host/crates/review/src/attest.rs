@@ -291,7 +291,7 @@ pub(crate) fn predicate_from(
             candidate: Candidate {
                 company: cert.candidate.company.clone(),
                 product: cert.candidate.product.clone(),
-                version: cert.candidate.version.clone(),
+                version: cert.candidate.version.clone().unwrap_or_default(),
                 tier: cert.candidate.tier.clone(),
             },
             times: Times {

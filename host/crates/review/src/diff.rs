@@ -179,27 +179,34 @@ pub fn diff(a: &Report, path_a: &str, b: &Report, path_b: &str) -> Diff {
     }
     differences.extend(others);
     differences.extend(inputs(ca, cb));
-    let mut field = |kind: &'static str, subject: &str, get: &dyn Fn(&Certification) -> &str| {
-        let get = |c: &Certification| Some(get(c).to_string());
-        let (x, y) = (text(ca, get), text(cb, get));
-        if x != y {
-            differences.push(Difference {
-                kind,
-                subject: subject.into(),
-                message: format!("the {subject} is {} in A, {} in B", show(&x), show(&y)),
-                a: x,
-                b: y,
-            });
-        }
-    };
-    field("suite", "suite name", &|c| &c.suite.name);
-    field("suite", "suite version", &|c| &c.suite.version);
-    field("suite", "suite sha256", &|c| &c.suite.sha256);
-    field("harness", "harness version", &|c| &c.harness.version);
-    field("harness", "plugin contract", &|c| &c.harness.contract);
-    field("candidate", "candidate company", &|c| &c.candidate.company);
-    field("candidate", "candidate product", &|c| &c.candidate.product);
-    field("candidate", "candidate version", &|c| &c.candidate.version);
+    let mut field =
+        |kind: &'static str, subject: &str, get: &dyn Fn(&Certification) -> Option<&str>| {
+            let get = |c: &Certification| get(c).map(str::to_string);
+            let (x, y) = (text(ca, get), text(cb, get));
+            if x != y {
+                differences.push(Difference {
+                    kind,
+                    subject: subject.into(),
+                    message: format!("the {subject} is {} in A, {} in B", show(&x), show(&y)),
+                    a: x,
+                    b: y,
+                });
+            }
+        };
+    field("suite", "suite name", &|c| Some(&c.suite.name));
+    field("suite", "suite version", &|c| Some(&c.suite.version));
+    field("suite", "suite sha256", &|c| Some(&c.suite.sha256));
+    field("harness", "harness version", &|c| Some(&c.harness.version));
+    field("harness", "plugin contract", &|c| Some(&c.harness.contract));
+    field("candidate", "candidate company", &|c| {
+        Some(&c.candidate.company)
+    });
+    field("candidate", "candidate product", &|c| {
+        Some(&c.candidate.product)
+    });
+    field("candidate", "candidate version", &|c| {
+        c.candidate.version.as_deref()
+    });
 
     let mut notes = Vec::new();
     let harness = |c: &Certification| c.harness.sha256.clone();

@@ -258,8 +258,8 @@ pub struct Candidate {
     pub product: String,
     /// The tier certified for: the account's.
     pub tier: String,
-    /// The product's version.
-    pub version: String,
+    /// The product's version, when `candidate.toml` gives one.
+    pub version: Option<String>,
 }
 
 /// What the run cost.

@@ -3,7 +3,11 @@
 //! time-to-value, the credit used, the teardown, the criteria, the inputs, the harness
 //! and the signer).
 
-use serde_json::json;
+use certify_review::model::{
+    AppliedWaiver, Candidate, Certification, CreditUsed, CriterionResult, Decision, EgressRequest,
+    ExpiredWaiver, Harness, Input, Program, Signer, SuiteRef, Teardown, Tiers, TimeToValue,
+    WaivedOutcome, Waiver, Waivers,
+};
 
 use super::round;
 use super::verdict::Decided;
@@ -81,7 +85,7 @@ fn properties(facts: &Facts<'_>, certified: bool) -> Vec<(String, String)> {
 }
 
 /// The `certification` block: the decision and the facts it rests on.
-fn certification(facts: &Facts<'_>, decided: &Decided) -> serde_json::Value {
+fn certification(facts: &Facts<'_>, decided: &Decided) -> Certification {
     let Decided {
         certified,
         reasons,
@@ -89,117 +93,179 @@ fn certification(facts: &Facts<'_>, decided: &Decided) -> serde_json::Value {
         day,
         program_warning,
     } = decided;
-    let certified = *certified;
     let policy = facts.policy;
-    let limit = facts.ttv_limit;
-    let criteria: Vec<serde_json::Value> = decision
+    let criteria = decision
         .criteria
         .iter()
-        .map(|c| {
-            json!({
-                "criterion": c.criterion.as_str(),
-                "verdict": if c.met { "pass" } else { "fail" },
-                "passed": c.passed,
-                "failed": c.failed,
-                "errors": c.errors,
-                "skipped": c.skipped,
-                "waived": c.waived,
-                "required": c.minimum,
-            })
+        .map(|c| CriterionResult {
+            criterion: c.criterion.as_str().to_string(),
+            verdict: if c.met { "pass" } else { "fail" }.to_string(),
+            passed: c.passed,
+            failed: c.failed,
+            errors: c.errors,
+            skipped: c.skipped,
+            waived: c.waived,
+            required: c.minimum,
         })
         .collect();
-
-    let ttv = facts.progress.time_to_value.map(|d| round(d.as_secs_f64()));
     // The binary that ran, so a reviewer can tell a released build from a patched one.
     let harness_sha256 = std::env::current_exe()
         .ok()
         .and_then(|exe| certify_review::sha256_file(&exe).ok());
-    json!({
-        "verdict": if certified { "certified" } else { "not-certified" },
-        "reasons": reasons,
-        "warnings": decision.warnings,
-        "waivers": {
-            "applied": decision.waived,
-            "expired": decision.expired_waivers,
-        },
-        "suite": {
-            "name": facts.suite.name,
-            "version": facts.suite.version.to_string(),
-            "sha256": facts.suite.sha256,
-        },
-        "run_id": facts.run_id,
-        "account": facts.account,
-        "endpoint": facts.endpoint,
-        "clock_scale": facts.clock_scale,
-        // Why the run ended before the reservation, when it did.
-        "stopped": facts.stopped,
-        "isolation": if facts.sandboxed { "sandbox" } else { "unsandboxed" },
-        "internet": facts.internet.as_str(),
-        // What the servers and steps asked the egress proxy for, with --allow-internet.
-        "egress": match &facts.internet {
-            Internet::Proxy(log) => log
-                .attempts
+    let (egress, egress_omitted) = match &facts.internet {
+        Internet::Proxy(log) => (
+            log.attempts
                 .iter()
-                .map(|a| json!({
-                    "destination": a.destination,
-                    "allowed": a.allowed,
-                    "reason": a.reason,
-                }))
-                .collect::<Vec<_>>(),
-            _ => Vec::new(),
+                .map(|a| EgressRequest {
+                    destination: a.destination.clone(),
+                    allowed: a.allowed,
+                    reason: a.reason.clone(),
+                })
+                .collect(),
+            log.omitted(),
+        ),
+        _ => (Vec::new(), 0),
+    };
+    let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    Certification {
+        verdict: if *certified {
+            Decision::Certified
+        } else {
+            Decision::NotCertified
         },
-        // How many requests the list leaves out (it keeps the first 256).
-        "egress_omitted": match &facts.internet {
-            Internet::Proxy(log) => log.omitted(),
-            _ => 0,
+        reasons: reasons.clone(),
+        warnings: decision.warnings.clone(),
+        waivers: waivers(decision),
+        suite: SuiteRef {
+            name: facts.suite.name.clone(),
+            version: facts.suite.version.to_string(),
+            sha256: facts.suite.sha256.clone(),
         },
-        "candidate": {
-            "company": facts.bundle.candidate.company,
-            "product": facts.bundle.candidate.product,
-            "version": facts.bundle.candidate.version,
-            "tier": policy.tier,
-            "claimed_tier": policy.claimed_tier,
+        run_id: facts.run_id.to_string(),
+        account: facts.account.to_string(),
+        endpoint: facts.endpoint.to_string(),
+        clock_scale: facts.clock_scale,
+        stopped: facts.stopped.clone(),
+        isolation: if facts.sandboxed {
+            "sandbox"
+        } else {
+            "unsandboxed"
+        }
+        .to_string(),
+        internet: facts.internet.as_str().to_string(),
+        egress,
+        egress_omitted: egress_omitted as u64,
+        candidate: Candidate {
+            company: facts.bundle.candidate.company.clone(),
+            product: facts.bundle.candidate.product.clone(),
+            version: facts.bundle.candidate.version.clone(),
+            tier: policy.tier.to_string(),
+            claimed_tier: policy.claimed_tier.clone(),
         },
-        "tier": {
-            "account": policy.tier,
-            "source": policy.tier_source,
-            "suite": policy.suite_tier,
-            "claimed": policy.claimed_tier,
-            "note": policy.tier_note(),
+        tier: Tiers {
+            account: policy.tier.to_string(),
+            source: policy.tier_source.clone(),
+            suite: policy.suite_tier.clone(),
+            claimed: policy.claimed_tier.clone(),
+            note: policy.tier_note(),
         },
-        "credit": facts.credit.to_string(),
-        "credit_source": policy.credit_source,
-        "program": {
-            "start": policy.program_start.map(|d| d.format("%Y-%m-%d").to_string()),
-            "source": policy.program_start_source,
-            "claimed_start": policy.claimed_program_start.format("%Y-%m-%d").to_string(),
-            "day": day,
-            "warning": program_warning,
+        credit: facts.credit.to_string(),
+        credit_source: policy.credit_source.clone(),
+        program: Program {
+            start: policy.program_start.map(date),
+            source: policy.program_start_source.clone(),
+            claimed_start: date(policy.claimed_program_start),
+            day: *day,
+            warning: program_warning.clone(),
         },
-        "time_to_value": { "seconds": ttv, "limit_seconds": limit.as_secs_f64() },
-        "credit_used": {
-            "estimate": facts.estimate.map(|e| e.total.to_string()),
-            "actual": facts.settled.map(|m| m.to_string()),
-            "month_to_date": facts.month_to_date.to_string(),
+        time_to_value: TimeToValue {
+            seconds: facts.progress.time_to_value.map(|d| round(d.as_secs_f64())),
+            limit_seconds: facts.ttv_limit.as_secs_f64(),
         },
-        "teardown": facts.teardown.map(|t| json!({
-            "complete": t.complete,
-            "verified": t.verified,
-            "detail": if t.leftovers.is_empty() { t.log.join("; ") } else { t.leftovers.join("; ") },
-        })),
-        "criteria": criteria,
-        "inputs": facts.bundle.inputs,
-        "bundle_sha256": facts.bundle.digest(),
-        "harness": {
-            "version": crate::VERSION,
-            "contract": certify_runtime::CONTRACT_VERSION,
-            "sha256": harness_sha256,
+        credit_used: CreditUsed {
+            estimate: facts.estimate.map(|e| e.total.to_string()),
+            actual: facts.settled.map(|m| m.to_string()),
+            month_to_date: facts.month_to_date.to_string(),
+            remaining: (facts.credit - facts.month_to_date).to_string(),
+        },
+        teardown: facts.teardown.map(|t| Teardown {
+            complete: t.complete,
+            verified: t.verified,
+            detail: if t.leftovers.is_empty() {
+                t.log.join("; ")
+            } else {
+                t.leftovers.join("; ")
+            },
+        }),
+        criteria,
+        inputs: facts
+            .bundle
+            .inputs
+            .iter()
+            .map(|i| Input {
+                path: i.path.clone(),
+                role: i.role.as_str().to_string(),
+                sha256: i.sha256.clone(),
+                size: i.size,
+            })
+            .collect(),
+        bundle_sha256: facts.bundle.digest(),
+        harness: Harness {
+            version: crate::VERSION.to_string(),
+            contract: certify_runtime::CONTRACT_VERSION.to_string(),
+            sha256: harness_sha256,
         },
         // Who will sign the statement: the summary page shows it, and verification
         // checks that the signature is this key's.
-        "signer": facts.signing_key.map(|k| json!({
-            "algorithm": certify_review::sign::ALGORITHM,
-            "keyid": k.public().keyid(),
-        })),
-    })
+        signer: facts.signing_key.map(|k| Signer {
+            algorithm: certify_review::sign::ALGORITHM.to_string(),
+            keyid: k.public().keyid(),
+        }),
+    }
+}
+
+/// The suite's waivers as the report records them.
+fn waivers(decision: &certify_suite::Decision) -> Waivers {
+    let waiver = |w: &certify_suite::Waiver| Waiver {
+        check: w.check.to_string(),
+        justification: w.justification.clone(),
+        expires: w.expires.format("%Y-%m-%d").to_string(),
+        approved_by: w.approved_by.clone(),
+        line: w.line,
+    };
+    Waivers {
+        applied: decision
+            .waived
+            .iter()
+            .map(|a| AppliedWaiver {
+                check: a.check.clone(),
+                verdict: a.verdict.as_ref().map(outcome),
+                waiver: waiver(&a.waiver),
+            })
+            .collect(),
+        expired: decision
+            .expired_waivers
+            .iter()
+            .map(|e| ExpiredWaiver {
+                waiver: waiver(&e.waiver),
+                lapsed_on: e.lapsed_on.format("%Y-%m-%d").to_string(),
+                needed: e.needed,
+            })
+            .collect(),
+    }
+}
+
+/// How a waived check ended.
+fn outcome(v: &certify_suite::Verdict) -> WaivedOutcome {
+    use certify_suite::Verdict as V;
+    let (verdict, message) = match v {
+        V::Passed => ("passed", None),
+        V::Failed(m) => ("failed", Some(m)),
+        V::Error(m) => ("error", Some(m)),
+        V::Skipped(m) => ("skipped", Some(m)),
+    };
+    WaivedOutcome {
+        verdict: verdict.to_string(),
+        message: message.cloned(),
+    }
 }
