@@ -273,6 +273,11 @@ pub struct PlanArgs {
     /// The account whose month-to-date the local ledger is read for (the embedded emulator's is CERT).
     #[arg(long, value_name = "ALIAS", default_value = "CERT")]
     pub account: String,
+    /// The candidate's program tier, from the integrator's records, as `certify run
+    /// --tier` takes it: with the suite's [credit] it sets the credit the plan checks
+    /// the estimate against. The bundle's own `tier` is only a claim.
+    #[arg(long, value_parser = tier_parser(), default_value_t = Tier::CANDIDATE)]
+    pub tier: Tier,
     /// The harness's state directory, whose credit ledger is read if it exists
     /// [default: as for `certify run`].
     #[arg(long, value_name = "DIR")]

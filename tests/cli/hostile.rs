@@ -19,7 +19,7 @@ fn hostile(name: &str) -> PathBuf {
 }
 
 /// A copy of the sample (plugin prebuilt) with the attack laid over it.
-fn attack(dir: &Path, name: &str) -> PathBuf {
+pub fn attack(dir: &Path, name: &str) -> PathBuf {
     let bundle = sample_copy(dir);
     copy_dir(&hostile(name), &bundle, &|_| false);
     bundle

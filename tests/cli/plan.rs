@@ -122,6 +122,31 @@ fn a_bundle_over_the_credit_left_is_refused_with_the_shortfall() {
 }
 
 #[test]
+fn the_plan_applies_the_integrators_tier_not_the_bundles_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    // All but a cent of the Silver credit is spent: only the claimed Platinum credit
+    // would let the blueprint through, and a run would be refused.
+    spent(dir.path(), 199_999);
+    let bundle = crate::hostile::attack(dir.path(), "claimed-platinum");
+    let json = plan(dir.path(), &bundle, true);
+    assert_eq!(json.code, 1, "{json:?}");
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["cost"]["credit"], "$2,000.00", "{doc}");
+    assert_eq!(doc["cost"]["fits"], false);
+    assert_eq!(
+        doc["candidate"]["tier"], "platinum",
+        "the claim is shown as a claim"
+    );
+    let text = plan(dir.path(), &bundle, false);
+    assert!(
+        text.stdout.contains(
+            "monthly credit           $2,000.00 (the silver suite's [credit] monthly_usd)"
+        ),
+        "{text:?}"
+    );
+}
+
+#[test]
 fn a_bundle_with_errors_shows_every_problem_and_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = sample_copy(dir.path());

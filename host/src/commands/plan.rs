@@ -27,7 +27,10 @@ const MASK: &str = "********";
 
 /// The credit side of the plan.
 struct Credit {
+    /// The month's credit, from the integrator's tier and the suite, as a run applies it.
     credit: Money,
+    /// Where the credit comes from, for the reader.
+    credit_source: String,
     month_to_date: Money,
     reserved: Money,
     /// Where month-to-date comes from, for the reader.
@@ -39,11 +42,9 @@ impl Credit {
         self.credit - self.month_to_date - self.reserved
     }
 
-    /// By how much the estimate would exceed the credit (the ledger's rule:
-    /// month-to-date + open reservations + estimate must stay within it).
+    /// By how much the estimate would exceed the credit, by the ledger's rule.
     fn shortfall(&self, estimate: Money) -> Option<Money> {
-        let total = self.month_to_date + self.reserved + estimate;
-        (total > self.credit).then(|| total - self.credit)
+        certify_ledger::shortfall(self.credit, self.month_to_date, self.reserved, estimate)
     }
 }
 
@@ -65,7 +66,8 @@ pub async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome, Error>
         &certify_blueprint::PriceList::default(),
         time_limit,
     );
-    let credit = credit(&args, &bundle)?;
+    let policy = crate::run::policy::Policy::new(&suite, args.tier, None, &bundle);
+    let credit = credit(&args, &policy)?;
     let rules = suite.docs.clone();
     let docs = crate::run::docs_check(&bundle, &rules).map_err(|e| e.to_string());
     let plugin = load_plugin(global, &bundle).await;
@@ -134,14 +136,17 @@ fn invalid(
     Ok(Outcome::Failed)
 }
 
-/// The candidate's credit and what the local ledger says is used of it.
-fn credit(args: &PlanArgs, bundle: &Bundle) -> Result<Credit, Error> {
-    let credit = bundle.candidate.tier.monthly_credit();
+/// The month's credit as a run would apply it, and what the local ledger says is used of
+/// it.
+fn credit(args: &PlanArgs, policy: &crate::run::policy::Policy) -> Result<Credit, Error> {
+    let credit = policy.credit;
+    let credit_source = policy.credit_source.clone();
     let db = crate::services::state_db(args.state.as_ref())?;
     // Opening the ledger would create it: a plan only reads one that exists.
     if !db.is_file() {
         return Ok(Credit {
             credit,
+            credit_source,
             month_to_date: Money::ZERO,
             reserved: Money::ZERO,
             source: format!(
@@ -157,6 +162,7 @@ fn credit(args: &PlanArgs, bundle: &Bundle) -> Result<Credit, Error> {
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("reading the ledger")))?;
     Ok(Credit {
         credit,
+        credit_source,
         month_to_date: summary.month_to_date,
         reserved: summary.open_reservations,
         source: format!(
@@ -349,6 +355,7 @@ fn document(
             "estimate_exact": format!("{:#}", estimate.total),
             "estimate_micros": estimate.total.micros(),
             "credit": credit.credit.to_string(),
+            "credit_source": credit.credit_source,
             "month_to_date": credit.month_to_date.to_string(),
             "open_reservations": credit.reserved.to_string(),
             "remaining": credit.remaining().to_string(),
@@ -442,7 +449,11 @@ fn print_text(doc: &Value) {
         s(&cost["estimate"]),
         s(&cost["estimate_exact"])
     );
-    println!("  monthly credit           {}", s(&cost["credit"]));
+    println!(
+        "  monthly credit           {} ({})",
+        s(&cost["credit"]),
+        s(&cost["credit_source"])
+    );
     println!("  month-to-date            {}", s(&cost["month_to_date"]));
     println!(
         "  open reservations        {}",

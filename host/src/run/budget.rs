@@ -1,8 +1,11 @@
 //! The monthly credit around a run: price the blueprint before anything is
 //! created, reserve the estimate against what is left of this month's
-//! credit (refused with the numbers otherwise), and settle the reservation
-//! to the account's actual charge after teardown.
+//! credit (refused with the numbers otherwise; the rule is the ledger's
+//! [`certify_ledger::shortfall`], which `certify plan` asks too), watch the
+//! run's accrued charge against its reservation while it runs, and settle
+//! the reservation to the account's actual charge after teardown.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use certify_blueprint::{PriceList, Resource, ServerSize, StorageType, billed_hours};
@@ -11,6 +14,7 @@ use certify_clc::Client;
 use certify_clc::model::Template;
 use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
 
+use super::Progress;
 use crate::Error;
 
 /// What the run will cost at most.
@@ -155,4 +159,68 @@ pub fn reserve(
             account_month_to_date,
         })
         .map_err(|e| Error::Other(anyhow::Error::new(e).context("reserving the run's credit")))
+}
+
+/// The run group's accrued charge this month, from the account's billing.
+pub(super) async fn accrued_cost(
+    client: &certify_clc::Client,
+    progress: &Arc<Mutex<Progress>>,
+) -> Option<Money> {
+    let group = progress.lock().expect("progress lock").group_id.clone()?;
+    let billing = client.group_billing(&group).await.ok()?;
+    let total: f64 = billing
+        .groups
+        .values()
+        .flat_map(|g| g.servers.values())
+        .map(|s| s.month_to_date)
+        .sum();
+    let money = Money::from_dollars_f64(total).ok()?;
+    progress.lock().expect("progress lock").accrued = Some(money);
+    Some(money)
+}
+
+/// Settles the run's reservation to its accrued charge (the estimate when the account's
+/// billing could not be read: the safe side), and closes the reservations its plugins
+/// made. Returns what was settled, when the ledger took it.
+pub(super) fn settle(
+    ledger: &mut Ledger,
+    reservation: &Reservation,
+    accrued: Option<Money>,
+) -> Option<Money> {
+    let actual = accrued.unwrap_or(reservation.estimate);
+    // The group's billing covers every server of the run, the ones plugins added too:
+    // the run's reservation is settled to that total, and the plugins' own
+    // reservations are closed with it.
+    let settled = match ledger.settle(reservation.id, actual) {
+        Ok(_) => Some(actual),
+        Err(e) => {
+            tracing::warn!("settling the reservation failed: {e}");
+            None
+        }
+    };
+    for extra in ledger
+        .open_reservations_for_run(&reservation.run_id)
+        .unwrap_or_default()
+    {
+        if let Err(e) = ledger.settle(extra.id, Money::ZERO) {
+            tracing::warn!("settling a plugin's reservation failed: {e}");
+        }
+    }
+    settled
+}
+
+/// Resolves when the run's accrued cost reaches its reservation.
+pub(super) async fn watchdog(
+    client: certify_clc::Client,
+    progress: Arc<Mutex<Progress>>,
+    reserved: Money,
+) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(accrued) = accrued_cost(&client, &progress).await
+            && accrued >= reserved
+        {
+            return format!("the run's accrued cost {accrued} reached its reservation {reserved}");
+        }
+    }
 }

@@ -587,7 +587,7 @@ async fn supervise(
         harness_error: None,
     };
     let mut task = tokio::spawn(work.run());
-    let watchdog = watchdog(account.client.clone(), progress.clone(), reserved);
+    let watchdog = budget::watchdog(account.client.clone(), progress.clone(), reserved);
     tokio::pin!(watchdog);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
@@ -646,10 +646,11 @@ async fn tear_down(
     // account that stops answering cannot keep the run (and its report) hostage.
     let deadline = tokio::time::Instant::now() + timeout;
     // The accrued charge, read before the servers go.
-    let accrued = tokio::time::timeout_at(deadline, accrued_cost(&account.client, progress))
-        .await
-        .ok()
-        .flatten();
+    let accrued =
+        tokio::time::timeout_at(deadline, budget::accrued_cost(&account.client, progress))
+            .await
+            .ok()
+            .flatten();
     let t =
         match tokio::time::timeout_at(deadline, deploy::teardown(&account.client, journal, run_id))
             .await
@@ -665,22 +666,11 @@ async fn tear_down(
             "teardown incomplete: run `certify cleanup --run {run_id}` once the account answers"
         ));
     }
-    // When the account's billing cannot be read, the estimate stands: the safe side.
-    let actual = accrued.unwrap_or(reservation.estimate);
-    // The group's billing covers every server of the run, the ones plugins
-    // added too: the run's reservation is settled to that total, and the
-    // plugins' own reservations are closed with it.
-    let mut settled = None;
-    let mut ledger = ledger.lock().expect("ledger lock");
-    match ledger.settle(reservation.id, actual) {
-        Ok(_) => settled = Some(actual),
-        Err(e) => tracing::warn!("settling the reservation failed: {e}"),
-    }
-    for extra in ledger.open_reservations_for_run(run_id).unwrap_or_default() {
-        if let Err(e) = ledger.settle(extra.id, Money::ZERO) {
-            tracing::warn!("settling a plugin's reservation failed: {e}");
-        }
-    }
+    let settled = budget::settle(
+        &mut ledger.lock().expect("ledger lock"),
+        reservation,
+        accrued,
+    );
     (t, settled)
 }
 
@@ -775,40 +765,6 @@ async fn reap_stale(
         drop(run.lock);
     }
     out
-}
-
-/// The run group's accrued charge this month, from the account's billing.
-async fn accrued_cost(
-    client: &certify_clc::Client,
-    progress: &Arc<Mutex<Progress>>,
-) -> Option<Money> {
-    let group = progress.lock().expect("progress lock").group_id.clone()?;
-    let billing = client.group_billing(&group).await.ok()?;
-    let total: f64 = billing
-        .groups
-        .values()
-        .flat_map(|g| g.servers.values())
-        .map(|s| s.month_to_date)
-        .sum();
-    let money = Money::from_dollars_f64(total).ok()?;
-    progress.lock().expect("progress lock").accrued = Some(money);
-    Some(money)
-}
-
-/// Resolves when the run's accrued cost reaches its reservation.
-async fn watchdog(
-    client: certify_clc::Client,
-    progress: Arc<Mutex<Progress>>,
-    reserved: Money,
-) -> String {
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Some(accrued) = accrued_cost(&client, &progress).await
-            && accrued >= reserved
-        {
-            return format!("the run's accrued cost {accrued} reached its reservation {reserved}");
-        }
-    }
 }
 
 /// The part of the run that creates things on the account. It runs as its own

@@ -134,7 +134,13 @@ impl Check {
 
     /// Whether the reservation is granted, given what the ledger holds.
     pub(crate) fn grants(&self, ledger_month_to_date: Money, reserved: Money) -> bool {
-        self.month_to_date(ledger_month_to_date) + reserved + self.estimate <= self.credit
+        crate::ledger::shortfall(
+            self.credit,
+            self.month_to_date(ledger_month_to_date),
+            reserved,
+            self.estimate,
+        )
+        .is_none()
     }
 }
 

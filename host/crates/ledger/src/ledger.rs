@@ -217,6 +217,19 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// The ledger's one rule, by how much a reservation would break it: month-to-date plus
+/// open reservations plus the estimate must stay within the credit. `None` when they
+/// do. `certify plan` asks the same question before a run does.
+pub fn shortfall(
+    credit: Money,
+    month_to_date: Money,
+    reserved: Money,
+    estimate: Money,
+) -> Option<Money> {
+    let total = month_to_date + reserved + estimate;
+    (total > credit).then(|| total - credit)
+}
+
 /// The figures `certify budget` shows for an account and month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -310,7 +323,13 @@ impl Ledger {
         let done = self.store.reserve(request, &self.hostname, now)?;
         let month_to_date = check.month_to_date(done.ledger_month_to_date);
         if !done.granted {
-            let total = month_to_date + done.reserved + request.estimate;
+            let shortfall = shortfall(
+                request.credit,
+                month_to_date,
+                done.reserved,
+                request.estimate,
+            )
+            .unwrap_or(Money::ZERO);
             return Ok(Err(Refusal {
                 id: done.id,
                 account: request.account.to_owned(),
@@ -323,7 +342,7 @@ impl Ledger {
                 account_month_to_date: request.account_month_to_date,
                 reserved: done.reserved,
                 credit: request.credit,
-                shortfall: total - request.credit,
+                shortfall,
             }));
         }
         // Built from what was inserted rather than re-read: the row is ours and final.

@@ -70,6 +70,7 @@ pub use journal::{
 };
 pub use ledger::{
     Ledger, LedgerError, Refusal, Reservation, ReservationId, ReservationRequest, Status, Summary,
+    shortfall,
 };
 
 /// Says on stderr that a store's schema was brought up to date: a shared ledger is
