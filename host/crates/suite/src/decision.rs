@@ -123,6 +123,29 @@ impl Results {
     }
 }
 
+/// What a reason not to certify is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Blocker {
+    /// A required built-in check that did not pass, with how it ended (`None`: it did
+    /// not run).
+    Builtin {
+        /// The check.
+        check: BuiltinCheck,
+        /// How it ended.
+        verdict: Option<Verdict>,
+    },
+    /// A plugin check that failed or could not run.
+    Plugin {
+        /// Its id.
+        id: String,
+        /// The criterion it serves.
+        criterion: Criterion,
+    },
+    /// A criterion short of its minimum of passing plugin checks.
+    Criterion(Criterion),
+}
+
 /// The certification decision, ready for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
@@ -131,6 +154,9 @@ pub struct Decision {
     /// Plain sentences for the report. When not certified, one per reason, each
     /// starting "Not certified:"; when certified, one starting "Certified:".
     pub reasons: Vec<String>,
+    /// What each "Not certified:" reason is about, in the same order: so that a reader
+    /// can tell a cause from its consequences without reading the sentences.
+    pub blockers: Vec<Blocker>,
     /// Advisory checks that did not pass, and expired waivers, as sentences starting
     /// "Warning:".
     pub warnings: Vec<String>,
@@ -233,6 +259,7 @@ impl Suite {
             suite: self,
             today: results.today,
             reasons: Vec::new(),
+            blockers: Vec::new(),
             warnings: Vec::new(),
             waived: Vec::new(),
             needed_expired: Vec::new(),
@@ -287,6 +314,7 @@ impl Suite {
             }
             if c.passed < c.minimum {
                 c.met = false;
+                d.blockers.push(Blocker::Criterion(criterion));
                 d.reasons.push(format!(
                     "Not certified: {criterion} needs at least {} passing plugin {}, and {} passed{}.",
                     c.minimum,
@@ -340,6 +368,7 @@ impl Suite {
         Decision {
             certified,
             reasons,
+            blockers: d.blockers,
             warnings: d.warnings,
             builtins,
             criteria,
@@ -353,6 +382,7 @@ struct Decider<'s> {
     suite: &'s Suite,
     today: NaiveDate,
     reasons: Vec<String>,
+    blockers: Vec<Blocker>,
     warnings: Vec<String>,
     waived: Vec<AppliedWaiver>,
     /// Targets whose failure an expired waiver would have excused.
@@ -383,6 +413,10 @@ impl<'s> Decider<'s> {
                     Some(Verdict::Skipped(_)) | None => "; a required check must run and pass",
                     _ => "",
                 };
+                self.blockers.push(Blocker::Builtin {
+                    check,
+                    verdict: verdict.cloned(),
+                });
                 self.reasons.push(format!(
                     "Not certified: {what}{must}{}.",
                     expired_note(expired)
@@ -398,6 +432,10 @@ impl<'s> Decider<'s> {
         match self.waiver_for(&target, Some(&r.verdict)) {
             Ok(()) => true,
             Err(expired) => {
+                self.blockers.push(Blocker::Plugin {
+                    id: r.id.clone(),
+                    criterion: r.criterion,
+                });
                 self.reasons.push(format!(
                     "Not certified: plugin check {} ({}) {}{}.",
                     r.id,

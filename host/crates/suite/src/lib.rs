@@ -42,7 +42,7 @@ mod problem;
 use std::path::{Path, PathBuf};
 
 pub use decision::{
-    AppliedWaiver, BuiltinVerdict, CriterionVerdict, Decision, ExpiredWaiver, Outcome,
+    AppliedWaiver, Blocker, BuiltinVerdict, CriterionVerdict, Decision, ExpiredWaiver, Outcome,
     PluginCheckResult, Results, Verdict,
 };
 pub use model::{

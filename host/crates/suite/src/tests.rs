@@ -313,6 +313,48 @@ fn a_required_check_that_did_not_run_or_was_skipped_is_not_certified() {
 }
 
 #[test]
+fn every_reason_says_what_it_is_about_in_the_same_order() {
+    let mut r = all_pass("2026-04-01");
+    r.builtins
+        .retain(|(c, _)| *c != BuiltinCheck::BudgetSettled);
+    r.plugin_checks.clear();
+    let r = r
+        .builtin(
+            BuiltinCheck::BlueprintDeployed,
+            Verdict::Failed("timeout".into()),
+        )
+        .plugin(
+            "service.health",
+            Criterion::PerformsAsAdvertised,
+            Verdict::Error("trap: unreachable".into()),
+        );
+    let d = silver().decide(&r);
+    assert_eq!(d.blockers.len(), d.reasons.len(), "{:?}", d.reasons);
+    assert_eq!(
+        d.blockers,
+        [
+            Blocker::Builtin {
+                check: BuiltinCheck::BlueprintDeployed,
+                verdict: Some(Verdict::Failed("timeout".into())),
+            },
+            Blocker::Builtin {
+                check: BuiltinCheck::BudgetSettled,
+                verdict: None,
+            },
+            Blocker::Plugin {
+                id: "service.health".into(),
+                criterion: Criterion::PerformsAsAdvertised,
+            },
+            Blocker::Criterion(Criterion::PerformsAsAdvertised),
+            Blocker::Criterion(Criterion::BusinessValue),
+        ]
+    );
+    assert!(d.reasons[2].contains("plugin check service.health"));
+    assert!(d.reasons[4].contains("business-value needs at least 1"));
+    assert!(silver().decide(&all_pass("2026-04-01")).blockers.is_empty());
+}
+
+#[test]
 fn an_advisory_failure_is_certified_with_a_warning() {
     let r = all_pass("2026-06-15").builtin(
         BuiltinCheck::ProgramWindow,

@@ -80,7 +80,7 @@ pub(super) fn decide(facts: &Facts<'_>, cases: &Cases) -> Decided {
     let reasons = if certified {
         decision.reasons.clone()
     } else {
-        root_causes(causes, &decision.reasons)
+        root_causes(causes, &decision)
     };
     Decided {
         certified,
@@ -168,46 +168,54 @@ fn aggregate(cases: &[&Case]) -> certify_suite::Verdict {
 /// interruption) stands for everything it kept from running, so the checks it
 /// skipped, the criteria left without passing plugin checks and the steps that could
 /// not reproduce are not listed again. The suite's "Not certified:" prefix is left
-/// out: the verdict says it once.
-fn root_causes(mut causes: Vec<String>, decision: &[String]) -> Vec<String> {
-    let reasons: Vec<String> = decision
-        .iter()
-        .map(|r| r.strip_prefix("Not certified: ").unwrap_or(r).to_string())
-        .collect();
-    const ROOTS: [&str; 5] = [
-        "bundle.valid ",
-        "docs.structure ",
-        "budget.reservation ",
-        "blueprint.published ",
-        "blueprint.deployed ",
+/// out: the verdict says it once. Which reason is which comes from the decision's
+/// typed blockers, not from the sentences.
+fn root_causes(mut causes: Vec<String>, decision: &certify_suite::Decision) -> Vec<String> {
+    use certify_suite::{Blocker, Verdict as V};
+    // A failure of these stops the run before the checks that follow them.
+    const STOPPERS: [B; 5] = [
+        B::BundleValid,
+        B::DocsStructure,
+        B::BudgetReservation,
+        B::BlueprintPublished,
+        B::BlueprintDeployed,
     ];
-    let (roots, rest): (Vec<String>, Vec<String>) = reasons
-        .into_iter()
-        .partition(|r| ROOTS.iter().any(|p| r.starts_with(p)) && !r.contains(" was skipped"));
-    let stopped = !causes.is_empty() || !roots.is_empty();
-    causes.extend(roots);
-    let failing_plugin_check = |criterion: &str| {
-        rest.iter()
-            .any(|r| r.starts_with("plugin check ") && r.contains(&format!("({criterion})")))
+    // These cannot pass on a run that stopped early.
+    const DOWNSTREAM: [B; 3] = [B::BlueprintTimeToValue, B::BlueprintPackages, B::DocsSteps];
+    let is_root = |b: &Blocker| {
+        matches!(b, Blocker::Builtin { check, verdict }
+            if STOPPERS.contains(check) && !matches!(verdict, Some(V::Skipped(_))))
     };
-    for r in &rest {
-        let consequence = if stopped {
-            r.contains(" was skipped")
-                || r.contains(" did not run")
-                || r.contains(" needs at least ")
-                || [
-                    "blueprint.time-to-value ",
-                    "blueprint.packages ",
-                    "docs.steps ",
-                ]
-                .iter()
-                .any(|p| r.starts_with(p))
-        } else {
-            r.split_once(" needs at least ")
-                .is_some_and(|(criterion, _)| failing_plugin_check(criterion))
+    let reasons: Vec<(&Blocker, &str)> = decision
+        .blockers
+        .iter()
+        .zip(&decision.reasons)
+        .map(|(b, r)| (b, r.strip_prefix("Not certified: ").unwrap_or(r)))
+        .collect();
+    let stopped = !causes.is_empty() || decision.blockers.iter().any(is_root);
+    let failing_plugin_check = |c: certify_program::Criterion| {
+        decision
+            .blockers
+            .iter()
+            .any(|b| matches!(b, Blocker::Plugin { criterion, .. } if *criterion == c))
+    };
+    causes.extend(
+        reasons
+            .iter()
+            .filter(|(b, _)| is_root(b))
+            .map(|(_, r)| r.to_string()),
+    );
+    for (blocker, reason) in reasons.iter().filter(|(b, _)| !is_root(b)) {
+        let consequence = match blocker {
+            Blocker::Builtin { check, verdict } => {
+                stopped
+                    && (matches!(verdict, None | Some(V::Skipped(_))) || DOWNSTREAM.contains(check))
+            }
+            Blocker::Plugin { .. } => false,
+            Blocker::Criterion(c) => stopped || failing_plugin_check(*c),
         };
         if !consequence {
-            causes.push(r.clone());
+            causes.push(reason.to_string());
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -262,20 +270,48 @@ pub(super) fn verdict_suite(
 
 #[cfg(test)]
 mod tests {
+    use certify_program::{BuiltinCheck as B, Criterion};
+    use certify_suite::{Results, Verdict};
+
     use super::root_causes;
 
-    fn reasons(list: &[&str]) -> Vec<String> {
-        list.iter().map(|r| format!("Not certified: {r}")).collect()
+    fn decide(results: &Results) -> certify_suite::Decision {
+        certify_suite::Suite::builtin("silver")
+            .unwrap()
+            .decide(results)
+    }
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()
+    }
+
+    /// Every built-in check passed but those given.
+    fn builtins(except: &[(B, Verdict)]) -> Results {
+        B::ALL.into_iter().fold(Results::new(today()), |r, c| {
+            let v = except
+                .iter()
+                .find(|(e, _)| *e == c)
+                .map_or(Verdict::Passed, |(_, v)| v.clone());
+            r.builtin(c, v)
+        })
     }
 
     #[test]
     fn a_plugin_that_did_not_load_is_the_one_reason() {
-        let decision = reasons(&[
-            "blueprint.time-to-value was skipped (the run stopped before anything was reserved or deployed); a required check must run and pass.",
-            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
-            "business-value needs at least 1 passing plugin check, and 0 passed.",
-            "budget.settled did not run; a required check must run and pass.",
-        ]);
+        // The bundle and its articles were checked; everything after was skipped, and
+        // budget.settled did not run at all. Every criterion is short.
+        let skipped =
+            || Verdict::Skipped("the run stopped before anything was reserved or deployed".into());
+        let mut results = builtins(
+            &B::ALL
+                .into_iter()
+                .filter(|c| ![B::BundleValid, B::DocsStructure, B::ProgramWindow].contains(c))
+                .map(|c| (c, skipped()))
+                .collect::<Vec<_>>(),
+        );
+        results.builtins.retain(|(c, _)| *c != B::BudgetSettled);
+        let decision = decide(&results);
+        assert!(decision.reasons.len() > 5, "{:?}", decision.reasons);
         let causes = root_causes(
             vec!["the validation plugin did not build or load: failed to parse manifest".into()],
             &decision,
@@ -288,14 +324,17 @@ mod tests {
 
     #[test]
     fn a_failed_deployment_stands_for_what_it_kept_from_running() {
-        let decision = reasons(&[
-            "blueprint.deployed failed (package install failed).",
-            "blueprint.packages failed (the deployment failed: package install failed).",
-            "blueprint.time-to-value failed (the deployment failed).",
-            "docs.steps failed (step 3: connection refused).",
-            "performs-as-advertised needs at least 1 passing plugin check, and 0 passed.",
-            "teardown.verified failed (1 server left).",
-        ]);
+        let failed = |m: &str| Verdict::Failed(m.into());
+        let decision = decide(&builtins(&[
+            (B::BlueprintDeployed, failed("package install failed")),
+            (
+                B::BlueprintPackages,
+                failed("the deployment failed: package install failed"),
+            ),
+            (B::BlueprintTimeToValue, failed("the deployment failed")),
+            (B::DocsSteps, failed("step 3: connection refused")),
+            (B::TeardownVerified, failed("1 server left")),
+        ]));
         let causes = root_causes(Vec::new(), &decision);
         assert_eq!(
             causes,
@@ -308,20 +347,44 @@ mod tests {
 
     #[test]
     fn without_a_root_cause_every_reason_stays_but_a_criterion_its_failures_explain() {
-        let decision = reasons(&[
-            "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
-            "performs-as-advertised needs at least 2 passing plugin checks, and 1 passed.",
-            "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
-            "docs.steps failed (step 7).",
-        ]);
+        let results = builtins(&[(B::DocsSteps, Verdict::Failed("step 7".into()))])
+            .plugin(
+                "status.version",
+                Criterion::PerformsAsAdvertised,
+                Verdict::Failed("3.0.0 expected".into()),
+            )
+            .plugin(
+                "roi.page-load",
+                Criterion::BusinessValue,
+                Verdict::Skipped("no public IP".into()),
+            );
+        let decision = decide(&results);
         let causes = root_causes(Vec::new(), &decision);
         assert_eq!(
             causes,
             [
+                "docs.steps failed (step 7).",
                 "plugin check status.version (performs-as-advertised) failed (3.0.0 expected).",
                 "business-value needs at least 1 passing plugin check, and 0 passed (1 skipped).",
-                "docs.steps failed (step 7).",
             ]
+        );
+    }
+
+    #[test]
+    fn a_plugin_message_that_reads_like_a_consequence_is_still_a_cause() {
+        // The candidate's own words cannot talk a failure out of the reasons.
+        let results = builtins(&[(B::BlueprintDeployed, Verdict::Failed("timeout".into()))])
+            .plugin(
+                "status.health",
+                Criterion::PerformsAsAdvertised,
+                Verdict::Failed("the probe was skipped; it did not run".into()),
+            );
+        let causes = root_causes(Vec::new(), &decide(&results));
+        assert!(
+            causes
+                .iter()
+                .any(|c| c.starts_with("plugin check status.health")),
+            "{causes:?}"
         );
     }
 }
