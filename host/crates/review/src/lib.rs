@@ -36,11 +36,10 @@
 //! The formats are described in FORMAT.md beside this crate.
 //!
 //! ```no_run
-//! use certify_review::{attest, sign, summary, verify};
+//! use certify_review::{attest, model, sign, summary, verify};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let out = std::path::Path::new("out");
-//! let bytes = std::fs::read(out.join("report.json"))?;
-//! let report: serde_json::Value = serde_json::from_slice(&bytes)?;
+//! let report = model::Report::from_json(&std::fs::read(out.join("report.json"))?)?;
 //! std::fs::write(out.join("summary.html"), summary::render(&report))?;
 //! attest::write(
 //!     out,
@@ -63,6 +62,9 @@ pub mod attest;
 pub mod diff;
 pub mod junit;
 pub mod model;
+// The plain-JSON readers here lost their last users when the summary moved to the typed
+// model; they go when this module is reworked, not before.
+#[allow(dead_code)]
 mod report;
 pub mod sign;
 pub mod summary;

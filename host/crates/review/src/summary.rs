@@ -14,9 +14,9 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
-use crate::report::{self, Counts, array, str_at, str_of};
+use crate::model::{
+    Attachment, Case, Certification, Counts, CriterionResult, Decision, Report, Verdict,
+};
 
 /// `<meta>` name carrying the verdict (`certified`, `not-certified`, or `passed`/`failed`
 /// for a report without a certification).
@@ -29,28 +29,24 @@ pub const META_COUNTS: &str = "certify:counts";
 /// The program's window: three months, counted as 90 days.
 const WINDOW_DAYS: u64 = 90;
 
-/// Render report.json (format `certify-report/1`) as the summary page. Missing optional
-/// fields leave their part of the page out (or say "not recorded").
-pub fn render(report: &Value) -> String {
-    let cert = report.get("certification");
+/// Render a report as the summary page. A report without a certification (`certify
+/// plugin run`) leaves the certification's parts out; facts the certification leaves
+/// open (no teardown, no time measured) say so.
+pub fn render(report: &Report) -> String {
+    let cert = report.certification.as_ref();
     let facts = facts(report);
     let mut h = String::with_capacity(16 * 1024);
 
-    let product = cert
-        .map(|c| {
-            ["company", "product", "version"]
-                .iter()
-                .filter_map(|k| str_at(c, &["candidate", k]))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|s| !s.is_empty());
-    let title = match &product {
-        Some(p) => format!("Certification summary: {p}"),
-        None => format!(
-            "Summary: {}",
-            str_of(report, "name").unwrap_or("certify report")
-        ),
+    let title = match cert {
+        Some(c) => {
+            let candidate = &c.candidate;
+            let mut product = format!("{} {}", candidate.company, candidate.product);
+            if let Some(version) = &candidate.version {
+                let _ = write!(product, " {version}");
+            }
+            format!("Certification summary: {product}")
+        }
+        None => format!("Summary: {}", report.name),
     };
 
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -67,13 +63,12 @@ pub fn render(report: &Value) -> String {
     h.push_str("</head>\n<body>\n<main>\n");
 
     let _ = writeln!(h, "<header>\n<h1>{}</h1>", escape(&title));
-    if let Some(name) = str_of(report, "name") {
-        let _ = write!(h, "<p class=\"sub\">{}", escape(name));
-        if let Some(started) = str_of(report, "started_at") {
-            let _ = write!(h, " · started {}", escape(started));
-        }
-        h.push_str("</p>\n");
-    }
+    let _ = writeln!(
+        h,
+        "<p class=\"sub\">{} · started {}</p>",
+        escape(&report.name),
+        escape(&report.started_at)
+    );
     h.push_str("</header>\n");
 
     verdict(&mut h, report, cert);
@@ -101,24 +96,29 @@ pub(crate) struct Facts {
     pub counts: String,
 }
 
-pub(crate) fn facts(report: &Value) -> Facts {
-    let verdict = match str_at(report, &["certification", "verdict"]) {
-        Some(v) => v.to_string(),
-        None => match report.get("passed").and_then(Value::as_bool) {
-            Some(true) => "passed".into(),
-            Some(false) => "failed".into(),
-            None => String::new(),
-        },
+pub(crate) fn facts(report: &Report) -> Facts {
+    let cert = report.certification.as_ref();
+    let verdict = match cert {
+        Some(c) => c.verdict.as_str(),
+        None if report.passed => "passed",
+        None => "failed",
     };
-    let run_id = str_at(report, &["certification", "run_id"])
-        .map(str::to_string)
-        .or_else(|| property(report, "run.id"))
+    let run_id = cert
+        .map(|c| c.run_id.as_str())
+        .or_else(|| report.property("run.id"))
         .unwrap_or_default();
     Facts {
-        verdict,
-        run_id,
-        counts: Counts::of_cases(report).to_string(),
+        verdict: verdict.to_string(),
+        run_id: run_id.to_string(),
+        // Counted from the cases, as the page shows them, not taken from `counts`:
+        // verification checks the two agree.
+        counts: case_counts(report).to_string(),
     }
+}
+
+/// How the report's cases ended.
+fn case_counts(report: &Report) -> Counts {
+    Counts::of(report.cases().map(|(_, case)| case))
 }
 
 /// The content of `<meta name="NAME" content="…">` in the page's head, as written
@@ -131,112 +131,96 @@ pub(crate) fn meta<'a>(html: &'a str, name: &str) -> Option<&'a str> {
     Some(&head[start..start + len])
 }
 
-fn verdict(h: &mut String, report: &Value, cert: Option<&Value>) {
-    let (class, word) = match cert.and_then(|c| str_of(c, "verdict")) {
-        Some("certified") => ("pass", "Certified"),
-        Some("not-certified") => ("fail", "Not certified"),
-        Some(other) => ("fail", other),
-        None => match report.get("passed").and_then(Value::as_bool) {
-            Some(true) => ("pass", "All checks passed"),
-            Some(false) => ("fail", "Some checks did not pass"),
-            None => ("fail", "No verdict recorded"),
-        },
+fn verdict(h: &mut String, report: &Report, cert: Option<&Certification>) {
+    let (class, word) = match cert.map(|c| c.verdict) {
+        Some(Decision::Certified) => ("pass", "Certified"),
+        Some(Decision::NotCertified) => ("fail", "Not certified"),
+        None if report.passed => ("pass", "All checks passed"),
+        None => ("fail", "Some checks did not pass"),
     };
     let _ = writeln!(
         h,
         "<section class=\"verdict {class}\" aria-label=\"Verdict\">\n<p class=\"word\">{}</p>",
         escape(word)
     );
-    if cert.and_then(|c| str_of(c, "isolation")) == Some("unsandboxed") {
-        h.push_str("<p class=\"warn\">Unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed), not in the sandbox.</p>\n");
-    }
-    if cert.and_then(|c| str_of(c, "internet")) == Some("proxy") {
-        h.push_str("<p class=\"warn\">Internet allowed: the servers and KB steps could reach public internet addresses through the harness's egress proxy (--allow-internet); what they asked for is in report.json.</p>\n");
-    }
     if let Some(cert) = cert {
+        if cert.isolation == "unsandboxed" {
+            h.push_str("<p class=\"warn\">Unsandboxed run: the candidate's package scripts and KB steps ran as the integrator's own user (--unsandboxed), not in the sandbox.</p>\n");
+        }
+        if cert.internet == "proxy" {
+            h.push_str("<p class=\"warn\">Internet allowed: the servers and KB steps could reach public internet addresses through the harness's egress proxy (--allow-internet); what they asked for is in report.json.</p>\n");
+        }
         where_and_how(h, cert);
         signer(h, cert);
-    }
-    let reasons = cert.map(|c| array(c, "reasons")).unwrap_or(&[]);
-    if !reasons.is_empty() {
-        h.push_str("<ul class=\"reasons\">\n");
-        for r in reasons {
-            // The verdict above says "Not certified" once; older reports repeat it.
-            let r = r.as_str().unwrap_or("");
-            let r = r.strip_prefix("Not certified: ").unwrap_or(r);
-            let _ = writeln!(h, "<li>{}</li>", escape(r));
+        if !cert.reasons.is_empty() {
+            h.push_str("<ul class=\"reasons\">\n");
+            for r in &cert.reasons {
+                // The verdict above says "Not certified" once; older reports repeat it.
+                let r = r.strip_prefix("Not certified: ").unwrap_or(r);
+                let _ = writeln!(h, "<li>{}</li>", escape(r));
+            }
+            h.push_str("</ul>\n");
         }
-        h.push_str("</ul>\n");
     }
-    let c = Counts::of_cases(report);
+    let c = case_counts(report);
     let _ = writeln!(
         h,
         "<p class=\"counts\">{} checks: {} passed, {} failed, {} could not run, {} skipped</p>",
         c.tests, c.passed, c.failures, c.errors, c.skipped
     );
-    let criteria = cert.map(|c| array(c, "criteria")).unwrap_or(&[]);
-    if !criteria.is_empty() {
-        h.push_str("<table class=\"criteria\">\n<thead><tr><th>Criterion</th><th>Verdict</th><th class=\"num\">Passed</th><th class=\"num\">Failed</th><th class=\"num\">Required</th><th>Why</th></tr></thead>\n<tbody>\n");
-        for c in criteria {
-            let v = str_of(c, "verdict").unwrap_or("");
-            let (class, word) = match v {
-                "pass" => ("pass", "Pass"),
-                "fail" => ("fail", "Fail"),
-                other => ("", other),
-            };
-            let n = |k: &str| c.get(k).and_then(Value::as_u64);
-            let show = |k: &str| n(k).map_or("–".to_string(), |x| x.to_string());
-            let failed = n("failed").unwrap_or(0) + n("errors").unwrap_or(0);
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td class=\"{class}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                escape(&sentence_case(str_of(c, "criterion").unwrap_or(""))),
-                escape(word),
-                escape(&show("passed")),
-                escape(
-                    &(if n("failed").is_some() || n("errors").is_some() {
-                        failed.to_string()
-                    } else {
-                        "–".into()
-                    })
-                ),
-                escape(&show("required")),
-                escape(&criterion_why(c, v == "pass")),
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
+    if let Some(cert) = cert.filter(|c| !c.criteria.is_empty()) {
+        criteria(h, &cert.criteria);
     }
     h.push_str("</section>\n");
+}
+
+/// The criteria table: each criterion's verdict, counts and why.
+fn criteria(h: &mut String, criteria: &[CriterionResult]) {
+    h.push_str("<table class=\"criteria\">\n<thead><tr><th>Criterion</th><th>Verdict</th><th class=\"num\">Passed</th><th class=\"num\">Failed</th><th class=\"num\">Required</th><th>Why</th></tr></thead>\n<tbody>\n");
+    for c in criteria {
+        let (class, word) = match c.verdict.as_str() {
+            "pass" => ("pass", "Pass"),
+            "fail" => ("fail", "Fail"),
+            other => ("", other),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"{class}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&sentence_case(&c.criterion)),
+            escape(word),
+            c.passed,
+            u64::from(c.failed) + u64::from(c.errors),
+            c.required,
+            escape(&criterion_why(c, c.verdict == "pass")),
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
 }
 
 /// Where and how the run happened, under the verdict: the endpoint (the embedded
 /// emulator or a real account), the account clock's scale, the suite and version (who
 /// signed the report follows it). A verdict on an emulator is not one on a real account, and a
 /// reviewer must not have to look for which it was.
-fn where_and_how(h: &mut String, cert: &Value) {
-    let mut parts = Vec::new();
-    match str_of(cert, "endpoint") {
-        Some("embedded emulator") => {
-            parts.push("on the embedded test-account emulator".to_string())
-        }
-        Some(url) => parts.push(format!("on the account at {url}")),
-        None => {}
-    }
-    if let Some(scale) = cert.get("clock_scale").and_then(Value::as_f64) {
-        parts.push(if scale == 1.0 {
-            "account clock in real time".to_string()
-        } else {
-            format!("account clock {}× real time", number_text(scale))
-        });
-    }
-    if let Some(suite) = cert.get("suite") {
-        let name = sentence_case(str_of(suite, "name").unwrap_or("?"));
-        parts.push(match str_of(suite, "version") {
-            Some(v) => format!("{name} suite {v}"),
-            None => format!("{name} suite"),
-        });
-    }
-    let _ = writeln!(h, "<p class=\"where\">{}</p>", escape(&parts.join(" · ")));
+fn where_and_how(h: &mut String, cert: &Certification) {
+    let place = match cert.endpoint.as_str() {
+        "embedded emulator" => "on the embedded test-account emulator".to_string(),
+        url => format!("on the account at {url}"),
+    };
+    let clock = if cert.clock_scale == 1.0 {
+        "account clock in real time".to_string()
+    } else {
+        format!("account clock {}× real time", number_text(cert.clock_scale))
+    };
+    let suite = format!(
+        "{} suite {}",
+        sentence_case(&cert.suite.name),
+        cert.suite.version
+    );
+    let _ = writeln!(
+        h,
+        "<p class=\"where\">{}</p>",
+        escape(&[place, clock, suite].join(" · "))
+    );
 }
 
 /// A number without a needless fraction: `60`, `2.5`.
@@ -250,10 +234,9 @@ fn number_text(x: f64) -> String {
 
 /// Why a criterion row passes or fails, in words: the counts alone can read as a
 /// contradiction ("2 passed, 1 required, Fail") when a failure blocks.
-fn criterion_why(c: &Value, pass: bool) -> String {
-    let n = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let (passed, required, waived) = (n("passed"), n("required"), n("waived"));
-    let blocking = (n("failed") + n("errors")).saturating_sub(waived);
+fn criterion_why(c: &CriterionResult, pass: bool) -> String {
+    let (passed, required, waived) = (c.passed, c.required, c.waived);
+    let blocking = (u64::from(c.failed) + u64::from(c.errors)).saturating_sub(u64::from(waived));
     let mut why = Vec::new();
     if blocking > 0 {
         why.push(format!(
@@ -289,14 +272,14 @@ fn criterion_why(c: &Value, pass: bool) -> String {
 
 /// Who vouches for the report: the key that signs it, as report.json records it
 /// (`certify report verify --key` checks the signature is that key's), or "unsigned".
-fn signer(h: &mut String, cert: &Value) {
-    match str_at(cert, &["signer", "keyid"]) {
-        Some(keyid) => {
+fn signer(h: &mut String, cert: &Certification) {
+    match &cert.signer {
+        Some(signer) => {
             let _ = writeln!(
                 h,
                 "<p class=\"signer\">Signed by {} key <code class=\"hash\">{}</code> — check with <code>certify report verify --key</code>.</p>",
-                escape(str_at(cert, &["signer", "algorithm"]).unwrap_or("an unknown")),
-                escape(keyid)
+                escape(&signer.algorithm),
+                escape(&signer.keyid)
             );
         }
         None => h.push_str(
@@ -315,9 +298,16 @@ fn sentence_case(id: &str) -> String {
     }
 }
 
-fn failures(h: &mut String, report: &Value) {
-    let failed: Vec<_> = report::cases(report)
-        .filter(|(_, c)| matches!(report::verdict(c), "failed" | "error"))
+fn failures(h: &mut String, report: &Report) {
+    let failed: Vec<_> = report
+        .cases()
+        .filter_map(|(suite, case)| match &case.verdict {
+            Verdict::Failed { message } => Some((suite, case, "Failed".to_string(), message)),
+            Verdict::Error { kind, message } => {
+                Some((suite, case, format!("Could not run ({kind})"), message))
+            }
+            Verdict::Passed | Verdict::Skipped { .. } => None,
+        })
         .collect();
     let _ = writeln!(
         h,
@@ -327,46 +317,34 @@ fn failures(h: &mut String, report: &Value) {
     if failed.is_empty() {
         h.push_str("<p>No check failed.</p>\n");
     }
-    for (suite, case) in failed {
-        let id = str_of(case, "id").unwrap_or("");
-        let label = match report::verdict(case) {
-            "error" => match str_of(case, "kind") {
-                Some(kind) => format!("Could not run ({kind})"),
-                None => "Could not run".into(),
-            },
-            _ => "Failed".into(),
-        };
+    for (suite, case, label, message) in failed {
         let _ = writeln!(
             h,
             "<article class=\"failure\">\n<h3><span class=\"badge fail\">{}</span> <code>{}</code> <span class=\"suite\">in {}</span></h3>",
             escape(&label),
-            escape(id),
-            escape(suite)
+            escape(&case.id),
+            escape(&suite.name)
         );
-        if let Some(title) = str_of(case, "title") {
-            let _ = writeln!(h, "<p class=\"title\">{}</p>", escape(title));
-        }
-        if let Some(message) = str_of(case, "message") {
-            let _ = writeln!(h, "<pre class=\"message\">{}</pre>", escape(message));
-        }
+        let _ = writeln!(h, "<p class=\"title\">{}</p>", escape(&case.title));
+        let _ = writeln!(h, "<pre class=\"message\">{}</pre>", escape(message));
         h.push_str("<dl>\n");
-        if let Some(location) = str_of(case, "location") {
+        if let Some(location) = &case.location {
             let _ = writeln!(
                 h,
                 "<dt>Where</dt><dd><code>{}</code></dd>",
                 escape(location)
             );
         }
-        if let Some(hint) = str_of(case, "hint") {
+        if let Some(hint) = &case.hint {
             let _ = writeln!(h, "<dt>What to do</dt><dd>{}</dd>", escape(hint));
         }
         h.push_str("</dl>\n");
         attachments(h, case);
-        if let Some(output) = str_of(case, "output").filter(|o| !o.is_empty()) {
+        if !case.output.is_empty() {
             let _ = writeln!(
                 h,
                 "<p class=\"label\">Output</p>\n<pre class=\"output\">{}</pre>",
-                escape(output)
+                escape(&case.output)
             );
         }
         h.push_str("</article>\n");
@@ -374,73 +352,58 @@ fn failures(h: &mut String, report: &Value) {
     h.push_str("</section>\n");
 }
 
-fn time_to_value(h: &mut String, cert: &Value) {
-    let Some(ttv) = cert.get("time_to_value") else {
-        return;
-    };
+fn time_to_value(h: &mut String, cert: &Certification) {
     h.push_str("<section>\n<h2>Time to value (account time)</h2>\n");
-    let seconds = ttv.get("seconds").and_then(Value::as_f64);
-    let limit = ttv.get("limit_seconds").and_then(Value::as_f64);
-    let (class, text) = match (seconds, limit) {
-        (Some(s), Some(l)) if s <= l => (
+    let limit = cert.time_to_value.limit_seconds;
+    let (class, text) = match cert.time_to_value.seconds {
+        Some(s) if s <= limit => (
             "pass",
             format!(
                 "{} from publishing to a working deployment, within the limit of {}.",
                 duration(s),
-                duration(l)
+                duration(limit)
             ),
         ),
-        (Some(s), Some(l)) => (
+        Some(s) => (
             "fail",
             format!(
                 "{} from publishing to a working deployment, over the limit of {}.",
                 duration(s),
-                duration(l)
+                duration(limit)
             ),
         ),
-        (Some(s), None) => (
-            "",
-            format!("{} from publishing to a working deployment.", duration(s)),
-        ),
-        (None, Some(_)) if cert.get("stopped").is_some_and(Value::is_string) => (
+        None if cert.stopped.is_some() => (
             "skip",
             "Not measured: the run stopped before anything was deployed.".to_string(),
         ),
-        (None, Some(l)) => (
+        None => (
             "fail",
             format!(
                 "Not measured: the deployment did not complete (limit {}).",
-                duration(l)
+                duration(limit)
             ),
         ),
-        (None, None) => ("fail", "Not measured.".to_string()),
     };
     let _ = writeln!(h, "<p class=\"{class}\">{}</p>", escape(&text));
-    if let Some(scale) = cert
-        .get("clock_scale")
-        .and_then(Value::as_f64)
-        .filter(|s| *s != 1.0)
-    {
+    if cert.clock_scale != 1.0 {
         let _ = writeln!(
             h,
             "<p class=\"note\">Measured on the account's clock, which ran {}× faster than real time: the run's wall time (under Run) is shorter.</p>",
-            escape(&number_text(scale))
+            escape(&number_text(cert.clock_scale))
         );
     }
     h.push_str("</section>\n");
 }
 
-fn credit(h: &mut String, cert: &Value) {
-    let Some(used) = cert.get("credit_used") else {
-        return;
-    };
+fn credit(h: &mut String, cert: &Certification) {
+    let used = &cert.credit_used;
     h.push_str("<section>\n<h2>Credit used</h2>\n<table class=\"facts\">\n<tbody>\n");
     let rows = [
-        ("Estimated before deploying", str_of(used, "estimate")),
-        ("Charged to the account", str_of(used, "actual")),
-        ("Month to date", str_of(used, "month_to_date")),
-        ("Left of the monthly credit", str_of(used, "remaining")),
-        ("Monthly credit", str_of(cert, "credit")),
+        ("Estimated before deploying", used.estimate.as_deref()),
+        ("Charged to the account", used.actual.as_deref()),
+        ("Month to date", Some(used.month_to_date.as_str())),
+        ("Left of the monthly credit", Some(used.remaining.as_str())),
+        ("Monthly credit", Some(cert.credit.as_str())),
     ];
     for (label, value) in rows {
         if let Some(v) = value {
@@ -449,63 +412,54 @@ fn credit(h: &mut String, cert: &Value) {
     }
     h.push_str("</tbody>\n</table>\n");
     // A charge of $0.00 against an estimate reads as if nothing ran: say why it is not.
-    if str_of(used, "actual") == Some("$0.00") {
-        let why = match str_of(cert, "endpoint") {
-            Some("embedded emulator") | None => {
-                "The emulator bills the account's minutes the run used at the public price list; a few account minutes round to $0.00. The estimate is what the run reserved: its servers for the suite's whole time limit."
-            }
-            Some(_) => {
-                "The account billed less than a cent for the minutes the run used; the estimate is what the run reserved, its servers for the suite's whole time limit."
-            }
+    if used.actual.as_deref() == Some("$0.00") {
+        let why = if cert.endpoint == "embedded emulator" {
+            "The emulator bills the account's minutes the run used at the public price list; a few account minutes round to $0.00. The estimate is what the run reserved: its servers for the suite's whole time limit."
+        } else {
+            "The account billed less than a cent for the minutes the run used; the estimate is what the run reserved, its servers for the suite's whole time limit."
         };
         let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(why));
     }
     h.push_str("</section>\n");
 }
 
-fn teardown(h: &mut String, cert: &Value) {
-    let Some(t) = cert.get("teardown") else {
-        return;
-    };
-    let complete = t.get("complete").and_then(Value::as_bool);
-    let verified = t.get("verified").and_then(Value::as_bool);
-    let (class, text) = match (complete, verified) {
-        (Some(true), Some(true)) => ("pass", "Complete, and verified against the account."),
-        (Some(true), _) => ("warn", "Complete, but not verified against the account."),
-        (Some(false), _) => (
+fn teardown(h: &mut String, cert: &Certification) {
+    let (class, text) = match &cert.teardown {
+        Some(t) if t.complete && t.verified => {
+            ("pass", "Complete, and verified against the account.")
+        }
+        Some(t) if t.complete => ("warn", "Complete, but not verified against the account."),
+        Some(_) => (
             "fail",
             "Incomplete: resources may still be running and charging the account.",
         ),
-        (None, _) if cert.get("stopped").is_some_and(Value::is_string) => (
+        None if cert.stopped.is_some() => (
             "skip",
             "Nothing to tear down: the run stopped before anything was created.",
         ),
-        (None, _) => ("warn", "Not recorded."),
+        None => ("warn", "Not recorded."),
     };
     let _ = writeln!(
         h,
         "<section>\n<h2>Teardown</h2>\n<p class=\"{class}\">{}</p>",
         escape(text)
     );
-    if let Some(detail) = str_of(t, "detail").filter(|d| !d.is_empty()) {
-        let _ = writeln!(h, "<pre class=\"output\">{}</pre>", escape(detail));
+    if let Some(t) = cert.teardown.as_ref().filter(|t| !t.detail.is_empty()) {
+        let _ = writeln!(h, "<pre class=\"output\">{}</pre>", escape(&t.detail));
     }
     h.push_str("</section>\n");
 }
 
-fn program(h: &mut String, cert: &Value) {
+fn program(h: &mut String, cert: &Certification) {
     h.push_str("<section>\n<h2>Program</h2>\n<table class=\"facts\">\n<tbody>\n");
-    if let Some(tier) = str_at(cert, &["candidate", "tier"]) {
-        row(h, "Tier", &escape(&sentence_case(tier)));
-    }
-    if let Some(credit) = str_of(cert, "credit") {
-        row(h, "Monthly credit", &escape(credit));
-    }
-    let p = cert.get("program");
-    if let Some(start) = p.and_then(|p| str_of(p, "start")) {
+    row(h, "Tier", &escape(&sentence_case(&cert.candidate.tier)));
+    row(h, "Monthly credit", &escape(&cert.credit));
+    let p = &cert.program;
+    if let Some(start) = &p.start {
         row(h, "Program start", &escape(start));
     }
-    let day = p.and_then(|p| p.get("day")).and_then(Value::as_u64);
+    // A run before the program's start is on no day of the window.
+    let day = p.day.and_then(|d| u64::try_from(d).ok());
     if let Some(day) = day {
         row(
             h,
@@ -514,189 +468,155 @@ fn program(h: &mut String, cert: &Value) {
         );
     }
     h.push_str("</tbody>\n</table>\n");
-    let warning = p
-        .and_then(|p| str_of(p, "warning"))
-        .map(str::to_string)
-        .or_else(|| {
-            // An older report may not carry the warning; the day alone says enough.
-            day.filter(|d| *d > WINDOW_DAYS).map(|d| {
-                format!("Day {d}: past the program's three-month window of {WINDOW_DAYS} days.")
-            })
-        });
+    let warning = p.warning.clone().or_else(|| {
+        // An older report may not carry the warning; the day alone says enough.
+        day.filter(|d| *d > WINDOW_DAYS).map(|d| {
+            format!("Day {d}: past the program's three-month window of {WINDOW_DAYS} days.")
+        })
+    });
     if let Some(w) = warning {
         let _ = writeln!(h, "<p class=\"warn\">Warning: {}</p>", escape(&w));
     }
     h.push_str("</section>\n");
 }
 
-fn run(h: &mut String, report: &Value, cert: Option<&Value>) {
+fn run(h: &mut String, report: &Report, cert: Option<&Certification>) {
     h.push_str("<section>\n<h2>Run</h2>\n<table class=\"facts\">\n<tbody>\n");
-    let text = |path: &[&str]| cert.and_then(|c| str_at(c, path));
-    if let Some(v) = text(&["run_id"])
-        .map(str::to_string)
-        .or_else(|| property(report, "run.id"))
+    if let Some(v) = cert
+        .map(|c| c.run_id.as_str())
+        .or_else(|| report.property("run.id"))
     {
-        row(h, "Run id", &code(&v));
+        row(h, "Run id", &code(v));
     }
-    if let Some(v) = text(&["account"]) {
-        row(h, "Account", &code(v));
+    if let Some(cert) = cert {
+        row(h, "Account", &code(&cert.account));
+        row(h, "Endpoint", &code(&cert.endpoint));
     }
-    if let Some(v) = text(&["endpoint"]) {
-        row(h, "Endpoint", &code(v));
-    }
-    if let Some(v) = str_of(report, "started_at") {
-        row(h, "Started", &escape(v));
-    }
-    if let Some(v) = report.get("duration").and_then(Value::as_f64) {
-        row(h, "Wall time", &escape(&duration(v)));
-    }
-    if let Some(suite) = cert.and_then(|c| c.get("suite")) {
-        let name = [str_of(suite, "name"), str_of(suite, "version")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" version ");
-        row(h, "Suite", &escape(&name));
-        if let Some(sha) = str_of(suite, "sha256") {
-            row(h, "Suite sha256", &code(sha));
-        }
-    }
-    if let Some(harness) = cert.and_then(|c| c.get("harness")) {
-        let mut v = format!("certify {}", str_of(harness, "version").unwrap_or("?"));
-        if let Some(contract) = str_of(harness, "contract") {
-            let _ = write!(v, ", plugin contract {contract}");
-        }
-        row(h, "Harness", &escape(&v));
-        if let Some(sha) = str_of(harness, "sha256") {
+    row(h, "Started", &escape(&report.started_at));
+    row(h, "Wall time", &escape(&duration(report.duration)));
+    if let Some(cert) = cert {
+        let suite = &cert.suite;
+        row(
+            h,
+            "Suite",
+            &escape(&format!("{} version {}", suite.name, suite.version)),
+        );
+        row(h, "Suite sha256", &code(&suite.sha256));
+        let harness = &cert.harness;
+        row(
+            h,
+            "Harness",
+            &escape(&format!(
+                "certify {}, plugin contract {}",
+                harness.version, harness.contract
+            )),
+        );
+        if let Some(sha) = &harness.sha256 {
             row(h, "Harness sha256", &code(sha));
         }
     }
     h.push_str("</tbody>\n</table>\n");
-    properties(h, report);
+    properties(h, &report.properties);
     h.push_str("</section>\n");
 }
 
-fn inputs(h: &mut String, cert: &Value) {
-    let inputs = array(cert, "inputs");
+fn inputs(h: &mut String, cert: &Certification) {
     let _ = writeln!(
         h,
         "<section>\n<h2>Inputs ({})</h2>\n<p>The files certified, with the sha256 of each: <code>certify report verify --bundle</code> names any that changed.</p>",
-        inputs.len()
+        cert.inputs.len()
     );
-    if inputs.is_empty() {
+    if cert.inputs.is_empty() {
         h.push_str("<p class=\"warn\">No inputs recorded.</p>\n</section>\n");
         return;
     }
     h.push_str("<table class=\"inputs\">\n<thead><tr><th>File</th><th>Role</th><th>Size</th><th>sha256</th></tr></thead>\n<tbody>\n");
-    for i in inputs {
-        let size = i
-            .get("size")
-            .and_then(Value::as_u64)
-            .map(bytes)
-            .unwrap_or_default();
+    for i in &cert.inputs {
         let _ = writeln!(
             h,
             "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"hash\">{}</td></tr>",
-            escape(str_of(i, "path").unwrap_or("")),
-            escape(str_of(i, "role").unwrap_or("")),
-            escape(&size),
-            escape(str_of(i, "sha256").unwrap_or(""))
+            escape(&i.path),
+            escape(&i.role),
+            escape(&bytes(i.size)),
+            escape(&i.sha256)
         );
     }
     h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn suites(h: &mut String, report: &Value) {
+fn suites(h: &mut String, report: &Report) {
     h.push_str("<section id=\"suites\">\n<h2>Suites and cases</h2>\n");
-    for suite in array(report, "suites") {
-        let cases = array(suite, "cases");
-        let mut c = Counts::default();
-        for case in cases {
-            c.tests += 1;
-            match report::verdict(case) {
-                "passed" => c.passed += 1,
-                "failed" => c.failures += 1,
-                "error" => c.errors += 1,
-                "skipped" => c.skipped += 1,
-                _ => {}
-            }
-        }
+    for suite in &report.suites {
+        let c = Counts::of(&suite.cases);
         let _ = writeln!(
             h,
             "<h3>{} <span class=\"suite\">{} passed of {}</span></h3>",
-            escape(str_of(suite, "name").unwrap_or("")),
+            escape(&suite.name),
             c.passed,
             c.tests
         );
-        properties(h, suite);
-        if cases.is_empty() {
+        properties(h, &suite.properties);
+        if suite.cases.is_empty() {
             h.push_str("<p>No cases.</p>\n");
             continue;
         }
         h.push_str("<table class=\"cases\">\n<thead><tr><th>Verdict</th><th>Check</th><th>Time</th></tr></thead>\n<tbody>\n");
-        for case in cases {
-            let (class, word) = match report::verdict(case) {
-                "passed" => ("pass", "Passed"),
-                "failed" => ("fail", "Failed"),
-                "error" => ("fail", "Error"),
-                "skipped" => ("skip", "Skipped"),
-                other => ("", other),
-            };
-            let _ = write!(
-                h,
-                "<tr><td class=\"{class}\">{}</td><td><code>{}</code>",
-                escape(word),
-                escape(str_of(case, "id").unwrap_or(""))
-            );
-            if let Some(t) = str_of(case, "title") {
-                let _ = write!(h, "<br>{}", escape(t));
-            }
-            if let Some(l) = str_of(case, "location") {
-                let _ = write!(h, "<br><span class=\"loc\">{}</span>", escape(l));
-            }
-            let detail = match report::verdict(case) {
-                "skipped" => str_of(case, "reason"),
-                "failed" | "error" => str_of(case, "message"),
-                _ => None,
-            };
-            if let Some(d) = detail {
-                let _ = write!(
-                    h,
-                    "<br><span class=\"detail\">{}</span>",
-                    escape(first_line(d))
-                );
-            }
-            for m in array(case, "measurements") {
-                if let Some([name, value, unit]) = m.as_array().map(Vec::as_slice) {
-                    let _ = write!(
-                        h,
-                        "<br><span class=\"measure\">{} = {} {}</span>",
-                        escape(name.as_str().unwrap_or("")),
-                        escape(&number(value)),
-                        escape(unit.as_str().unwrap_or(""))
-                    );
-                }
-            }
-            attachments_inline(h, case);
-            let time = case
-                .get("duration")
-                .and_then(Value::as_f64)
-                .map(duration)
-                .unwrap_or_default();
-            let _ = writeln!(h, "</td><td class=\"num\">{}</td></tr>", escape(&time));
+        for case in &suite.cases {
+            case_row(h, case);
         }
         h.push_str("</tbody>\n</table>\n");
     }
     h.push_str("</section>\n");
 }
 
-fn attachments(h: &mut String, case: &Value) {
-    let list = array(case, "attachments");
-    if list.is_empty() {
+/// A case's row in its suite's table: verdict, what was checked and how, and its time.
+fn case_row(h: &mut String, case: &Case) {
+    let (class, word, detail) = match &case.verdict {
+        Verdict::Passed => ("pass", "Passed", None),
+        Verdict::Failed { message } => ("fail", "Failed", Some(message)),
+        Verdict::Error { message, .. } => ("fail", "Error", Some(message)),
+        Verdict::Skipped { reason } => ("skip", "Skipped", Some(reason)),
+    };
+    let _ = write!(
+        h,
+        "<tr><td class=\"{class}\">{}</td><td><code>{}</code><br>{}",
+        escape(word),
+        escape(&case.id),
+        escape(&case.title)
+    );
+    if let Some(l) = &case.location {
+        let _ = write!(h, "<br><span class=\"loc\">{}</span>", escape(l));
+    }
+    if let Some(d) = detail {
+        let _ = write!(
+            h,
+            "<br><span class=\"detail\">{}</span>",
+            escape(first_line(d))
+        );
+    }
+    for (name, value, unit) in &case.measurements {
+        let _ = write!(
+            h,
+            "<br><span class=\"measure\">{} = {} {}</span>",
+            escape(name),
+            escape(&number(*value)),
+            escape(unit)
+        );
+    }
+    attachments_inline(h, case);
+    let _ = writeln!(
+        h,
+        "</td><td class=\"num\">{}</td></tr>",
+        escape(&duration(case.duration))
+    );
+}
+
+fn attachments(h: &mut String, case: &Case) {
+    if case.attachments.is_empty() {
         return;
     }
     h.push_str("<p class=\"label\">Evidence</p>\n<ul class=\"evidence\">\n");
-    for a in list {
+    for a in &case.attachments {
         h.push_str("<li>");
         attachment(h, a);
         h.push_str("</li>\n");
@@ -704,34 +624,26 @@ fn attachments(h: &mut String, case: &Value) {
     h.push_str("</ul>\n");
 }
 
-fn attachments_inline(h: &mut String, case: &Value) {
-    for a in array(case, "attachments") {
+fn attachments_inline(h: &mut String, case: &Case) {
+    for a in &case.attachments {
         h.push_str("<br>evidence: ");
         attachment(h, a);
     }
 }
 
-fn attachment(h: &mut String, a: &Value) {
-    let name = str_of(a, "name").unwrap_or("attachment");
-    match str_of(a, "path").filter(|p| is_local_link(p)) {
-        Some(path) => {
-            let _ = write!(h, "<a href=\"{}\">{}</a>", escape(path), escape(name));
-        }
-        None => h.push_str(&escape(name)),
+fn attachment(h: &mut String, a: &Attachment) {
+    if is_local_link(&a.path) {
+        let _ = write!(h, "<a href=\"{}\">{}</a>", escape(&a.path), escape(&a.name));
+    } else {
+        h.push_str(&escape(&a.name));
     }
-    let mut about = Vec::new();
-    if let Some(t) = str_of(a, "media_type") {
-        about.push(t.to_string());
-    }
-    if let Some(s) = a.get("size").and_then(Value::as_u64) {
-        about.push(bytes(s));
-    }
-    if !about.is_empty() {
-        let _ = write!(h, " ({})", escape(&about.join(", ")));
-    }
-    if let Some(sha) = str_of(a, "sha256") {
-        let _ = write!(h, " <span class=\"hash\">sha256 {}</span>", escape(sha));
-    }
+    let _ = write!(
+        h,
+        " ({}, {}) <span class=\"hash\">sha256 {}</span>",
+        escape(&a.media_type),
+        escape(&bytes(a.size)),
+        escape(&a.sha256)
+    );
 }
 
 /// Only links to files beside the report: a plugin cannot make the page link elsewhere
@@ -744,14 +656,7 @@ fn is_local_link(path: &str) -> bool {
         && !path.split('/').any(|p| p == "..")
 }
 
-fn properties(h: &mut String, v: &Value) {
-    let props: Vec<_> = array(v, "properties")
-        .iter()
-        .filter_map(|p| {
-            let p = p.as_array()?;
-            Some((p.first()?.as_str()?, p.get(1)?.as_str()?))
-        })
-        .collect();
+fn properties(h: &mut String, props: &[(String, String)]) {
     if props.is_empty() {
         return;
     }
@@ -767,13 +672,6 @@ fn properties(h: &mut String, v: &Value) {
     h.push_str("</tbody>\n</table>\n");
 }
 
-fn property(report: &Value, key: &str) -> Option<String> {
-    array(report, "properties").iter().find_map(|p| {
-        let p = p.as_array()?;
-        (p.first()?.as_str()? == key).then(|| p.get(1)?.as_str().map(str::to_string))?
-    })
-}
-
 /// A table row; `value` is already HTML.
 fn row(h: &mut String, label: &str, value: &str) {
     let _ = writeln!(h, "<tr><th>{}</th><td>{value}</td></tr>", escape(label));
@@ -787,11 +685,11 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
-fn number(v: &Value) -> String {
-    match v.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-        Some(f) => format!("{f}"),
-        None => v.as_str().unwrap_or("").to_string(),
+fn number(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
     }
 }
 
@@ -949,15 +847,28 @@ a { color: #0969da; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::report;
+    use crate::model::{Signer, Suite};
+
+    /// The fixture report, typed.
+    fn report() -> Report {
+        serde_json::from_value(crate::testutil::report()).unwrap()
+    }
+
+    /// The fixture's certification, to change.
+    fn cert(r: &mut Report) -> &mut Certification {
+        r.certification.as_mut().unwrap()
+    }
 
     #[test]
     fn hostile_text_is_escaped() {
         let mut r = report();
-        r["suites"][0]["cases"][1]["attachments"]
-            .as_array_mut()
-            .unwrap()
-            .push(serde_json::json!({"name": "sneaky", "path": "javascript:alert(1)"}));
+        r.suites[0].cases[1].attachments.push(Attachment {
+            name: "sneaky".into(),
+            media_type: "text/html".into(),
+            path: "javascript:alert(1)".into(),
+            size: 0,
+            sha256: "0".repeat(64),
+        });
         let html = render(&r);
         // The fixture's failing check prints markup, a CDATA terminator and colours.
         assert!(!html.contains("<script"), "markup got through");
@@ -1048,14 +959,25 @@ mod tests {
     #[test]
     fn a_criterion_that_fails_on_a_failure_says_so_without_contradiction() {
         let mut r = report();
-        r["certification"]["criteria"] = serde_json::json!([
-            {"criterion": "performs-as-advertised", "verdict": "fail",
-             "passed": 2, "failed": 1, "errors": 0, "skipped": 0, "waived": 0, "required": 1},
-            {"criterion": "documentation", "verdict": "fail",
-             "passed": 0, "failed": 0, "errors": 0, "skipped": 1, "waived": 0, "required": 1},
-            {"criterion": "business-value", "verdict": "pass",
-             "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "waived": 1, "required": 1},
-        ]);
+        // Each with its passed, failed, skipped and waived checks; one required.
+        let criterion =
+            |criterion: &str, verdict: &str, [passed, failed, skipped, waived]: [u32; 4]| {
+                CriterionResult {
+                    criterion: criterion.into(),
+                    verdict: verdict.into(),
+                    passed,
+                    failed,
+                    errors: 0,
+                    skipped,
+                    waived,
+                    required: 1,
+                }
+            };
+        cert(&mut r).criteria = vec![
+            criterion("performs-as-advertised", "fail", [2, 1, 0, 0]),
+            criterion("documentation", "fail", [0, 0, 1, 0]),
+            criterion("business-value", "pass", [1, 1, 0, 1]),
+        ];
         let html = render(&r);
         assert!(!html.contains("2 of 1 required"), "{html}");
         assert!(
@@ -1086,8 +1008,10 @@ mod tests {
             "{top}"
         );
         assert!(top.contains("on the account at"), "{top}");
-        r["certification"]["signer"] =
-            serde_json::json!({"algorithm": "ed25519", "keyid": "ab".repeat(32)});
+        cert(&mut r).signer = Some(Signer {
+            algorithm: "ed25519".into(),
+            keyid: "ab".repeat(32),
+        });
         let signed = render(&r);
         let top = verdict_box(&signed);
         assert!(
@@ -1098,17 +1022,18 @@ mod tests {
             "{top}"
         );
         // A hostile key id is escaped like everything else.
-        r["certification"]["signer"]["keyid"] = "<script>".into();
+        cert(&mut r).signer.as_mut().unwrap().keyid = "<script>".into();
         assert!(!render(&r).contains("<script>"));
     }
 
     #[test]
     fn the_verdict_box_says_where_and_how_and_a_zero_charge_is_explained() {
         let mut r = report();
-        r["certification"]["endpoint"] = "embedded emulator".into();
-        r["certification"]["clock_scale"] = 60.0.into();
-        r["certification"]["credit_used"]["actual"] = "$0.00".into();
-        r["certification"]["reasons"] = serde_json::json!(["Not certified: docs.steps failed."]);
+        let c = cert(&mut r);
+        c.endpoint = "embedded emulator".into();
+        c.clock_scale = 60.0;
+        c.credit_used.actual = Some("$0.00".into());
+        c.reasons = vec!["Not certified: docs.steps failed.".into()];
         let page = render(&r);
         let start = page.find("aria-label=\"Verdict\"").unwrap();
         let verdict_box = &page[start..start + page[start..].find("</section>").unwrap()];
@@ -1129,9 +1054,10 @@ mod tests {
         assert!(page.contains("<th>Wall time</th>"), "{page}");
 
         // A real account is named by its URL; a real charge needs no note.
-        r["certification"]["endpoint"] = "https://api.ctl.io".into();
-        r["certification"]["clock_scale"] = 1.0.into();
-        r["certification"]["credit_used"]["actual"] = "$0.09".into();
+        let c = cert(&mut r);
+        c.endpoint = "https://api.ctl.io".into();
+        c.clock_scale = 1.0;
+        c.credit_used.actual = Some("$0.09".into());
         let page = render(&r);
         assert!(
             page.contains("on the account at https://api.ctl.io · account clock in real time"),
@@ -1142,12 +1068,20 @@ mod tests {
 
     #[test]
     fn a_sparse_report_renders_what_is_there() {
-        let sparse = serde_json::json!({
-            "format": "certify-report/1",
-            "passed": true,
-            "name": "certify plugin run hello",
-            "suites": [{"name": "s", "cases": [{"id": "a", "verdict": "passed"}]}],
-        });
+        // What `certify plugin run` writes: no certification, no provenance, one case
+        // with nothing but its verdict.
+        let sparse = Report::new(
+            "certify plugin run hello".into(),
+            "2026-09-01T10:00:00Z".into(),
+            std::time::Duration::ZERO,
+            Vec::new(),
+            vec![Suite {
+                name: "s".into(),
+                properties: Vec::new(),
+                cases: vec![Case::new("a", "s", "", Verdict::Passed)],
+            }],
+            None,
+        );
         let html = render(&sparse);
         assert!(html.contains("All checks passed"));
         assert!(html.contains("Failures (0)"));
@@ -1158,19 +1092,27 @@ mod tests {
             meta(&html, META_COUNTS),
             Some("1 tests, 0 failures, 0 errors, 0 skipped")
         );
+        assert!(html.contains("<title>Summary: certify plugin run hello</title>"));
+        assert_eq!(meta(&html, META_RUN_ID), Some(""));
 
-        let empty = render(&serde_json::json!({}));
-        assert!(empty.contains("No verdict recorded"));
+        // A failing run without a certification says so without one.
+        let mut failing = sparse;
+        failing.suites[0].cases[0].verdict = Verdict::Failed {
+            message: "no".into(),
+        };
+        failing.recount();
+        let html = render(&failing);
+        assert!(html.contains("Some checks did not pass"));
+        assert_eq!(meta(&html, META_VERDICT), Some("failed"));
     }
 
     #[test]
     fn nulls_for_what_did_not_happen_render_as_such() {
         let mut r = report();
-        let c = &mut r["certification"];
-        c["teardown"] = Value::Null;
-        c["time_to_value"]["seconds"] = Value::Null;
-        c["credit_used"]["actual"] = Value::Null;
-        c.as_object_mut().unwrap().remove("suite");
+        let c = cert(&mut r);
+        c.teardown = None;
+        c.time_to_value.seconds = None;
+        c.credit_used.actual = None;
         let html = render(&r);
         assert!(html.contains("Not measured: the deployment did not complete (limit 20 min)."));
         assert!(html.contains("<h2>Teardown</h2>\n<p class=\"warn\">Not recorded.</p>"));
@@ -1181,10 +1123,10 @@ mod tests {
     #[test]
     fn a_late_day_without_a_recorded_warning_still_warns() {
         let mut r = report();
-        r["certification"]["program"]["warning"] = Value::Null;
+        cert(&mut r).program.warning = None;
         let html = render(&r);
         assert!(html.contains("Warning: Day 95: past the program&#39;s three-month window"));
-        r["certification"]["program"]["day"] = 12.into();
+        cert(&mut r).program.day = Some(12);
         assert!(!render(&r).contains("Warning:"));
     }
 

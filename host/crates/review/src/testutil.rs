@@ -180,6 +180,12 @@ pub(crate) fn junit(report: &Value) -> String {
     crate::junit::render(&typed).unwrap()
 }
 
+/// The summary page the harness writes for a report.
+pub(crate) fn summary(report: &Value) -> String {
+    let typed: crate::model::Report = serde_json::from_value(report.clone()).unwrap();
+    crate::summary::render(&typed)
+}
+
 pub(crate) fn pretty(v: &Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap();
     s.push('\n');
@@ -195,7 +201,7 @@ impl OutDir {
         let report = report();
         out.write("report.json", &pretty(&report));
         out.write("junit.xml", &junit(&report));
-        out.write("summary.html", &crate::summary::render(&report));
+        out.write("summary.html", &summary(&report));
         out.write("evidence/http-probe.status/response.txt", RESPONSE_TXT);
         out.write("evidence/http-probe.tls/chain.pem", CHAIN_PEM);
         out
@@ -206,7 +212,7 @@ impl OutDir {
         let out = OutDir::new();
         out.write("report.json", &pretty(report));
         out.write("junit.xml", &junit(report));
-        out.write("summary.html", &crate::summary::render(report));
+        out.write("summary.html", &summary(report));
         out
     }
 
