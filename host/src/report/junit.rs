@@ -13,10 +13,16 @@ pub fn render(report: &Report) -> Result<String, Error> {
 
 /// Render the JSON report (report.json's text) as JUnit XML.
 pub fn from_json(json: &str) -> Result<String, Error> {
-    let typed = certify_review::model::Report::from_json(json.as_bytes()).map_err(|e| {
+    let typed = Report::from_json(json.as_bytes()).map_err(|e| {
         Error::Other(anyhow::anyhow!(
-            "reading back the JSON report as certify-report/1: {e}"
+            "reading back the JSON report as {}: {e}",
+            json::FORMAT
         ))
     })?;
-    certify_review::junit::render(&typed).map_err(|e| Error::Other(anyhow::anyhow!(e)))
+    render_typed(&typed)
+}
+
+/// Render a report as read back from report.json.
+pub fn render_typed(report: &Report) -> Result<String, Error> {
+    certify_review::junit::render(report).map_err(|e| Error::Other(anyhow::anyhow!(e)))
 }

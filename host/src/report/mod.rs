@@ -65,18 +65,23 @@ pub fn check_out_dir(dir: &Path) -> Result<(), Error> {
 }
 
 /// Write a report to a directory as `certify run` does: report.json, then junit.xml
-/// and summary.html rendered from it.
+/// and summary.html rendered from report.json read back, the way `certify report
+/// verify` renders them again.
 pub fn write_out_dir(report: &Report, dir: &Path) -> Result<(), Error> {
     let json_text = json::render(report)?;
     write_file(&dir.join(certify_review::REPORT_JSON), json_text.as_bytes())?;
+    let written = Report::from_json(json_text.as_bytes()).map_err(|e| {
+        Error::Other(anyhow::anyhow!(
+            "reading back the JSON report as {}: {e}",
+            json::FORMAT
+        ))
+    })?;
     write_file(
         &dir.join(certify_review::JUNIT_XML),
-        junit::from_json(&json_text)?.as_bytes(),
+        junit::render_typed(&written)?.as_bytes(),
     )?;
-    let value: serde_json::Value = serde_json::from_str(&json_text)
-        .map_err(|e| Error::Other(anyhow::anyhow!("reading back the JSON report: {e}")))?;
     write_file(
         &dir.join(certify_review::SUMMARY_HTML),
-        certify_review::summary::render(&value).as_bytes(),
+        certify_review::summary::render(&written).as_bytes(),
     )
 }

@@ -22,13 +22,12 @@
 //! (`attestation.dsse.json`), and `cosign attest-blob` or GitHub's `actions/attest` can
 //! sign its predicate keylessly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Decision, Report};
-use crate::report;
+use crate::model::{self, Decision, Report, Verdict};
 use crate::{
     ATTESTATION_JSON, EVIDENCE_DIR, InputDigest, REPORT_FILES, REPORT_JSON, ReviewError,
     sha256_file,
@@ -273,7 +272,7 @@ pub(crate) fn predicate_from(
         ]),
     };
 
-    let (passed_tests, failed_tests) = report::test_ids(report);
+    let (passed_tests, failed_tests) = test_ids(report);
     Ok(TestResult {
         result: result.into(),
         configuration: vec![suite, harness],
@@ -298,9 +297,41 @@ pub(crate) fn predicate_from(
                 started_at: report.started_at.clone(),
                 finished_at: finished_at.into(),
             },
-            inputs: report::inputs(cert),
+            inputs: inputs(cert),
         },
     })
+}
+
+/// The check ids that passed and those that failed or could not run, in report order.
+/// A case's id is its own unless another suite has a case with the same id; then it is
+/// qualified as `suite/id`, so that every id names one case.
+pub(crate) fn test_ids(report: &Report) -> (Vec<String>, Vec<String>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (_, case) in report.cases() {
+        *seen.entry(case.id.as_str()).or_default() += 1;
+    }
+    let (mut passed, mut failed) = (Vec::new(), Vec::new());
+    for (suite, case) in report.cases() {
+        let id = if seen[case.id.as_str()] > 1 {
+            format!("{}/{}", suite.name, case.id)
+        } else {
+            case.id.clone()
+        };
+        match case.verdict {
+            Verdict::Passed => passed.push(id),
+            Verdict::Failed { .. } | Verdict::Error { .. } => failed.push(id),
+            Verdict::Skipped { .. } => {}
+        }
+    }
+    (passed, failed)
+}
+
+/// The certified inputs recorded in `certification.inputs`, in report order.
+pub(crate) fn inputs(cert: &model::Certification) -> Vec<InputDigest> {
+    cert.inputs
+        .iter()
+        .map(|i| InputDigest::new(&i.path, &i.role, &i.sha256))
+        .collect()
 }
 
 /// A path under `evidence/`, relative to the output directory and `/`-separated.

@@ -2,8 +2,7 @@
 //! JUnit renderer, verification and `report diff` read it.
 //!
 //! junit.xml and summary.html are pure functions of report.json: the harness writes
-//! report.json first, reads it back into this model (or as plain JSON for the summary,
-//! which tolerates older or sparser reports) and renders the other two from it. So
+//! report.json first, reads it back into this model and renders the other two from it. So
 //! verification can render them again from the signed report.json and compare bytes,
 //! and neither file can say anything report.json does not.
 //!
@@ -68,6 +67,16 @@ impl Counts {
             }
         }
         c
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} tests, {} failures, {} errors, {} skipped",
+            self.tests, self.failures, self.errors, self.skipped
+        )
     }
 }
 

@@ -33,8 +33,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use crate::attest::{self, EvidenceEntry, PREDICATE_TYPE, STATEMENT_TYPE, Statement, TestResult};
+use crate::model::Counts;
 use crate::model::{FORMAT, Report};
-use crate::report::{self, Counts};
 use crate::sign::{Envelope, MAX_ENVELOPE, PublicKey};
 use crate::summary::{META_COUNTS, META_RUN_ID, META_VERDICT};
 use crate::{
@@ -142,7 +142,7 @@ pub fn verify_with(out_dir: &Path, options: &Options) -> Result<Verification, Re
         // the report's when the attestation is unreadable (already a problem).
         let certified = match (&statement, &report) {
             (Some(st), _) => Some(st.predicate.certification.inputs.clone()),
-            (None, Some(r)) => r.certification.as_ref().map(report::inputs),
+            (None, Some(r)) => r.certification.as_ref().map(attest::inputs),
             (None, None) => None,
         };
         match certified {
