@@ -5,7 +5,6 @@
 //! run's accrued charge against its reservation while it runs, and settle
 //! the reservation to the account's actual charge after teardown.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use certify_blueprint::{PriceList, Resource, ServerSize, StorageType, billed_hours};
@@ -14,7 +13,7 @@ use certify_clc::Client;
 use certify_clc::model::Template;
 use certify_ledger::{Ledger, Money, Month, Refusal, Reservation, ReservationRequest};
 
-use super::Progress;
+use super::events::{Event, Events};
 use crate::Error;
 
 /// What the run will cost at most.
@@ -162,11 +161,8 @@ pub fn reserve(
 }
 
 /// The run group's accrued charge this month, from the account's billing.
-pub(super) async fn accrued_cost(
-    client: &certify_clc::Client,
-    progress: &Arc<Mutex<Progress>>,
-) -> Option<Money> {
-    let group = progress.lock().expect("progress lock").group_id.clone()?;
+pub(super) async fn accrued_cost(client: &certify_clc::Client, events: &Events) -> Option<Money> {
+    let group = events.group_id()?;
     let billing = client.group_billing(&group).await.ok()?;
     let total: f64 = billing
         .groups
@@ -175,7 +171,7 @@ pub(super) async fn accrued_cost(
         .map(|s| s.month_to_date)
         .sum();
     let money = Money::from_dollars_f64(total).ok()?;
-    progress.lock().expect("progress lock").accrued = Some(money);
+    events.emit(Event::Accrued(money));
     Some(money)
 }
 
@@ -212,12 +208,12 @@ pub(super) fn settle(
 /// Resolves when the run's accrued cost reaches its reservation.
 pub(super) async fn watchdog(
     client: certify_clc::Client,
-    progress: Arc<Mutex<Progress>>,
+    events: Events,
     reserved: Money,
 ) -> String {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Some(accrued) = accrued_cost(&client, &progress).await
+        if let Some(accrued) = accrued_cost(&client, &events).await
             && accrued >= reserved
         {
             return format!("the run's accrued cost {accrued} reached its reservation {reserved}");

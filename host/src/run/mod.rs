@@ -20,11 +20,14 @@ pub mod budget;
 mod cloud;
 pub mod deploy;
 mod docs;
+mod events;
 mod journaled;
 pub mod policy;
 mod report;
 mod stop;
 mod view;
+
+use events::{Event, Events};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -72,8 +75,9 @@ pub fn new_run_id() -> String {
     )
 }
 
-/// Everything the run learned, shared with the task doing the work so that an
-/// interrupted run still reports what it got to.
+/// Everything the run learned: the record the event collector ([`events::Events`])
+/// keeps from what the phases emit, so that an interrupted run still reports what it
+/// got to.
 #[derive(Default)]
 pub struct Progress {
     /// Publishing: the blueprint id and packages, or why it failed.
@@ -183,10 +187,10 @@ fn supplied_secrets(
 
 /// Run `certify run`: the phases in order, each handing the next what it found.
 pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Error> {
-    let view = view::View::new();
-    let say = |line: &str| view.line(line);
+    let events = Events::new(view::View::new());
+    let say = |line: &str| events.say(line);
     // 1. Everything that costs nothing, before anything is created.
-    let p = match prepare(global, &args, &view).await? {
+    let p = match prepare(global, &args, &events).await? {
         Start::Ready(p) => *p,
         Start::Stopped(outcome) => return Ok(outcome),
     };
@@ -200,7 +204,6 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         reserve(&c, &p.bundle, credit, time_limit, &say).await?;
 
     // 4. Deploy, check, and 5. tear down.
-    let progress = Arc::new(Mutex::new(Progress::default()));
     let parameters = p
         .bundle
         .deploy
@@ -216,19 +219,11 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     let mut teardown = None;
     let mut settled = None;
     if let Ok(reservation) = &reservation {
-        let work = Work::new(
-            &p,
-            &c,
-            parameters,
-            estimate.hours,
-            ttv_limit,
-            &progress,
-            &view,
-        );
+        let work = Work::new(&p, &c, parameters, estimate.hours, ttv_limit, &events);
         let (ended, signalled, sigterm) = supervise(
             work,
             &c.account,
-            &progress,
+            &events,
             reservation.estimate,
             time_limit,
             p.suite.run_time_limit_minutes,
@@ -238,9 +233,9 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         if let Some(why) = &ending.interrupted {
             say(&format!("{why}: tearing down"));
         }
-        view.phase("tearing down");
-        let _second_signal = exit_on_second_signal(signalled, sigterm, view.clone());
-        let (t, s) = tear_down(&c, &progress, reservation, args.teardown_timeout, &say).await;
+        events.phase("tearing down");
+        let _second_signal = exit_on_second_signal(signalled, sigterm, events.view().clone());
+        let (t, s) = tear_down(&c, &events, reservation, args.teardown_timeout, &say).await;
         teardown = Some(t);
         settled = s;
     }
@@ -265,7 +260,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             month_to_date,
         )
         .map_or(month_to_date, |s| s.month_to_date);
-    let progress = std::mem::take(&mut *progress.lock().expect("progress lock"));
+    let progress = events.take_record();
     let facts = Facts {
         suite: &p.suite,
         run_id: &c.run_id,
@@ -297,7 +292,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
     };
     let written = report::write(&facts, &args.out)?;
     c.account.close().await;
-    view.finish();
+    events.view().finish();
     say(&written.summary);
     say(&format!("report: {}", args.out.display()));
     Ok(if teardown.as_ref().is_some_and(|t| !t.verified) {
@@ -340,10 +335,10 @@ enum Start {
 /// Phase 1: load and validate the bundle, build and load its plugin, check its
 /// articles' structure. Nothing is spent; a cause that no deployment could outweigh
 /// ends the run here, with its report.
-async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Result<Start, Error> {
+async fn prepare(global: &GlobalArgs, args: &RunArgs, events: &Events) -> Result<Start, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let clock = Instant::now();
-    let say = |line: &str| view.line(line);
+    let say = |line: &str| events.say(line);
     crate::report::check_out_dir(&args.out)?;
     let suite =
         certify_suite::Suite::resolve(&args.suite).map_err(|e| Error::Usage(e.to_string()))?;
@@ -382,7 +377,7 @@ async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Resu
             certify_sandbox::PROXY
         ));
     }
-    view.phase("building and loading the plugin");
+    events.phase("building and loading the plugin");
     // Built (or read) from the bundle's snapshot, never from the candidate's directory,
     // and built in the sandbox unless the integrator said otherwise.
     let built = match &bundle.plugin.source {
@@ -428,7 +423,7 @@ async fn prepare(global: &GlobalArgs, args: &RunArgs, view: &view::View) -> Resu
             sandboxed: isolation.is_some(),
             internet: isolation::Internet::of(isolation.as_ref()),
         };
-        view.finish();
+        events.view().finish();
         return stop::stop(args, known, cause, &say).map(Start::Stopped);
     }
     Ok(Start::Ready(Box::new(Prepared {
@@ -577,7 +572,7 @@ async fn reserve(
 async fn supervise(
     work: Work,
     account: &Account,
-    progress: &Arc<Mutex<Progress>>,
+    events: &Events,
     reserved: Money,
     time_limit: Duration,
     limit_minutes: u32,
@@ -587,7 +582,7 @@ async fn supervise(
         harness_error: None,
     };
     let mut task = tokio::spawn(work.run());
-    let watchdog = budget::watchdog(account.client.clone(), progress.clone(), reserved);
+    let watchdog = budget::watchdog(account.client.clone(), events.clone(), reserved);
     tokio::pin!(watchdog);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::Io("installing the SIGTERM handler".into(), e))?;
@@ -630,7 +625,7 @@ async fn supervise(
 /// what the reservation settled to, when it could be settled.
 async fn tear_down(
     c: &Connected,
-    progress: &Arc<Mutex<Progress>>,
+    events: &Events,
     reservation: &Reservation,
     timeout: Duration,
     say: &dyn Fn(&str),
@@ -646,11 +641,10 @@ async fn tear_down(
     // account that stops answering cannot keep the run (and its report) hostage.
     let deadline = tokio::time::Instant::now() + timeout;
     // The accrued charge, read before the servers go.
-    let accrued =
-        tokio::time::timeout_at(deadline, budget::accrued_cost(&account.client, progress))
-            .await
-            .ok()
-            .flatten();
+    let accrued = tokio::time::timeout_at(deadline, budget::accrued_cost(&account.client, events))
+        .await
+        .ok()
+        .flatten();
     let t =
         match tokio::time::timeout_at(deadline, deploy::teardown(&account.client, journal, run_id))
             .await
@@ -788,8 +782,7 @@ struct Work {
     hours: u32,
     ttv_limit: Duration,
     concurrency: usize,
-    progress: Arc<Mutex<Progress>>,
-    view: view::View,
+    events: Events,
     isolation: Option<isolation::Isolation>,
 }
 
@@ -802,8 +795,7 @@ impl Work {
         parameters: Vec<ResolvedParameter>,
         hours: u32,
         ttv_limit: Duration,
-        progress: &Arc<Mutex<Progress>>,
-        view: &view::View,
+        events: &Events,
     ) -> Work {
         Work {
             client: c.account.client.clone(),
@@ -823,26 +815,24 @@ impl Work {
             hours,
             ttv_limit,
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            progress: progress.clone(),
-            view: view.clone(),
+            events: events.clone(),
             isolation: p.isolation.clone(),
         }
     }
 
     async fn run(self) -> Result<(), Error> {
-        let p = |f: &dyn Fn(&mut Progress)| f(&mut self.progress.lock().expect("progress lock"));
-        self.view.phase("publishing the packages and the blueprint");
+        let events = &self.events;
+        events.phase("publishing the packages and the blueprint");
         let published = deploy::publish(&self.client, &self.bundle).await;
-        p(&|pr| pr.published = Some(published.clone()));
+        events.emit(Event::Published(published.clone()));
         let Ok(published) = published else {
             return Ok(());
         };
 
         let journal = journaled::RunJournal::new(self.journal.clone(), &self.run_id);
         let group_id = deploy::create_group(&self.client, &journal, &self.data_center).await?;
-        p(&|pr| pr.group_id = Some(group_id.clone()));
-        self.view
-            .phase(&format!("deploying {}", self.bundle.blueprint.name));
+        events.emit(Event::GroupCreated(group_id.clone()));
+        events.phase(&format!("deploying {}", self.bundle.blueprint.name));
         let build_password = format!("Cb7-{}", new_run_id().replace('-', ""));
         let real_ttv_limit = self.ttv_limit.div_f64(self.clock_scale.max(1.0));
         let deployed = deploy::deploy(
@@ -856,7 +846,7 @@ impl Work {
             real_ttv_limit,
         )
         .await?;
-        p(&|pr| pr.deployed = Some(deployed.clone()));
+        events.emit(Event::Deployed(deployed.clone()));
         let servers = deploy::collect(&self.client, &journal, &group_id).await?;
         let prefix = format!("{}{}", self.data_center, self.alias).to_uppercase();
         let with_roles: Vec<(String, Server)> = servers
@@ -869,18 +859,11 @@ impl Work {
                 logs.push((s.name.clone(), lines.join("\n")));
             }
         }
-        let packages = package_results(&self.bundle, &deployed, &with_roles);
-        p(&|pr| {
-            pr.servers = with_roles.clone();
-            pr.build_logs = logs.clone();
-            pr.packages = packages.clone();
+        events.emit(Event::Servers {
+            servers: with_roles.clone(),
+            build_logs: logs,
+            packages: package_results(&self.bundle, &deployed, &with_roles),
         });
-        match &deployed.result {
-            Ok(()) => self
-                .view
-                .line(&format!("deployed: {} server(s)", servers.len())),
-            Err(e) => self.view.line(&format!("the deployment failed: {e}")),
-        }
 
         // Plugin checks against the deployment.
         if let Some(plugin) = &self.plugin {
@@ -888,20 +871,19 @@ impl Work {
             if deployed.result.is_ok() {
                 self.time_to_value(plugin, &grants, &deployed).await;
             }
-            self.view.phase("running the plugin's checks");
+            events.phase("running the plugin's checks");
             let runs = crate::runner::run_checks(plugin, &[], grants, self.concurrency, |e| {
                 if let crate::runner::Event::CheckFinished { run, .. } = e {
-                    self.view
-                        .line(&format!("  {}", crate::report::terminal::line(run)));
+                    events.emit(Event::CheckFinished(run.clone()));
                 }
             })
             .await;
-            p(&|pr| pr.checks = runs.clone());
+            events.emit(Event::ChecksDone(runs));
         }
 
         // The articles' steps.
         if !self.articles.is_empty() {
-            self.view.phase("running the articles' steps");
+            events.phase("running the articles' steps");
             let bindings = docs::bindings(
                 &with_roles,
                 &self.alias,
@@ -934,7 +916,7 @@ impl Work {
             })
             .await
             .map_err(|e| Error::Other(anyhow::anyhow!("running the articles' steps: {e}")))?;
-            p(&|pr| pr.steps = steps.clone());
+            events.emit(Event::StepsDone(steps));
         }
         Ok(())
     }
@@ -1041,10 +1023,10 @@ impl Work {
         deployed: &deploy::Deployed,
     ) {
         let Some(readiness) = plugin.info().checks.iter().find(|c| c.readiness).cloned() else {
-            self.progress
-                .lock()
-                .expect("progress lock")
-                .readiness_failure = Some("the plugin declares no readiness check".into());
+            self.events.emit(Event::NotReady {
+                attempts: 0,
+                why: "the plugin declares no readiness check".into(),
+            });
             return;
         };
         let scale = self.clock_scale.max(1.0);
@@ -1056,21 +1038,22 @@ impl Work {
                 .run_check(&readiness.id, attempt, grants.clone())
                 .await;
             if run.status.is_pass() {
-                let ttv = deployed.requested.elapsed().mul_f64(scale);
-                let mut pr = self.progress.lock().expect("progress lock");
-                pr.time_to_value = Some(ttv);
-                pr.readiness_attempts = attempt;
+                self.events.emit(Event::Ready {
+                    time_to_value: deployed.requested.elapsed().mul_f64(scale),
+                    attempts: attempt,
+                });
                 return;
             }
             if Instant::now() >= deadline {
-                let mut pr = self.progress.lock().expect("progress lock");
-                pr.readiness_attempts = attempt;
-                pr.readiness_failure = Some(format!(
-                    "the readiness check {} did not pass within the time-to-value limit ({} attempts; last: {})",
-                    readiness.id,
-                    attempt,
-                    crate::report::terminal::line(&run)
-                ));
+                self.events.emit(Event::NotReady {
+                    attempts: attempt,
+                    why: format!(
+                        "the readiness check {} did not pass within the time-to-value limit ({} attempts; last: {})",
+                        readiness.id,
+                        attempt,
+                        crate::report::terminal::line(&run)
+                    ),
+                });
                 return;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -29,6 +29,12 @@ impl View {
         View { live }
     }
 
+    /// Plain lines whatever stdout is.
+    #[cfg(test)]
+    pub fn plain() -> View {
+        View { live: None }
+    }
+
     /// A new phase of the run (publishing, deploying, checking, tearing down).
     pub fn phase(&self, what: &str) {
         // Names and messages from the bundle reach the terminal: no control sequences.
