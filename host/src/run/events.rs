@@ -1,5 +1,5 @@
 //! What a run's phases report as they go, and the one collector that turns it into
-//! the run's record ([`Progress`], which the report is written from) and the live
+//! the run's record ([`Findings`], which the report is written from) and the live
 //! terminal view ([`View`]).
 //!
 //! The phases hold an [`Events`] and emit; none of them writes the record or the
@@ -16,7 +16,7 @@ use certify_ledger::Money;
 use certify_runtime::{CheckInfo, CheckRun};
 
 use super::view::View;
-use super::{Progress, deploy};
+use super::{Findings, deploy};
 
 /// Something a phase of the run found or did.
 pub enum Event {
@@ -68,7 +68,7 @@ pub enum Event {
 /// The collector: cheap to clone, shared by the phases and the work task.
 #[derive(Clone)]
 pub struct Events {
-    record: Arc<Mutex<Progress>>,
+    record: Arc<Mutex<Findings>>,
     view: View,
 }
 
@@ -76,7 +76,7 @@ impl Events {
     /// A collector with an empty record, showing on `view`.
     pub fn new(view: View) -> Events {
         Events {
-            record: Arc::new(Mutex::new(Progress::default())),
+            record: Arc::new(Mutex::new(Findings::default())),
             view,
         }
     }
@@ -143,7 +143,7 @@ impl Events {
     }
 
     /// The record so far, leaving an empty one: for the report.
-    pub fn take_record(&self) -> Progress {
+    pub fn take_record(&self) -> Findings {
         std::mem::take(&mut *self.record())
     }
 
@@ -153,7 +153,7 @@ impl Events {
         &self.view
     }
 
-    fn record(&self) -> MutexGuard<'_, Progress> {
+    fn record(&self) -> MutexGuard<'_, Findings> {
         // A panic while holding the lock cannot leave the record half-written (every
         // update is one assignment), so a poisoned lock is still good to read.
         self.record.lock().unwrap_or_else(|e| e.into_inner())

@@ -79,7 +79,7 @@ pub fn new_run_id() -> String {
 /// keeps from what the phases emit, so that an interrupted run still reports what it
 /// got to.
 #[derive(Default)]
-pub struct Progress {
+pub struct Findings {
     /// Publishing: the blueprint id and packages, or why it failed.
     pub published: Option<Result<deploy::Published, String>>,
     /// The run's group.
@@ -114,8 +114,11 @@ pub struct Ending {
     pub harness_error: Option<String>,
 }
 
-/// What the report is built from.
-pub struct Facts<'a> {
+/// The run's one record, which the suite decides on and the report is written from:
+/// the set-up (suite, bundle, account, policy), the plugin and the articles' structure,
+/// the budget, what the phases found ([`Findings`]), the teardown and how the run ended.
+/// A run that stopped early fills in what it got to (`run::stop`).
+pub struct RunRecord<'a> {
     pub(crate) suite: &'a certify_suite::Suite,
     pub(crate) run_id: &'a str,
     pub(crate) bundle: &'a Bundle,
@@ -141,7 +144,7 @@ pub struct Facts<'a> {
     pub(crate) ttv_limit: Duration,
     pub(crate) reaped: &'a [String],
     pub(crate) teardown: Option<&'a deploy::Teardown>,
-    pub(crate) progress: &'a Progress,
+    pub(crate) found: &'a Findings,
     pub(crate) ending: &'a Ending,
     /// Signs the attestation, when given.
     pub(crate) signing_key: Option<&'a certify_review::sign::SigningKey>,
@@ -260,8 +263,8 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
             month_to_date,
         )
         .map_or(month_to_date, |s| s.month_to_date);
-    let progress = events.take_record();
-    let facts = Facts {
+    let found = events.take_record();
+    let facts = RunRecord {
         suite: &p.suite,
         run_id: &c.run_id,
         bundle: &p.bundle,
@@ -285,7 +288,7 @@ pub async fn execute(global: &GlobalArgs, args: RunArgs) -> Result<Outcome, Erro
         ttv_limit,
         reaped: &c.reaped,
         teardown: teardown.as_ref(),
-        progress: &progress,
+        found: &found,
         ending: &ending,
         signing_key: p.signing_key.as_ref(),
         stopped: None,

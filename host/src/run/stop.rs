@@ -9,7 +9,7 @@ use std::time::Instant;
 use certify_kb::DocsReport;
 use certify_runtime::Plugin;
 
-use super::{Ending, Facts, Progress};
+use super::{Ending, Findings, RunRecord};
 use crate::cli::RunArgs;
 use crate::{Error, Outcome};
 
@@ -84,7 +84,7 @@ pub fn stop(
     say(&format!(
         "stopping before anything is reserved or deployed: {cause}"
     ));
-    let progress = Progress::default();
+    let found = Findings::default();
     let ending = Ending {
         interrupted: None,
         harness_error: None,
@@ -94,7 +94,7 @@ pub fn stop(
         std::time::Duration::from_secs(u64::from(known.suite.time_to_value_minutes) * 60);
     let credit = known.policy.credit;
     let run_id = super::new_run_id();
-    let facts = Facts {
+    let facts = RunRecord {
         suite: known.suite,
         run_id: &run_id,
         bundle: known.bundle,
@@ -115,7 +115,7 @@ pub fn stop(
         ttv_limit,
         reaped: &[],
         teardown: None,
-        progress: &progress,
+        found: &found,
         ending: &ending,
         signing_key: known.signing_key,
         stopped: Some(cause),

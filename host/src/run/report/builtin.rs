@@ -6,10 +6,10 @@ use certify_program::{BuiltinCheck as B, case as case_id};
 
 use super::{Cases, STOPPED, case, error, failed, not_deployed_or, round, skipped, slug};
 use crate::report::model::Verdict;
-use crate::run::Facts;
+use crate::run::RunRecord;
 
 /// The bundle: it loaded and validated, or the run would not have started.
-pub(super) fn bundle(facts: &Facts<'_>, cases: &mut Cases) {
+pub(super) fn bundle(facts: &RunRecord<'_>, cases: &mut Cases) {
     let mut bundle_case = case(
         case_id::BUNDLE_VALID,
         "bundle",
@@ -30,7 +30,7 @@ pub(super) fn bundle(facts: &Facts<'_>, cases: &mut Cases) {
 }
 
 /// The budget: the reservation against the month's credit, and its settlement.
-pub(super) fn budget(facts: &Facts<'_>, cases: &mut Cases) {
+pub(super) fn budget(facts: &RunRecord<'_>, cases: &mut Cases) {
     let not_deployed_or = |why: &str| not_deployed_or(facts, why);
     let mut budget = Vec::new();
     let estimate_lines = facts
@@ -104,14 +104,14 @@ pub(super) fn budget(facts: &Facts<'_>, cases: &mut Cases) {
 
 /// The blueprint: publishing, the deployment, each package task, time-to-value, and
 /// whether the run ran to its end.
-pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
-    let progress = facts.progress;
+pub(super) fn blueprint(facts: &RunRecord<'_>, cases: &mut Cases) {
+    let found = facts.found;
     let not_deployed = || not_deployed_or(facts, "nothing was deployed");
     let mut bp = Vec::new();
     let reserved = matches!(facts.reservation, Some(Ok(_)));
     bp.push((
         Some(B::BlueprintPublished),
-        match &progress.published {
+        match &found.published {
             Some(Ok(p)) => case(
                 case_id::BLUEPRINT_PUBLISHED,
                 "blueprint",
@@ -147,12 +147,12 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
             ),
         },
     ));
-    let logs: String = progress
+    let logs: String = found
         .build_logs
         .iter()
         .map(|(name, log)| format!("--- build log of {name} ---\n{log}\n"))
         .collect();
-    bp.push((Some(B::BlueprintDeployed), match &progress.deployed {
+    bp.push((Some(B::BlueprintDeployed), match &found.deployed {
         Some(d) => {
             let mut c = case(
                 case_id::BLUEPRINT_DEPLOYED,
@@ -166,14 +166,14 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
             c.set_duration(d.finished - d.requested);
             c.output = format!(
                 "servers: {}\n{logs}",
-                progress.servers.iter().map(|(role, s)| format!("{} ({role}, {})", s.name, s.internal_ip().unwrap_or("-"))).collect::<Vec<_>>().join(", ")
+                found.servers.iter().map(|(role, s)| format!("{} ({role}, {})", s.name, s.internal_ip().unwrap_or("-"))).collect::<Vec<_>>().join(", ")
             );
             c.hint = Some("read the build log below; each package must exit 0 within 5 minutes, the blueprint within 20".into());
             c
         }
         None => case(case_id::BLUEPRINT_DEPLOYED, "blueprint", "The blueprint deploys without errors through the Blueprint Engine", not_deployed()),
     }));
-    for (name, role, result) in &progress.packages {
+    for (name, role, result) in &found.packages {
         bp.push((
             Some(B::BlueprintPackages),
             case(
@@ -188,7 +188,7 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
         ));
     }
     let limit = facts.ttv_limit;
-    bp.push((Some(B::BlueprintTimeToValue), match (progress.time_to_value, &progress.readiness_failure, &progress.deployed) {
+    bp.push((Some(B::BlueprintTimeToValue), match (found.time_to_value, &found.readiness_failure, &found.deployed) {
         (Some(ttv), _, _) => {
             let mut c = case(
                 case_id::BLUEPRINT_TIME_TO_VALUE,
@@ -203,7 +203,7 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
             c.measurements.push(("time_to_value".into(), round(ttv.as_secs_f64()), "s (account time)".into()));
             c.output = format!(
                 "from the deploy request to the readiness check's first pass: {} of account time (limit {}; {} attempts; clock scale {})\n",
-                crate::run::human(ttv), crate::run::human(limit), progress.readiness_attempts, facts.clock_scale
+                crate::run::human(ttv), crate::run::human(limit), found.readiness_attempts, facts.clock_scale
             );
             c
         }
@@ -247,7 +247,7 @@ pub(super) fn blueprint(facts: &Facts<'_>, cases: &mut Cases) {
 }
 
 /// The teardown: everything the run created is deleted, and the account confirms it.
-pub(super) fn teardown(facts: &Facts<'_>, cases: &mut Cases) {
+pub(super) fn teardown(facts: &RunRecord<'_>, cases: &mut Cases) {
     let mut teardown = Vec::new();
     match facts.teardown {
         Some(t) => {

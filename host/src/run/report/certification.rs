@@ -12,11 +12,11 @@ use certify_review::model::{
 use super::round;
 use super::verdict::Decided;
 use crate::report::model::{Report, Suite};
-use crate::run::Facts;
+use crate::run::RunRecord;
 use crate::services::isolation::Internet;
 
 /// The whole report: its provenance, the verdict first, then the suites.
-pub(super) fn report(facts: &Facts<'_>, decided: &Decided, suites: Vec<Suite>) -> Report {
+pub(super) fn report(facts: &RunRecord<'_>, decided: &Decided, suites: Vec<Suite>) -> Report {
     let properties = properties(facts, decided.certified);
     let certification = certification(facts, decided);
     Report::new(
@@ -30,7 +30,7 @@ pub(super) fn report(facts: &Facts<'_>, decided: &Decided, suites: Vec<Suite>) -
 }
 
 /// The report's provenance properties.
-fn properties(facts: &Facts<'_>, certified: bool) -> Vec<(String, String)> {
+fn properties(facts: &RunRecord<'_>, certified: bool) -> Vec<(String, String)> {
     let policy = facts.policy;
     let mut properties = vec![
         ("harness.version".to_string(), crate::VERSION.to_string()),
@@ -85,7 +85,7 @@ fn properties(facts: &Facts<'_>, certified: bool) -> Vec<(String, String)> {
 }
 
 /// The `certification` block: the decision and the facts it rests on.
-fn certification(facts: &Facts<'_>, decided: &Decided) -> Certification {
+fn certification(facts: &RunRecord<'_>, decided: &Decided) -> Certification {
     let Decided {
         certified,
         reasons,
@@ -179,7 +179,7 @@ fn certification(facts: &Facts<'_>, decided: &Decided) -> Certification {
             warning: program_warning.clone(),
         },
         time_to_value: TimeToValue {
-            seconds: facts.progress.time_to_value.map(|d| round(d.as_secs_f64())),
+            seconds: facts.found.time_to_value.map(|d| round(d.as_secs_f64())),
             limit_seconds: facts.ttv_limit.as_secs_f64(),
         },
         credit_used: CreditUsed {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use certify_program::{BuiltinCheck, BuiltinCheck as B, case as case_id};
 
-use super::Facts;
+use super::RunRecord;
 use crate::Error;
 use crate::report;
 use crate::report::model::{Case, Report, Suite, Verdict};
@@ -110,7 +110,7 @@ fn error(kind: &str, message: impl Into<String>) -> Verdict {
 }
 
 /// Skipped: the run stopped before anything cost, or `why`.
-fn not_deployed_or(facts: &Facts<'_>, why: &str) -> Verdict {
+fn not_deployed_or(facts: &RunRecord<'_>, why: &str) -> Verdict {
     match &facts.stopped {
         Some(_) => skipped(STOPPED),
         None => skipped(why),
@@ -119,7 +119,7 @@ fn not_deployed_or(facts: &Facts<'_>, why: &str) -> Verdict {
 
 /// Build the report and write `junit.xml`, `report.json`, `summary.html` and the
 /// attestation under `out`.
-pub fn write(facts: &Facts<'_>, out: &Path) -> Result<Written, Error> {
+pub fn write(facts: &RunRecord<'_>, out: &Path) -> Result<Written, Error> {
     clear(out);
     let mut cases = Cases::default();
     builtin::bundle(facts, &mut cases);
@@ -169,11 +169,11 @@ fn clear(out: &Path) {
 }
 
 /// The plugin's checks, one suite per criterion, with the plugin's provenance.
-fn plugin_suites(facts: &Facts<'_>, out: &Path, cases: &mut Cases) -> Result<(), Error> {
+fn plugin_suites(facts: &RunRecord<'_>, out: &Path, cases: &mut Cases) -> Result<(), Error> {
     let plugin_facts = plugin_facts(facts);
     let plugin_report = crate::report::plugin::report(
         &plugin_facts,
-        facts.progress.checks.clone(),
+        facts.found.checks.clone(),
         facts.started_at.clone(),
         Duration::ZERO,
         Some(out),
@@ -237,7 +237,7 @@ fn write_files(
 
 /// The suites of what cost nothing, known before the reservation: whether the plugin
 /// builds and loads, and the articles' structure.
-fn no_cost_suites(facts: &Facts<'_>, cases: &mut Cases) {
+fn no_cost_suites(facts: &RunRecord<'_>, cases: &mut Cases) {
     if let Err(e) = &facts.plugin {
         let mut load = case(
             case_id::PLUGIN_LOAD,
@@ -282,13 +282,13 @@ fn no_cost_suites(facts: &Facts<'_>, cases: &mut Cases) {
 
 /// A message with the bundle's place on this machine left out: paths in it read
 /// relative to the bundle, as everywhere else in the report.
-fn portable(message: &str, facts: &Facts<'_>) -> String {
+fn portable(message: &str, facts: &RunRecord<'_>) -> String {
     let root = facts.bundle.root.display().to_string();
     message.replace(&format!("{root}/"), "").replace(&root, ".")
 }
 
 /// What the report says about the plugin, whether or not it loaded.
-fn plugin_facts(facts: &Facts<'_>) -> crate::report::plugin::PluginFacts {
+fn plugin_facts(facts: &RunRecord<'_>) -> crate::report::plugin::PluginFacts {
     match &facts.plugin {
         Ok(p) => crate::report::plugin::PluginFacts {
             name: p.info().name.clone(),

@@ -7,12 +7,12 @@ use certify_program::{BuiltinCheck as B, case as case_id};
 use super::{Cases, case, error, failed, round, skipped};
 use crate::report::ids;
 use crate::report::model::{Case, Suite, Verdict};
-use crate::run::Facts;
+use crate::run::RunRecord;
 
 /// The suites of the articles' step runs.
-pub(super) fn suites(facts: &Facts<'_>, record: &mut Cases) {
+pub(super) fn suites(facts: &RunRecord<'_>, record: &mut Cases) {
     let base = facts.bundle.root.as_path();
-    for (file, run) in &facts.progress.steps {
+    for (file, run) in &facts.found.steps {
         let rel = crate::report::docs::relative(file, base);
         let suite = format!("docs-steps-{}", ids::article(&rel));
         let suite_cases = match run {

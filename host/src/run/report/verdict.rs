@@ -7,7 +7,7 @@ use certify_runtime::Status;
 
 use super::{Cases, UNSANDBOXED, case, failed, portable};
 use crate::report::model::{Case, Suite, Verdict};
-use crate::run::Facts;
+use crate::run::RunRecord;
 use crate::services::isolation::Internet;
 
 /// What the run comes to.
@@ -25,7 +25,7 @@ pub(super) struct Decided {
 }
 
 /// Decide the run by the suite's rules.
-pub(super) fn decide(facts: &Facts<'_>, cases: &Cases) -> Decided {
+pub(super) fn decide(facts: &RunRecord<'_>, cases: &Cases) -> Decided {
     let today = chrono::Utc::now().date_naive();
     // The program's day counts from the integrator's date, never the bundle's claim.
     let policy = facts.policy;
@@ -94,7 +94,7 @@ pub(super) fn decide(facts: &Facts<'_>, cases: &Cases) -> Decided {
 /// The suite's decision on what the run found: built-in checks from the cases filed
 /// under each, plugin checks by criterion.
 fn suite_decision(
-    facts: &Facts<'_>,
+    facts: &RunRecord<'_>,
     cases: &Cases,
     today: chrono::NaiveDate,
     program_warning: Option<&str>,
@@ -110,21 +110,17 @@ fn suite_decision(
         };
         results = results.builtin(check, verdict);
     }
-    let results = facts
-        .progress
-        .checks
-        .iter()
-        .fold(results, |r, (check, run)| {
-            let verdict = match &run.status {
-                Status::Passed => certify_suite::Verdict::Passed,
-                Status::Failed { message } => certify_suite::Verdict::Failed(message.clone()),
-                Status::Skipped { reason } => certify_suite::Verdict::Skipped(reason.clone()),
-                Status::Error { kind, message } => {
-                    certify_suite::Verdict::Error(format!("{}: {message}", kind.as_str()))
-                }
-            };
-            r.plugin(check.id.clone(), check.criterion, verdict)
-        });
+    let results = facts.found.checks.iter().fold(results, |r, (check, run)| {
+        let verdict = match &run.status {
+            Status::Passed => certify_suite::Verdict::Passed,
+            Status::Failed { message } => certify_suite::Verdict::Failed(message.clone()),
+            Status::Skipped { reason } => certify_suite::Verdict::Skipped(reason.clone()),
+            Status::Error { kind, message } => {
+                certify_suite::Verdict::Error(format!("{}: {message}", kind.as_str()))
+            }
+        };
+        r.plugin(check.id.clone(), check.criterion, verdict)
+    });
     facts.suite.decide(&results)
 }
 
@@ -226,7 +222,7 @@ fn root_causes(mut causes: Vec<String>, decision: &certify_suite::Decision) -> V
 /// The suite that carries the verdict as a case, first in the report: CI test viewers
 /// show a run that is not certified as failing even when every other case passed.
 pub(super) fn verdict_suite(
-    facts: &Facts<'_>,
+    facts: &RunRecord<'_>,
     certified: bool,
     reasons: &[String],
     warnings: &[String],
