@@ -494,7 +494,7 @@ impl Report {
 
     /// Works the counts and `passed` out again from the suites, after they changed.
     pub fn recount(&mut self) {
-        self.counts = Counts::of(self.suites.iter().flat_map(|s| &s.cases));
+        self.counts = self.counted();
         self.passed = self.counts.failures == 0 && self.counts.errors == 0;
     }
 
@@ -514,6 +514,11 @@ impl Report {
             return Err(format!("its format is {:?}, not {FORMAT:?}", report.format));
         }
         Ok(report)
+    }
+
+    /// How the cases themselves ended (what `counts` must state).
+    pub fn counted(&self) -> Counts {
+        Counts::of(self.cases().map(|(_, case)| case))
     }
 
     /// Every case with its suite, in report order.

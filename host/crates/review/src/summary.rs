@@ -112,13 +112,8 @@ pub(crate) fn facts(report: &Report) -> Facts {
         run_id: run_id.to_string(),
         // Counted from the cases, as the page shows them, not taken from `counts`:
         // verification checks the two agree.
-        counts: case_counts(report).to_string(),
+        counts: report.counted().to_string(),
     }
-}
-
-/// How the report's cases ended.
-fn case_counts(report: &Report) -> Counts {
-    Counts::of(report.cases().map(|(_, case)| case))
 }
 
 /// The content of `<meta name="NAME" content="…">` in the page's head, as written
@@ -162,7 +157,7 @@ fn verdict(h: &mut String, report: &Report, cert: Option<&Certification>) {
             h.push_str("</ul>\n");
         }
     }
-    let c = case_counts(report);
+    let c = report.counted();
     let _ = writeln!(
         h,
         "<p class=\"counts\">{} checks: {} passed, {} failed, {} could not run, {} skipped</p>",

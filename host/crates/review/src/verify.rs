@@ -521,7 +521,7 @@ impl Verifier<'_> {
 
     /// 3a. Counts and pass flag consistent with the report's own cases.
     fn report_against_itself(&mut self, report: &Report) {
-        let counted = Counts::of(report.cases().map(|(_, c)| c));
+        let counted = report.counted();
         let stated = report.counts;
         if stated != counted {
             self.problem(format!(
@@ -552,7 +552,7 @@ impl Verifier<'_> {
                 return;
             }
         };
-        let counted = Counts::of(report.cases().map(|(_, c)| c));
+        let counted = report.counted();
         let junit_counts = Counts {
             tests: junit.tests as u64,
             passed: (junit.tests - junit.failures - junit.errors - junit.skipped) as u64,

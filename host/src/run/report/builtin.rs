@@ -248,68 +248,54 @@ pub(super) fn blueprint(facts: &RunRecord<'_>, cases: &mut Cases) {
 
 /// The teardown: everything the run created is deleted, and the account confirms it.
 pub(super) fn teardown(facts: &RunRecord<'_>, cases: &mut Cases) {
-    let mut teardown = Vec::new();
-    match facts.teardown {
+    let (complete, verified) = match facts.teardown {
         Some(t) => {
-            let mut complete = case(
-                case_id::TEARDOWN_COMPLETE,
-                "teardown",
-                "Everything the run created is deleted",
+            let left =
+                |what: &str| error("teardown", format!("{what}: {}", t.leftovers.join("; ")));
+            (
                 if t.complete {
                     Verdict::Passed
                 } else {
-                    error(
-                        "teardown",
-                        format!("left on the account: {}", t.leftovers.join("; ")),
-                    )
+                    left("left on the account")
                 },
-            );
-            complete.output = t.log.iter().map(|l| format!("{l}\n")).collect();
-            complete.hint = Some(
-                "run `certify cleanup --stale` to retry; the journal keeps what is left".into(),
-            );
-            teardown.push((Some(B::TeardownComplete), complete));
-            teardown.push((
-                Some(B::TeardownVerified),
-                case(
-                    case_id::TEARDOWN_VERIFIED,
-                    "teardown",
-                    "The account confirms nothing of the run is left",
-                    if t.verified {
-                        Verdict::Passed
-                    } else {
-                        error(
-                            "teardown",
-                            format!("not verified: {}", t.leftovers.join("; ")),
-                        )
-                    },
-                ),
-            ));
+                if t.verified {
+                    Verdict::Passed
+                } else {
+                    left("not verified")
+                },
+            )
         }
         None => {
             let nothing = || match &facts.stopped {
                 Some(_) => skipped(STOPPED),
                 None => skipped("nothing was created"),
             };
-            teardown.push((
-                Some(B::TeardownComplete),
-                case(
-                    case_id::TEARDOWN_COMPLETE,
-                    "teardown",
-                    "Everything the run created is deleted",
-                    nothing(),
-                ),
-            ));
-            teardown.push((
-                Some(B::TeardownVerified),
-                case(
-                    case_id::TEARDOWN_VERIFIED,
-                    "teardown",
-                    "The account confirms nothing of the run is left",
-                    nothing(),
-                ),
-            ));
+            (nothing(), nothing())
         }
+    };
+    let mut complete = case(
+        case_id::TEARDOWN_COMPLETE,
+        "teardown",
+        "Everything the run created is deleted",
+        complete,
+    );
+    if let Some(t) = facts.teardown {
+        complete.output = t.log.iter().map(|l| format!("{l}\n")).collect();
+        complete.hint =
+            Some("run `certify cleanup --stale` to retry; the journal keeps what is left".into());
     }
-    cases.push("teardown", Vec::new(), teardown);
+    let verified = case(
+        case_id::TEARDOWN_VERIFIED,
+        "teardown",
+        "The account confirms nothing of the run is left",
+        verified,
+    );
+    cases.push(
+        "teardown",
+        Vec::new(),
+        vec![
+            (Some(B::TeardownComplete), complete),
+            (Some(B::TeardownVerified), verified),
+        ],
+    );
 }

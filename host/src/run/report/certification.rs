@@ -42,15 +42,7 @@ fn properties(facts: &RunRecord<'_>, certified: bool) -> Vec<(String, String)> {
         ("run.account".to_string(), facts.account.to_string()),
         ("run.endpoint".to_string(), facts.endpoint.to_string()),
         ("run.data_center".to_string(), facts.data_center.to_string()),
-        (
-            "run.isolation".to_string(),
-            if facts.sandboxed {
-                "sandbox"
-            } else {
-                "unsandboxed"
-            }
-            .to_string(),
-        ),
+        ("run.isolation".to_string(), isolation(facts).to_string()),
         (
             "run.internet".to_string(),
             facts.internet.as_str().to_string(),
@@ -70,12 +62,7 @@ fn properties(facts: &RunRecord<'_>, certified: bool) -> Vec<(String, String)> {
         ),
         (
             "certification.verdict".to_string(),
-            if certified {
-                "certified"
-            } else {
-                "not-certified"
-            }
-            .to_string(),
+            verdict(certified).as_str().to_string(),
         ),
     ];
     for input in &facts.bundle.inputs {
@@ -126,13 +113,8 @@ fn certification(facts: &RunRecord<'_>, decided: &Decided) -> Certification {
         ),
         _ => (Vec::new(), 0),
     };
-    let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
     Certification {
-        verdict: if *certified {
-            Decision::Certified
-        } else {
-            Decision::NotCertified
-        },
+        verdict: verdict(*certified),
         reasons: reasons.clone(),
         warnings: decision.warnings.clone(),
         waivers: waivers(decision),
@@ -146,12 +128,7 @@ fn certification(facts: &RunRecord<'_>, decided: &Decided) -> Certification {
         endpoint: facts.endpoint.to_string(),
         clock_scale: facts.clock_scale,
         stopped: facts.stopped.clone(),
-        isolation: if facts.sandboxed {
-            "sandbox"
-        } else {
-            "unsandboxed"
-        }
-        .to_string(),
+        isolation: isolation(facts).to_string(),
         internet: facts.internet.as_str().to_string(),
         egress,
         egress_omitted: egress_omitted as u64,
@@ -229,7 +206,7 @@ fn waivers(decision: &certify_suite::Decision) -> Waivers {
     let waiver = |w: &certify_suite::Waiver| Waiver {
         check: w.check.to_string(),
         justification: w.justification.clone(),
-        expires: w.expires.format("%Y-%m-%d").to_string(),
+        expires: date(w.expires),
         approved_by: w.approved_by.clone(),
         line: w.line,
     };
@@ -248,7 +225,7 @@ fn waivers(decision: &certify_suite::Decision) -> Waivers {
             .iter()
             .map(|e| ExpiredWaiver {
                 waiver: waiver(&e.waiver),
-                lapsed_on: e.lapsed_on.format("%Y-%m-%d").to_string(),
+                lapsed_on: date(e.lapsed_on),
                 needed: e.needed,
             })
             .collect(),
@@ -268,4 +245,27 @@ fn outcome(v: &certify_suite::Verdict) -> WaivedOutcome {
         verdict: verdict.to_string(),
         message: message.cloned(),
     }
+}
+
+/// The decision as the report records it.
+fn verdict(certified: bool) -> Decision {
+    if certified {
+        Decision::Certified
+    } else {
+        Decision::NotCertified
+    }
+}
+
+/// How candidate code ran: `sandbox`, or `unsandboxed` (`--unsandboxed`).
+fn isolation(facts: &RunRecord<'_>) -> &'static str {
+    if facts.sandboxed {
+        "sandbox"
+    } else {
+        "unsandboxed"
+    }
+}
+
+/// A date as the report writes it: `YYYY-MM-DD`.
+fn date(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
 }
