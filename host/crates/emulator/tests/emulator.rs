@@ -437,15 +437,7 @@ async fn blueprints_publish_deploy_and_report_status() {
 async fn failing_and_overrunning_packages_fail_the_deployment() {
     let emu = start("fail-package=Install Hello on Linux").await;
     let c = client(&emu);
-    let tmp = tempfile::tempdir().unwrap();
-    publish(&c, tmp.path()).await;
-    let bp = c.register_blueprint(&blueprint_json()).await.unwrap();
-    let root = c.root_group_id("VA1").await.unwrap();
-    let p = c
-        .deploy_blueprint(&deploy_request(bp.id, &root_default(&c, &root).await, "hi"))
-        .await
-        .unwrap();
-    let e = c.wait(&p).await.unwrap_err();
+    let e = deploy_failing(&c).await;
     assert!(
         matches!(
             e,
@@ -460,17 +452,23 @@ async fn failing_and_overrunning_packages_fail_the_deployment() {
     emu.shutdown().await;
 
     let emu = start(&format!("slow-package={PACKAGE_ID}")).await;
-    let c = client(&emu);
-    publish(&c, tmp.path()).await;
+    let e = deploy_failing(&client(&emu)).await;
+    assert!(e.to_string().contains("5 minutes"), "{e}");
+    emu.shutdown().await;
+}
+
+/// Publishes the package, registers the blueprint and deploys it into the root's
+/// default group, for a deployment the emulator's faults make fail: how it failed.
+async fn deploy_failing(c: &Client) -> ClientError {
+    let tmp = tempfile::tempdir().unwrap();
+    publish(c, tmp.path()).await;
     let bp = c.register_blueprint(&blueprint_json()).await.unwrap();
     let root = c.root_group_id("VA1").await.unwrap();
     let p = c
-        .deploy_blueprint(&deploy_request(bp.id, &root_default(&c, &root).await, "hi"))
+        .deploy_blueprint(&deploy_request(bp.id, &root_default(c, &root).await, "hi"))
         .await
         .unwrap();
-    let e = c.wait(&p).await.unwrap_err();
-    assert!(e.to_string().contains("5 minutes"), "{e}");
-    emu.shutdown().await;
+    c.wait(&p).await.unwrap_err()
 }
 
 async fn root_default(c: &Client, root: &str) -> String {
